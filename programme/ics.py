@@ -1,0 +1,28 @@
+"""The edition as an iCalendar file, for the page's download and the confirmation e-mail."""
+
+from django.conf import settings
+from icalendar import Calendar, Event
+
+
+def edition_calendar(edition):
+    calendar = Calendar()
+    calendar.add("prodid", "-//Platform31//Werkplaats//NL")
+    calendar.add("version", "2.0")
+    event = Event()
+    event.add("uid", f"werkplaats-{edition.slug}@platform31.nl")
+    event.add("summary", edition.title)
+    # One event from the first morning to the last afternoon; the daily hours are in the
+    # description, since the venue is a residential programme over consecutive days.
+    event.add("dtstart", edition.starts_at())
+    event.add("dtend", edition.ends_at())
+    event.add("dtstamp", edition.updated_at)
+    event.add("location", f"{edition.venue_name}, {edition.venue_city}")
+    event.add(
+        "description",
+        f"{edition.title}, georganiseerd door {edition.organisers}. "
+        f"Dagelijks {edition.daily_start_time:%H:%M}–{edition.daily_end_time:%H:%M} uur. "
+        f"{settings.SITE_URL}{edition.get_absolute_url()}",
+    )
+    event.add("url", f"{settings.SITE_URL}{edition.get_absolute_url()}")
+    calendar.add_component(event)
+    return calendar.to_ical()

@@ -1,0 +1,306 @@
+import datetime
+import re
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+
+def amsterdam_date(at):
+    """The calendar date of an aware datetime in the site's time zone (Europe/Amsterdam)."""
+    return timezone.localtime(at, timezone.get_default_timezone()).date()
+
+
+def _aware(date, time):
+    return timezone.make_aware(
+        datetime.datetime.combine(date, time), timezone.get_default_timezone()
+    )
+
+
+class EditionQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(is_published=True)
+
+    def current(self, today=None):
+        """The edition the home page shows: the next one that has not ended, else the latest."""
+        today = today or amsterdam_date(timezone.now())
+        published = self.published()
+        upcoming = published.filter(end_date__gte=today).order_by("start_date").first()
+        return upcoming or published.order_by("-start_date").first()
+
+
+class Edition(models.Model):
+    """One run of the werkplaats, with every fact the public page shows."""
+
+    title = models.CharField("titel", max_length=200)
+    slug = models.SlugField("adres (slug)", max_length=100, unique=True)
+    is_published = models.BooleanField("gepubliceerd", default=False)
+    is_demo = models.BooleanField(
+        "demo-editie",
+        default=False,
+        help_text="Alleen voor uitproberen; de pagina toont dit duidelijk.",
+    )
+    organisers = models.CharField(
+        "organisatoren", max_length=200, default="Platform31 en Van Vieren"
+    )
+    intro = models.TextField("inleiding", blank=True)
+    start_date = models.DateField("eerste dag")
+    end_date = models.DateField("laatste dag")
+    daily_start_time = models.TimeField("begintijd per dag")
+    daily_end_time = models.TimeField("eindtijd per dag")
+    venue_name = models.CharField("locatie", max_length=200)
+    venue_city = models.CharField("plaats", max_length=100)
+    venue_address = models.CharField("adres locatie", max_length=200, blank=True)
+    price_excl_vat = models.DecimalField(
+        "prijs per persoon excl. btw",
+        max_digits=9,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    price_includes = models.CharField(
+        "inbegrepen in de prijs",
+        max_length=200,
+        blank=True,
+        default="arrangement- en verblijfskosten",
+    )
+    vat_rate = models.DecimalField(
+        "btw-tarief (%)",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("21.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    vat_exemption_text = models.CharField(
+        "btw-vrijstelling",
+        max_length=200,
+        blank=True,
+        help_text=(
+            "Vul alleen in als de werkplaats is vrijgesteld van btw, bijvoorbeeld "
+            "'Vrijgesteld van btw op grond van art. 11 lid 1 sub o Wet OB'. "
+            "Facturen rekenen dan 0% btw met deze tekst."
+        ),
+    )
+    registration_deadline = models.DateField(
+        "deadline inschrijven",
+        help_text="Inschrijven kan tot en met deze dag (23:59 uur, Nederlandse tijd).",
+    )
+    capacity = models.PositiveIntegerField(
+        "maximum aantal deelnemers",
+        null=True,
+        blank=True,
+        help_text="Leeg laten voor onbeperkt. Daarna komen inschrijvingen op de wachtlijst.",
+    )
+    terms = models.TextField(
+        "voorwaarden en annulering",
+        blank=True,
+        help_text="Deelnemers gaan hiermee akkoord bij hun inschrijving.",
+    )
+    created_at = models.DateTimeField("aangemaakt", auto_now_add=True)
+    updated_at = models.DateTimeField("gewijzigd", auto_now=True)
+
+    objects = EditionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "editie"
+        verbose_name_plural = "edities"
+        ordering = ["-start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_date__gte=models.F("start_date")),
+                name="edition_ends_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({self.start_date:%d-%m-%Y})"
+
+    def get_absolute_url(self):
+        return reverse("programme:edition", args=[self.slug])
+
+    @property
+    def vat_exempt(self):
+        return bool(self.vat_exemption_text)
+
+    @property
+    def effective_vat_rate(self):
+        return Decimal("0.00") if self.vat_exempt else self.vat_rate
+
+    @property
+    def registration_closes_at(self):
+        """The first moment registration is closed: midnight after the deadline day, Amsterdam."""
+        day_after = self.registration_deadline + datetime.timedelta(days=1)
+        return _aware(day_after, datetime.time())
+
+    def registration_is_open(self, at=None):
+        """Whether a participant may sign up at `at` (default: now).
+
+        Open while published, through the whole deadline day in Amsterdam time, and never
+        once the edition has started.
+        """
+        at = at or timezone.now()
+        if not self.is_published:
+            return False
+        local_day = amsterdam_date(at)
+        return local_day <= self.registration_deadline and local_day < self.start_date
+
+    def has_ended(self, at=None):
+        return amsterdam_date(at or timezone.now()) > self.end_date
+
+    def starts_at(self):
+        return _aware(self.start_date, self.daily_start_time)
+
+    def ends_at(self):
+        return _aware(self.end_date, self.daily_end_time)
+
+    @transaction.atomic
+    def duplicate(self, weeks):
+        """Copy this edition into an unpublished draft, `weeks` whole weeks later.
+
+        Whole weeks keep every date on the same weekday (a Monday start stays a Monday).
+        """
+        shift = datetime.timedelta(weeks=weeks)
+        copy = Edition.objects.get(pk=self.pk)
+        copy.pk = None
+        copy.is_published = False
+        copy.start_date += shift
+        copy.end_date += shift
+        copy.registration_deadline += shift
+        copy.slug = self._free_slug(f"{slugify(self.title)}-{copy.start_date.year}")
+        copy.save()
+        for section in self.sections.all():
+            section.pk = None
+            section.edition = copy
+            section.save()
+        for contact in self.contacts.all():
+            contact.pk = None
+            contact.edition = copy
+            contact.save()
+        new_days = {}
+        for day in self.days.all():
+            old_pk = day.pk
+            day.pk = None
+            day.edition = copy
+            day.date += shift
+            day.save()
+            new_days[old_pk] = day
+        for session in self.sessions.all():
+            session.pk = None
+            session.edition = copy
+            session.day = new_days.get(session.day_id)
+            session.save()
+        return copy
+
+    @staticmethod
+    def _free_slug(base):
+        slug, n = base[:90], 2
+        while Edition.objects.filter(slug=slug).exists():
+            slug = f"{base[:90]}-{n}"
+            n += 1
+        return slug
+
+
+class Section(models.Model):
+    """A text section of the public page. Lines starting with '- ' become a bulleted list."""
+
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="sections")
+    order = models.PositiveIntegerField("volgorde", default=0)
+    heading = models.CharField("kop", max_length=200)
+    body = models.TextField(
+        "tekst",
+        help_text="Lege regel = nieuwe alinea. Regels die beginnen met '- ' worden een opsomming.",
+    )
+
+    class Meta:
+        verbose_name = "tekstblok"
+        verbose_name_plural = "tekstblokken"
+        ordering = ["order", "pk"]
+
+    def __str__(self):
+        return self.heading
+
+
+class Contact(models.Model):
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="contacts")
+    order = models.PositiveIntegerField("volgorde", default=0)
+    name = models.CharField("naam", max_length=100)
+    topic = models.CharField(
+        "waarvoor", max_length=100, help_text="Bijvoorbeeld 'inhoudelijke vragen'."
+    )
+    phone = models.CharField("telefoon", max_length=30)
+    email = models.EmailField("e-mail", blank=True)
+    is_practical_contact = models.BooleanField(
+        "aanspreekpunt praktische vragen",
+        default=False,
+        help_text="Wordt genoemd bij een gesloten inschrijving en bij annuleren na de deadline.",
+    )
+
+    class Meta:
+        verbose_name = "contactpersoon"
+        verbose_name_plural = "contactpersonen"
+        ordering = ["order", "pk"]
+
+    def __str__(self):
+        return f"{self.name} ({self.topic})"
+
+    @property
+    def phone_uri(self):
+        """A tel: URI in international form: '+31 6 21 56 11 75' -> 'tel:+31621561175'."""
+        return "tel:" + re.sub(r"[^\d+]", "", self.phone)
+
+
+class Day(models.Model):
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="days")
+    date = models.DateField("datum")
+    title = models.CharField("titel", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "dag"
+        verbose_name_plural = "dagen"
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["edition", "date"], name="one_day_per_date"),
+        ]
+
+    def __str__(self):
+        return f"{self.date:%d-%m-%Y} {self.title}".strip()
+
+
+class Session(models.Model):
+    """A programme component. Without a day or times it is part of the programme as a whole,
+    which is how the organiser published it: components, not a timetable."""
+
+    class Kind(models.TextChoices):
+        INLEIDING = "inleiding", "inleiding"
+        THEORIE = "theorie", "theorie"
+        METHODIEK = "methodiek", "methodiek"
+        CASUISTIEK = "casuistiek", "casuïstiek"
+        REFLECTIE = "reflectie", "reflectie"
+        COACHING = "coaching", "coaching"
+
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="sessions")
+    day = models.ForeignKey(
+        Day,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sessions",
+        verbose_name="dag",
+    )
+    order = models.PositiveIntegerField("volgorde", default=0)
+    start_time = models.TimeField("begintijd", null=True, blank=True)
+    end_time = models.TimeField("eindtijd", null=True, blank=True)
+    title = models.CharField("titel", max_length=200)
+    kind = models.CharField("soort", max_length=20, choices=Kind.choices)
+    description = models.TextField("beschrijving", blank=True)
+
+    class Meta:
+        verbose_name = "programmaonderdeel"
+        verbose_name_plural = "programmaonderdelen"
+        ordering = ["day__date", "start_time", "order", "pk"]
+
+    def __str__(self):
+        return self.title

@@ -1,0 +1,34 @@
+from django import template
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+
+@register.filter
+def paragraphs(text):
+    """Plain text staff typed into admin -> escaped HTML paragraphs and bulleted lists.
+
+    A blank line starts a new block; a block whose lines all start with "- " is a list.
+    Staff never type HTML, so nothing they write can break the page or inject script.
+    """
+    blocks = [block.strip() for block in str(text).replace("\r\n", "\n").split("\n\n")]
+    html = []
+    for block in filter(None, blocks):
+        lines = [line.strip() for line in block.split("\n") if line.strip()]
+        if all(line.startswith("- ") for line in lines):
+            items = format_html_join("", "<li>{}</li>", ((line[2:].strip(),) for line in lines))
+            html.append(format_html("<ul>{}</ul>", items))
+        else:
+            html.append(format_html("<p>{}</p>", " ".join(lines)))
+    return mark_safe("\n".join(html))
+
+
+@register.filter
+def euro(amount):
+    """€ 1.800,- for whole euros (as the organiser writes it), € 1.800,50 otherwise."""
+    from django.utils.formats import number_format
+
+    if amount == amount.to_integral_value():
+        return f"€ {number_format(amount, 0, use_l10n=True, force_grouping=True)},-"
+    return f"€ {number_format(amount, 2, use_l10n=True, force_grouping=True)}"

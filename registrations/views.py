@@ -1,0 +1,115 @@
+from django.contrib import messages
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from programme.models import Edition
+
+from . import emails
+from .forms import RegistrationForm
+from .models import AlreadyRegistered, Registration, RegistrationClosed
+from .ratelimit import post_limit_exceeded
+
+SESSION_KEY = "registration_tokens"
+
+
+def _practical_contact(edition):
+    return edition.contacts.filter(is_practical_contact=True).first()
+
+
+def _closed(request, edition, status=200):
+    context = {"edition": edition, "practical_contact": _practical_contact(edition)}
+    return render(request, "registrations/closed.html", context, status=status)
+
+
+def too_many_requests(request):
+    return render(request, "429.html", status=429)
+
+
+@require_http_methods(["GET", "POST"])
+def register(request, slug):
+    edition = get_object_or_404(Edition.objects.published(), slug=slug)
+    if request.method == "POST" and post_limit_exceeded(request, "register"):
+        return too_many_requests(request)
+    if not edition.registration_is_open(timezone.now()):
+        # Also for a form loaded before the deadline and posted after it.
+        return _closed(request, edition, status=403 if request.method == "POST" else 200)
+
+    if request.method == "POST":
+        form = RegistrationForm(request.POST, edition=edition)
+        if form.is_valid():
+            try:
+                registration = Registration.objects.register(
+                    edition, **form.registration_fields()
+                )
+            except RegistrationClosed:
+                return _closed(request, edition, status=403)
+            except AlreadyRegistered:
+                earlier = _registration_from_this_session(request, edition, form)
+                if earlier:
+                    # A double-clicked submit: show what the first click created.
+                    return redirect(earlier)
+                form.add_error(
+                    "email",
+                    "Met dit e-mailadres is al ingeschreven voor deze werkplaats. Kijk in je "
+                    "mail voor de bevestiging, of neem contact op als je iets wilt wijzigen.",
+                )
+            else:
+                request.session[SESSION_KEY] = [
+                    *request.session.get(SESSION_KEY, [])[-9:],
+                    registration.token,
+                ]
+                emails.send_confirmation(registration)
+                emails.notify_staff_of_registration(registration)
+                return redirect(registration)
+    else:
+        form = RegistrationForm(edition=edition)
+    return render(request, "registrations/register.html", {"edition": edition, "form": form})
+
+
+def _registration_from_this_session(request, edition, form):
+    tokens = request.session.get(SESSION_KEY, [])
+    return (
+        Registration.objects.active()
+        .filter(edition=edition, email__iexact=form.cleaned_data["email"], token__in=tokens)
+        .first()
+    )
+
+
+def detail(request, token):
+    registration = get_object_or_404(Registration.objects.select_related("edition"), token=token)
+    edition = registration.edition
+    return render(
+        request,
+        "registrations/detail.html",
+        {
+            "registration": registration,
+            "edition": edition,
+            "can_cancel": registration.can_cancel(),
+            "practical_contact": _practical_contact(edition),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def cancel(request, token):
+    registration = get_object_or_404(Registration.objects.select_related("edition"), token=token)
+    edition = registration.edition
+    if request.method == "POST" and registration.can_cancel():
+        with transaction.atomic():
+            registration.cancel()
+        emails.send_cancellation_confirmation(registration)
+        emails.notify_staff_of_cancellation(registration)
+        messages.success(request, "Je inschrijving is geannuleerd. Je ontvangt een bevestiging per e-mail.")
+        return redirect(registration)
+    return render(
+        request,
+        "registrations/cancel.html",
+        {
+            "registration": registration,
+            "edition": edition,
+            "can_cancel": registration.can_cancel(),
+            "practical_contact": _practical_contact(edition),
+        },
+    )
