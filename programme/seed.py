@@ -178,7 +178,11 @@ SESSIONS_2022 = [
         "serieuze vraagstukken. Verbreden van instrumenten die je in je werkpraktijk kan "
         "inzetten.",
     ),
-    ("casuistiek", "Casuïstiek", "Concreet aan de slag met casuïstiek (van je zelf én van anderen)."),
+    (
+        "casuistiek",
+        "Casuïstiek",
+        "Concreet aan de slag met casuïstiek (van je zelf én van anderen).",
+    ),
     ("reflectie", "Reflectie en introspectie", ""),
     (
         "coaching",

@@ -105,9 +105,9 @@ class RegistrationForm(forms.ModelForm):
         self.fields["invoice_email"].required = False
         for name in ("sector", "role"):
             # A visible "choose" option instead of a silently preselected first answer.
-            self.fields[name].choices = [("", "Maak een keuze")] + list(
-                self.fields[name].choices
-            )[1:]
+            self.fields[name].choices = [("", "Maak een keuze")] + list(self.fields[name].choices)[
+                1:
+            ]
         for field in self.fields.values():
             field.error_messages.setdefault("required", "Dit veld is verplicht.")
         self.fields["website"].widget.attrs.update({"tabindex": "-1", "autocomplete": "off"})
@@ -123,10 +123,12 @@ class RegistrationForm(forms.ModelForm):
             Fieldset("Factuurgegevens", *INVOICE_FIELDS),
             Fieldset(
                 "Voorwaarden",
-                HTML('{% load programme_text %}<div class="terms">{{ edition.terms|paragraphs }}</div>'),
+                HTML(
+                    '{% load programme_text %}<div class="terms">{{ edition.terms|paragraphs }}</div>'
+                ),
                 "accept_terms",
                 HTML(
-                    '<p><a href="{% url \'programme:privacy\' %}">Lees de privacyverklaring</a>'
+                    "<p><a href=\"{% url 'programme:privacy' %}\">Lees de privacyverklaring</a>"
                     " (opent in dit venster).</p>"
                 ),
                 "accept_privacy",

@@ -129,9 +129,7 @@ class Registration(models.Model):
     created_at = models.DateTimeField("ingeschreven op", default=timezone.now, db_index=True)
     updated_at = models.DateTimeField("gewijzigd", auto_now=True)
     cancelled_at = models.DateTimeField("geannuleerd op", null=True, blank=True)
-    confirmation_sent_at = models.DateTimeField(
-        "bevestiging verstuurd op", null=True, blank=True
-    )
+    confirmation_sent_at = models.DateTimeField("bevestiging verstuurd op", null=True, blank=True)
     anonymised_at = models.DateTimeField("geanonimiseerd op", null=True, blank=True)
 
     objects = RegistrationQuerySet.as_manager()

@@ -40,9 +40,7 @@ def register(request, slug):
         form = RegistrationForm(request.POST, edition=edition)
         if form.is_valid():
             try:
-                registration = Registration.objects.register(
-                    edition, **form.registration_fields()
-                )
+                registration = Registration.objects.register(edition, **form.registration_fields())
             except RegistrationClosed:
                 return _closed(request, edition, status=403)
             except AlreadyRegistered:
@@ -101,7 +99,9 @@ def cancel(request, token):
             registration.cancel()
         emails.send_cancellation_confirmation(registration)
         emails.notify_staff_of_cancellation(registration)
-        messages.success(request, "Je inschrijving is geannuleerd. Je ontvangt een bevestiging per e-mail.")
+        messages.success(
+            request, "Je inschrijving is geannuleerd. Je ontvangt een bevestiging per e-mail."
+        )
         return redirect(registration)
     return render(
         request,

@@ -140,7 +140,9 @@ if not DATABASE_URL.startswith(("sqlite://", "postgres://", "postgresql://")):
         f"(got {DATABASE_URL.split('://')[0]!r})."
     )
 try:
-    _database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0))
+    _database = dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0)
+    )
 except ValueError as error:
     raise ImproperlyConfigured(f"DATABASE_URL could not be read: {error}") from None
 if _database["ENGINE"] == "django.db.backends.sqlite3":
@@ -235,3 +237,7 @@ ADMIN_URL = env_str("DJANGO_ADMIN_URL", "beheer/").strip("/") + "/"
 
 # Only behind a reverse proxy that sets X-Forwarded-For: rate limits then count per client.
 USE_X_FORWARDED_FOR = env_bool("DJANGO_USE_X_FORWARDED_FOR", False)
+
+# The invoice address form lists the likely countries first.
+COUNTRIES_FIRST = ["NL", "BE", "DE"]
+COUNTRIES_FIRST_BREAK = "──────────"

@@ -1,0 +1,167 @@
+"""Shared fixtures: editions, a valid sign-up, and the people who use the back office."""
+
+import datetime
+import os
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection
+
+from programme.models import Edition
+
+IN_CI = bool(os.environ.get("CI"))
+
+
+def require(condition, reason):
+    """Skip locally when a real part is missing; fail in CI, where it must be there."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (CI is set, so this test may not skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres(db):
+    require(connection.vendor == "postgresql", "needs PostgreSQL (set DATABASE_URL=postgres://…)")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # The rate limit lives in the cache; every test starts with a clean slate.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def edition_2022(db):
+    call_command("load_seed", stdout=open(os.devnull, "w"))
+    return Edition.objects.get(slug="werken-aan-wijkontwikkeling-2022")
+
+
+def make_edition(**overrides):
+    """A published, open edition a year ahead unless told otherwise."""
+    today = datetime.date.today()
+    start = today + datetime.timedelta(days=365)
+    fields = {
+        "title": "Werkplaats ‘Werken aan wijkontwikkeling’",
+        "slug": f"test-{start.year}-{Edition.objects.count() + 1}",
+        "is_published": True,
+        "start_date": start,
+        "end_date": start + datetime.timedelta(days=2),
+        "daily_start_time": datetime.time(9, 30),
+        "daily_end_time": datetime.time(17, 0),
+        "venue_name": "Kaap Doorn Conferentiecentrum",
+        "venue_city": "Doorn",
+        "price_excl_vat": Decimal("1800.00"),
+        "registration_deadline": start - datetime.timedelta(days=66),
+        "terms": "Annuleren kan kosteloos tot en met de deadline.",
+    }
+    fields.update(overrides)
+    edition = Edition.objects.create(**fields)
+    edition.contacts.create(
+        name="Romy", topic="praktische vragen", phone="+31 6 57 94 37 32", is_practical_contact=True
+    )
+    return edition
+
+
+@pytest.fixture
+def open_edition(db):
+    return make_edition()
+
+
+def sign_up_data(**overrides):
+    """What a participant types into the form, as POST data."""
+    data = {
+        "first_name": "Fatima",
+        "last_name": "El Amrani",
+        "email": "fatima@gemeente.example.nl",
+        "phone": "06 12345678",
+        "organisation": "Gemeente Utrecht",
+        "job_title": "Wijkregisseur",
+        "sector": "gemeente",
+        "role": "leider",
+        "own_case": "Hoe krijgen bewoners van Kanaleneiland meer regie?",
+        "dietary_needs": "vegetarisch",
+        "accessibility_needs": "",
+        "overnight_stay": "ja",
+        "invoice_organisation": "Gemeente Utrecht",
+        "invoice_attention": "Crediteurenadministratie",
+        "invoice_street": "Stadsplateau 1",
+        "invoice_postcode": "3521az",
+        "invoice_city": "Utrecht",
+        "invoice_country": "NL",
+        "invoice_email": "facturen@utrecht.example.nl",
+        "po_number": "PO-2022-0042",
+        "vat_id": "",
+        "accept_terms": "on",
+        "accept_privacy": "on",
+        "website": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def make_registration(edition, **overrides):
+    """A stored registration, the way the form would store it."""
+    from django.utils import timezone
+
+    from registrations.models import Registration
+
+    now = timezone.now()
+    fields = {
+        "first_name": "Fatima",
+        "last_name": "El Amrani",
+        "email": f"deelnemer{Registration.objects.count() + 1}@example.nl",
+        "phone": "06 12345678",
+        "organisation": "Gemeente Utrecht",
+        "job_title": "Wijkregisseur",
+        "sector": "gemeente",
+        "role": "leider",
+        "invoice_organisation": "Gemeente Utrecht",
+        "invoice_attention": "Crediteurenadministratie",
+        "invoice_street": "Stadsplateau 1",
+        "invoice_postcode": "3521 AZ",
+        "invoice_city": "Utrecht",
+        "invoice_country": "NL",
+        "invoice_email": "facturen@utrecht.example.nl",
+        "po_number": "PO-2022-0042",
+        "terms_accepted_at": now,
+        "privacy_accepted_at": now,
+    }
+    fields.update(overrides)
+    return Registration.objects.create(edition=edition, **fields)
+
+
+PASSWORD = "correct-horse-battery-staple-31"
+
+
+def _user(username, group=None, **extra):
+    user = User.objects.create_user(
+        username, f"{username}@platform31.example.nl", PASSWORD, is_staff=True, **extra
+    )
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def staff_member(db):
+    """Anna, Platform31 staff: manages editions and registrations (group Medewerkers)."""
+    return _user("anna", "Medewerkers")
+
+
+@pytest.fixture
+def finance_user(db):
+    """Femke from finance: views registrations, issues invoices (group Financiën)."""
+    return _user("femke", "Financiën")
+
+
+@pytest.fixture
+def outsider(db):
+    """Otto: can log in to admin but belongs to no group."""
+    return _user("otto")
