@@ -32,3 +32,21 @@ def euro(amount):
     if amount == amount.to_integral_value():
         return f"€ {number_format(amount, 0, use_l10n=True, force_grouping=True)},-"
     return f"€ {number_format(amount, 2, use_l10n=True, force_grouping=True)}"
+
+
+@register.simple_tag
+def date_range(start, end, weekdays=False):
+    """'21 t/m 23 november 2022'; the month or year is repeated only when it changes:
+    '29 november t/m 1 december 2027', '29 december 2027 t/m 2 januari 2028'."""
+    from django.utils.dateformat import format as date_format
+
+    day = "l j" if weekdays else "j"
+    if start == end:
+        return date_format(start, f"{day} F Y")
+    if (start.year, start.month) == (end.year, end.month):
+        first = date_format(start, day)
+    elif start.year == end.year:
+        first = date_format(start, f"{day} F")
+    else:
+        first = date_format(start, f"{day} F Y")
+    return f"{first} t/m {date_format(end, f'{day} F Y')}"
