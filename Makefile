@@ -24,6 +24,7 @@ run: $(STAMP) .env
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(PY) manage.py load_seed
 	DJANGO_DEBUG=1 $(PY) manage.py load_demo_edition
+	DJANGO_DEBUG=1 $(PY) manage.py load_demo_invoicing
 	DJANGO_DEBUG=1 $(PY) manage.py create_local_admin
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 

@@ -106,7 +106,11 @@ class EditionAdmin(admin.ModelAdmin):
             return "onbeperkt"
         return max(obj.capacity - getattr(obj, "n_confirmed", 0), 0)
 
-    @admin.action(description="Dupliceren als concept (een jaar later, zelfde weekdagen)")
+    # Duplicating creates editions: only for those who may add them, not view-only finance.
+    @admin.action(
+        description="Dupliceren als concept (een jaar later, zelfde weekdagen)",
+        permissions=["add"],
+    )
     def duplicate_editions(self, request, queryset):
         today = amsterdam_date(timezone.now())
         for edition in queryset:

@@ -1,5 +1,7 @@
 """The edition as an iCalendar file, for the page's download and the confirmation e-mail."""
 
+import datetime
+
 from django.conf import settings
 from icalendar import Calendar, Event
 
@@ -13,8 +15,10 @@ def edition_calendar(edition):
     event.add("summary", edition.title)
     # One event from the first morning to the last afternoon; the daily hours are in the
     # description, since the venue is a residential programme over consecutive days.
-    event.add("dtstart", edition.starts_at())
-    event.add("dtend", edition.ends_at())
+    # In UTC: a TZID needs a VTIMEZONE block (RFC 5545), and clients such as Outlook
+    # misread local times without one; UTC means the same moment in every client.
+    event.add("dtstart", edition.starts_at().astimezone(datetime.UTC))
+    event.add("dtend", edition.ends_at().astimezone(datetime.UTC))
     event.add("dtstamp", edition.updated_at)
     event.add("location", f"{edition.venue_name}, {edition.venue_city}")
     event.add(

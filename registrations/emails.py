@@ -82,3 +82,28 @@ def send_cancellation_confirmation(registration):
         [registration.email],
     )
     return _send(message, registration, "cancellation confirmation")
+
+
+def send_invoice(invoice):
+    """The invoice's stored PDF (never a new render) to the invoice e-mail address."""
+    from .invoices import format_date, format_money, pdf_bytes
+
+    message = _message(
+        "invoice",
+        {
+            "invoice": invoice,
+            "invoice_date": format_date(invoice.invoice_date),
+            "due_date": format_date(invoice.due_date),
+            "total": format_money(abs(invoice.total_incl_vat)),
+        },
+        [invoice.customer_email],
+        attachments=[(invoice.filename, pdf_bytes(invoice), "application/pdf")],
+    )
+    if invoice.issuer_email:
+        # Accounts payable answer the invoice mail; that should reach finance.
+        message.reply_to = [invoice.issuer_email]
+    sent = _send(message, invoice.registration, f"invoice {invoice.number}")
+    if sent:
+        invoice.emailed_at = timezone.now()
+        invoice.save(update_fields=["emailed_at"])
+    return sent

@@ -1,8 +1,10 @@
+import logging
+
 from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from programme.models import Edition
 
@@ -12,6 +14,9 @@ from .models import AlreadyRegistered, Registration, RegistrationClosed
 from .ratelimit import post_limit_exceeded
 
 SESSION_KEY = "registration_tokens"
+
+# Log lines name registrations by reference (INS-00042), never by name or e-mail address.
+logger = logging.getLogger(__name__)
 
 
 def _practical_contact(edition):
@@ -40,7 +45,17 @@ def register(request, slug):
         form = RegistrationForm(request.POST, edition=edition)
         if form.is_valid():
             try:
-                registration = Registration.objects.register(edition, **form.registration_fields())
+                with transaction.atomic():
+                    registration = Registration.objects.register(
+                        edition, **form.registration_fields()
+                    )
+                    # Committed with the registration: a second click waiting on the edition
+                    # lock finds this token the moment it finds the registration.
+                    request.session[SESSION_KEY] = [
+                        *request.session.get(SESSION_KEY, [])[-9:],
+                        registration.token,
+                    ]
+                    request.session.save()
             except RegistrationClosed:
                 return _closed(request, edition, status=403)
             except AlreadyRegistered:
@@ -54,15 +69,17 @@ def register(request, slug):
                     "mail voor de bevestiging, of neem contact op als je iets wilt wijzigen.",
                 )
             else:
-                request.session[SESSION_KEY] = [
-                    *request.session.get(SESSION_KEY, [])[-9:],
-                    registration.token,
-                ]
+                logger.info(
+                    "Registration %s stored (%s)", registration.reference, registration.status
+                )
                 emails.send_confirmation(registration)
                 emails.notify_staff_of_registration(registration)
                 return redirect(registration)
     else:
         form = RegistrationForm(edition=edition)
+        # Start the session with the form, so that both POSTs of a double click carry the
+        # same session cookie; the second is then recognised and redirected, not refused.
+        request.session.setdefault(SESSION_KEY, [])
     return render(request, "registrations/register.html", {"edition": edition, "form": form})
 
 
@@ -75,6 +92,7 @@ def _registration_from_this_session(request, edition, form):
     )
 
 
+@require_safe
 def detail(request, token):
     registration = get_object_or_404(Registration.objects.select_related("edition"), token=token)
     edition = registration.edition
@@ -97,6 +115,7 @@ def cancel(request, token):
     if request.method == "POST" and registration.can_cancel():
         with transaction.atomic():
             registration.cancel()
+        logger.info("Registration %s cancelled", registration.reference)
         emails.send_cancellation_confirmation(registration)
         emails.notify_staff_of_cancellation(registration)
         messages.success(

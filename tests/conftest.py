@@ -14,6 +14,11 @@ from programme.models import Edition
 
 IN_CI = bool(os.environ.get("CI"))
 
+# The browser tests' fixtures (live server, Chromium, screenshots on failure). Registered
+# here so pytest rewrites the module's asserts; Playwright is imported only when a test
+# asks for the browser.
+pytest_plugins = ["tests.browser_support"]
+
 
 def require(condition, reason):
     """Skip locally when a real part is missing; fail in CI, where it must be there."""
@@ -27,6 +32,14 @@ def require(condition, reason):
 @pytest.fixture
 def postgres(db):
     require(connection.vendor == "postgresql", "needs PostgreSQL (set DATABASE_URL=postgres://…)")
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords_and_private_media(settings, tmp_path):
+    # Real password hashing costs ~0.4 s per persona; tests prove permissions, not hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Invoice PDFs written by tests go to a temporary folder, never the project's media/.
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture(autouse=True)

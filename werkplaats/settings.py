@@ -6,9 +6,11 @@ message that names the variable.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -99,6 +101,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_countries",
+    "csp",
+    "axes",
     "programme",
     "registrations",
 ]
@@ -113,6 +117,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Axes turns a locked-out admin login into its lockout page; its docs want it last.
+    "axes.middleware.AxesMiddleware",
+    # Turns a database outage in a view into a friendly 503 page (werkplaats/middleware.py).
+    "werkplaats.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "werkplaats.urls"
@@ -229,7 +238,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "{asctime} {levelname} {name} {message}", "style": "{"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"django": {"handlers": ["console"], "level": "WARNING", "propagate": False}},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # Lockouts are warnings; every login and logout at INFO would only be noise.
+        "axes": {"level": "WARNING"},
+        # WeasyPrint logs every rendering step at INFO; its warnings (a refused file) matter.
+        "weasyprint": {"level": "WARNING"},
+    },
 }
 
 # The admin's address; moving it off /admin/ keeps casual scanners away.
@@ -241,3 +256,66 @@ USE_X_FORWARDED_FOR = env_bool("DJANGO_USE_X_FORWARDED_FOR", False)
 # The invoice address form lists the likely countries first.
 COUNTRIES_FIRST = ["NL", "BE", "DE"]
 COUNTRIES_FIRST_BREAK = "──────────"
+
+# Security (Django's deployment checklist; `manage.py check --deploy` reports nothing with the
+# production variables set, see tests/test_security.py).
+# Cookies marked Secure and HSTS are on whenever DEBUG is off; each can be switched off by its
+# variable, e.g. for a plain-http trial run of a production build on a laptop. The redirect to
+# https is on only where the site is known to sit behind HTTPS, because Django's test client and
+# a local gunicorn speak plain http: set DJANGO_SECURE_PROXY_SSL_HEADER behind a TLS proxy, or
+# DJANGO_SECURE_SSL_REDIRECT=1 when gunicorn itself terminates TLS.
+# DJANGO_SECURE_PROXY_SSL_HEADER names the header the proxy sets to "https" (and strips from
+# clients), e.g. X-Forwarded-Proto. Never set it without such a proxy: clients could claim https.
+_proxy_ssl_header = env_str("DJANGO_SECURE_PROXY_SSL_HEADER").strip()
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https") if _proxy_ssl_header else None
+)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", SECURE_PROXY_SSL_HEADER is not None)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 60 * 60)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+# No script of ours reads the CSRF cookie; forms carry the token.
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# The confirmation page's address holds its token: never send it to another site.
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# A sign-up form is a few kilobytes and an edition with all its sections a few dozen: anything
+# far larger is refused with a 400 (templates/400.html) before a form sees it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 512 * 1024
+
+# Content-Security-Policy (django-csp): only our own files, no inline scripts or styles. The one
+# inline script, the JSON-LD on the edition page, carries the per-request nonce. Bootstrap's
+# stylesheet draws form controls with data: SVG images. The Django admin needs nothing more.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Admin login: django-axes locks out a client address after repeated wrong passwords.
+# Counting per address (not per username) keeps an attacker from locking staff out elsewhere.
+AUTHENTICATION_BACKENDS = [
+    "werkplaats.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("DJANGO_ADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_ADMIN_LOCKOUT_MINUTES", 30, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# The same client address as the sign-up rate limit: X-Forwarded-For only behind a proxy.
+AXES_CLIENT_IP_CALLABLE = "registrations.ratelimit.client_address"
+AXES_LOCKOUT_TEMPLATE = "429_login.html"

@@ -1,0 +1,171 @@
+"""Invoice PDF benchmark: how close one invoice render is to WeasyPrint's floor, and how long
+issuing 500 invoices takes. A measurement, not a test: it prints the figures.
+
+    .venv/bin/python bench/invoices.py [--count 500] [--rounds 30] [--configured-db] [--check]
+
+By default it works on a fresh SQLite database and media folder in a temporary directory;
+--configured-db uses DATABASE_URL instead (its invoices are real: use a scratch database).
+Targets: render / floor <= 1.5, and 500 invoices issued and rendered in < 30 s.
+"""
+
+import argparse
+import datetime
+import os
+import statistics
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RATIO_TARGET = 1.5
+BULK_TARGET_SECONDS = 30.0
+FLOOR_HTML = "<!DOCTYPE html><html lang='nl'><p>Eén alinea tekst op een A4.</p></html>"
+
+
+def setup_django(configured_db, workdir):
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "werkplaats.settings")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-not-a-secret")
+    os.environ["DJANGO_DEBUG"] = "0"  # DEBUG keeps every query in memory
+    os.environ["DJANGO_MEDIA_ROOT"] = str(Path(workdir) / "media")
+    if not configured_db:
+        os.environ["DATABASE_URL"] = f"sqlite:///{Path(workdir) / 'bench.sqlite3'}"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def median_ms(function, rounds):
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=500, help="invoices to issue (500)")
+    parser.add_argument("--rounds", type=int, default=30, help="renders per median (30)")
+    parser.add_argument("--configured-db", action="store_true", help="use DATABASE_URL")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="werkplaats-bench-") as workdir:
+        setup_django(args.configured_db, workdir)
+        from django.db import connection
+        from django.utils import timezone
+
+        from programme.models import Edition
+        from registrations import checks, pdf
+        from registrations.invoices import issue_invoice
+        from registrations.models import InvoiceIssuer, Registration
+
+        for warning in checks.invoice_pdf_dependencies():
+            print(f"WARNING {warning.id}: {warning.msg}")
+
+        issuer = InvoiceIssuer.load()
+        issuer.name, issuer.street, issuer.postcode, issuer.city = (
+            "Platform31",
+            "Postbus 30833",
+            "2500 GV",
+            "Den Haag",
+        )
+        issuer.kvk_number, issuer.vat_id, issuer.iban = (
+            "27169301",
+            "NL000099998B57",
+            "NL91ABNA0417164300",
+        )
+        issuer.save()
+        start = datetime.date.today() + datetime.timedelta(days=365)
+        edition = Edition.objects.create(
+            title="Werkplaats ‘Werken aan wijkontwikkeling’ (benchmark)",
+            slug=f"bench-{time.time_ns()}",
+            start_date=start,
+            end_date=start + datetime.timedelta(days=2),
+            daily_start_time=datetime.time(9, 30),
+            daily_end_time=datetime.time(17),
+            venue_name="Kaap Doorn Conferentiecentrum",
+            venue_city="Doorn",
+            price_excl_vat=Decimal("1800.00"),
+            registration_deadline=start - datetime.timedelta(days=60),
+        )
+        now = timezone.now()
+        registrations = Registration.objects.bulk_create(
+            Registration(
+                edition=edition,
+                first_name="Deelnemer",
+                last_name=str(n),
+                email=f"bench{n}-{time.time_ns()}@example.nl",
+                phone="06 12345678",
+                organisation="Gemeente Utrecht",
+                job_title="Wijkregisseur",
+                sector="gemeente",
+                role="leider",
+                invoice_organisation="Gemeente Utrecht",
+                invoice_attention="Crediteurenadministratie",
+                invoice_street="Stadsplateau 1",
+                invoice_postcode="3521 AZ",
+                invoice_city="Utrecht",
+                invoice_email="facturen@utrecht.example.nl",
+                po_number=f"PO-{n:04d}",
+                terms_accepted_at=now,
+                privacy_accepted_at=now,
+            )
+            for n in range(args.count + 1)
+        )
+
+        t0 = time.perf_counter()
+        first = issue_invoice(registrations[0])
+        first_issue_ms = (time.perf_counter() - t0) * 1000
+
+        invoice_ms = median_ms(lambda: pdf.render_invoice(first), args.rounds)
+        floor_ms = median_ms(
+            lambda: pdf.render_html(
+                FLOOR_HTML, identifier="floor", created="2022-09-12", stylesheets=False
+            ),
+            args.rounds,
+        )
+        floor_with_css_ms = median_ms(
+            lambda: pdf.render_html(FLOOR_HTML, identifier="floor", created="2022-09-12"),
+            args.rounds,
+        )
+        ratio = invoice_ms / floor_ms
+
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        for registration in registrations[1:]:
+            issue_invoice(registration)
+        bulk_seconds = time.perf_counter() - t0
+        # CPU time of this process: on a shared machine the wall clock also counts waiting.
+        bulk_cpu_seconds = time.process_time() - cpu0
+
+        ratio_ok = ratio <= RATIO_TARGET
+        bulk_ok = bulk_seconds < BULK_TARGET_SECONDS * args.count / 500
+        print(f"database: {connection.vendor}; pdf options: {pdf.PDF_OPTIONS}")
+        print(f"first issue in this process (cold):   {first_issue_ms:8.1f} ms")
+        print(f"invoice render, median of {args.rounds}:       {invoice_ms:8.1f} ms")
+        print(f"bare A4 paragraph (floor), median:    {floor_ms:8.1f} ms")
+        print(f"  (same, with the invoice stylesheet: {floor_with_css_ms:8.1f} ms)")
+        print(
+            f"ratio invoice / floor:                {ratio:8.2f}   "
+            f"(target <= {RATIO_TARGET}) {'OK' if ratio_ok else 'MISSED'}"
+        )
+        print(
+            f"issue + render {args.count} invoices:        {bulk_seconds:8.1f} s    "
+            f"({bulk_seconds / args.count * 1000:.1f} ms each; target < "
+            f"{BULK_TARGET_SECONDS * args.count / 500:.0f} s) {'OK' if bulk_ok else 'MISSED'}"
+        )
+        print(f"  (CPU time of this process for them:  {bulk_cpu_seconds:8.1f} s)")
+        connection.close()
+    if args.check and not (ratio_ok and bulk_ok):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,265 @@
+"""The journeys people make, in Chromium against a live server: sign up, miss the deadline,
+and the staff member who moves someone up from the waiting list."""
+
+import datetime
+
+from django.core import mail
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from programme.models import Edition, amsterdam_date
+from registrations.models import Registration
+from tests.browser_support import browser_test, focused, tab_to
+from tests.conftest import PASSWORD, make_edition, make_registration, sign_up_data
+
+pytestmark = browser_test
+
+
+def today():
+    # The site's calendar day (Amsterdam), which the deadline and the payment date use.
+    return amsterdam_date(timezone.now())
+
+
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+}
+
+
+def type_into(page, field_id, text):
+    tab_to(page, f"#{field_id}")
+    page.keyboard.type(text)
+
+
+def test_participant_signs_up_on_a_phone_using_only_the_keyboard(open_page):
+    edition = make_edition(capacity=20)
+    page = open_page(**PHONE)
+
+    page.goto(edition.get_absolute_url())
+    expect(page.get_by_role("heading", level=1)).to_have_text(edition.title)
+    expect(page.get_by_text("Inschrijven open tot en met")).to_be_visible()
+    page.get_by_role("link", name="Inschrijven voor de werkplaats").click()
+    expect(page.get_by_role("heading", name="Inschrijven", exact=True)).to_be_visible()
+
+    page.get_by_role("button", name="Inschrijving versturen").click()
+    summary = page.locator(".form-error-summary")
+    expect(summary).to_be_visible()
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("link", name="Voornaam: Dit veld is verplicht.")).to_be_visible()
+    expect(page.locator("#id_first_name")).to_have_attribute("aria-invalid", "true")
+    # Each field's error is its accessible description, so a screen reader reads it there.
+    expect(page.locator("#id_first_name")).to_have_accessible_description("Dit veld is verplicht.")
+    assert page.locator(".invalid-feedback:visible").count() >= 12
+    assert Registration.objects.count() == 0
+
+    data = sign_up_data()
+    for name in ("first_name", "last_name", "email", "phone", "organisation", "job_title"):
+        type_into(page, f"id_{name}", data[name])
+    # Closed selects answer to the arrow keys: one down from "Maak een keuze".
+    tab_to(page, "#id_sector")
+    page.keyboard.press("ArrowDown")
+    tab_to(page, "#id_role")
+    page.keyboard.press("ArrowDown")
+    type_into(page, "id_own_case", data["own_case"])
+    type_into(page, "id_dietary_needs", data["dietary_needs"])
+    # The radio group starts on "ja"; an arrow key moves the choice to "nee".
+    tab_to(page, "input[name=overnight_stay]:checked")
+    page.keyboard.press("ArrowDown")
+    type_into(page, "id_invoice_attention", data["invoice_attention"])
+    type_into(page, "id_invoice_street", data["invoice_street"])
+    type_into(page, "id_invoice_postcode", data["invoice_postcode"])
+    type_into(page, "id_invoice_city", data["invoice_city"])
+    type_into(page, "id_po_number", data["po_number"])
+    tab_to(page, "#id_accept_terms")
+    page.keyboard.press("Space")
+    tab_to(page, "#id_accept_privacy")
+    page.keyboard.press("Space")
+    tab_to(page, "[type=submit]")
+    assert focused(page).startswith("input#submit-id-submit") or "button" in focused(page)
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Je bent ingeschreven")
+    registration = Registration.objects.get()
+    assert page.url.endswith(registration.get_absolute_url())
+    assert registration.status == Registration.Status.CONFIRMED
+    assert (registration.first_name, registration.email) == ("Fatima", data["email"])
+    assert (registration.sector, registration.role) == ("gemeente", "leider")
+    assert registration.overnight_stay is False
+    assert registration.invoice_postcode == "3521 AZ"
+    assert registration.invoice_organisation == "Gemeente Utrecht"
+    confirmation = [m for m in mail.outbox if m.to == [data["email"]]]
+    assert len(confirmation) == 1
+    assert confirmation[0].subject.startswith("Bevestiging van je inschrijving")
+    assert registration.get_absolute_url() in confirmation[0].body
+
+
+def test_form_opened_before_the_deadline_and_sent_after_it_is_refused(open_page):
+    day = today()
+    edition = make_edition(registration_deadline=day)
+    page = open_page()
+    page.goto(f"/werkplaats/{edition.slug}/inschrijven/")
+    expect(page.get_by_role("button", name="Inschrijving versturen")).to_be_visible()
+    data = sign_up_data()
+    for name in ("first_name", "last_name", "email", "phone", "organisation", "job_title"):
+        page.locator(f"#id_{name}").fill(data[name])
+    page.locator("#id_sector").select_option(data["sector"])
+    page.locator("#id_role").select_option(data["role"])
+    for name in ("invoice_street", "invoice_postcode", "invoice_city"):
+        page.locator(f"#id_{name}").fill(data[name])
+    page.locator("#id_accept_terms").check()
+    page.locator("#id_accept_privacy").check()
+
+    # While the participant is filling in, the deadline passes: the server checks on POST.
+    Edition.objects.filter(pk=edition.pk).update(
+        registration_deadline=day - datetime.timedelta(days=1)
+    )
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Inschrijving versturen").click()
+
+    assert navigation.value.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text("De inschrijving is gesloten")
+    expect(page.get_by_role("status")).to_contain_text("Er is niets opgeslagen")
+    assert Registration.objects.count() == 0
+    assert mail.outbox == []
+
+    page.goto(edition.get_absolute_url())
+    expect(page.get_by_role("status")).to_contain_text("De inschrijving is gesloten.")
+    expect(page.get_by_text("Inschrijving gesloten", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Inschrijven voor de werkplaats")).to_have_count(0)
+
+    response = page.goto(f"/werkplaats/{edition.slug}/inschrijven/")
+    assert response.status == 200
+    expect(page.get_by_role("heading", level=1)).to_have_text("De inschrijving is gesloten")
+    expect(page.locator("form#inschrijfformulier")).to_have_count(0)
+    expect(page.get_by_role("link", name="+31 6 57 94 37 32")).to_be_visible()
+
+
+def test_staff_member_finds_a_registration_and_confirms_it_from_the_waiting_list(
+    page, staff_member
+):
+    edition = make_edition(capacity=2)
+    make_registration(edition, first_name="Bram", last_name="de Vries")
+    waiting = make_registration(
+        edition,
+        first_name="Sanne",
+        last_name="Jansen",
+        email="sanne@wijkteam.example.nl",
+        status=Registration.Status.WAITING,
+    )
+    make_registration(
+        edition, first_name="Joost", last_name="Jansen", status=Registration.Status.WAITING
+    )
+
+    page.goto("/beheer/")
+    page.get_by_label("Gebruikersnaam").fill(staff_member.username)
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Aanmelden").click()
+    page.get_by_role("link", name="Inschrijvingen", exact=True).click()
+
+    page.locator("#searchbar").fill("sanne@wijkteam")
+    page.locator("#searchbar").press("Enter")
+    rows = page.locator("#result_list tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Sanne Jansen")
+    expect(rows.first).to_contain_text("wachtlijst")
+
+    rows.first.locator("input.action-select").check()
+    page.locator("select[name=action]").select_option(
+        label="Bevestigen vanaf wachtlijst (als er plaats is)"
+    )
+    page.get_by_role("button", name="Uitvoeren").click()
+
+    expect(page.locator(".messagelist")).to_contain_text("1 inschrijving(en) bevestigd en gemaild.")
+    expect(page.locator("#result_list tbody tr").first).to_contain_text("bevestigd")
+    waiting.refresh_from_db()
+    assert waiting.status == Registration.Status.CONFIRMED
+    assert Registration.objects.waiting().get().first_name == "Joost"
+    assert [m.to for m in mail.outbox] == [["sanne@wijkteam.example.nl"]]
+
+
+def log_in(page, user):
+    page.goto("/beheer/")
+    page.get_by_label("Gebruikersnaam").fill(user.username)
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Aanmelden").click()
+
+
+def run_admin_action(page, action_label, *row_texts):
+    """Tick the changelist rows that contain `row_texts` and run the action named `action_label`."""
+    for text in row_texts:
+        page.locator("#result_list tbody tr", has_text=text).locator("input.action-select").check()
+    page.locator("select[name=action]").select_option(label=action_label)
+    page.get_by_role("button", name="Uitvoeren").click()
+
+
+def test_finance_issues_downloads_marks_paid_and_credits_invoices(
+    page, finance_user, settings, tmp_path, invoices_removed_afterwards
+):
+    from registrations.models import Invoice
+    from tests.test_invoice_helpers import make_issuer, pdf_text
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    make_issuer()
+    edition = make_edition()
+    make_registration(
+        edition,
+        organisation="Gemeente Zwolle",
+        invoice_organisation="Gemeente Zwolle",
+        po_number="ZW-4411",
+    )
+    make_registration(
+        edition,
+        organisation="Woonstichting De Kern",
+        invoice_organisation="Woonstichting De Kern",
+        po_number="DK-17",
+    )
+
+    log_in(page, finance_user)
+    page.get_by_role("link", name="Inschrijvingen", exact=True).click()
+    run_admin_action(page, "Factuur aanmaken", "Gemeente Zwolle", "Woonstichting De Kern")
+    expect(page.locator(".messagelist")).to_contain_text("2 factuur/facturen aangemaakt")
+    zwolle = Invoice.objects.get(customer_organisation="Gemeente Zwolle")
+    kern = Invoice.objects.get(customer_organisation="Woonstichting De Kern")
+
+    page.goto("/beheer/")
+    page.get_by_role("link", name="Facturen", exact=True).click()
+    link = page.get_by_role("link", name=zwolle.filename)
+    # Chromium shows an inline PDF in its viewer and downloads nothing: say so plainly
+    # rather than time out waiting for the download.
+    disposition = page.request.get(link.get_attribute("href")).headers["content-disposition"]
+    assert disposition.startswith("attachment"), f"PDF opens inline: {disposition!r}"
+    with page.expect_download() as download_info:
+        link.click()
+    download = download_info.value
+    assert download.suggested_filename == zwolle.filename
+    content = tmp_path / "download.pdf"
+    download.save_as(content)
+    pdf = content.read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    text = pdf_text(pdf)
+    assert zwolle.number in text and "ZW-4411" in text
+
+    run_admin_action(page, "Markeer als betaald…", zwolle.number)
+    expect(page.get_by_label("Betaald op")).to_have_value(today().isoformat())
+    page.get_by_role("button", name="Facturen als betaald markeren").click()
+    expect(page.locator(".messagelist")).to_contain_text(
+        "1 factuur/facturen als betaald gemarkeerd."
+    )
+    zwolle.refresh_from_db()
+    assert zwolle.paid_on == today()
+
+    run_admin_action(page, "Creditfactuur maken…", kern.number)
+    page.get_by_role("button", name="Creditfactuur maken").click()
+    expect(page.locator(".messagelist")).to_contain_text("Creditfactuur aangemaakt")
+    credit = Invoice.objects.get(credited_invoice=kern)
+    expect(page.locator(".messagelist")).to_contain_text(
+        f"Creditfactuur aangemaakt: {credit.number}."
+    )
+    assert credit.total_incl_vat == -kern.total_incl_vat
+    assert credit.pdf_sha256
+    assert Invoice.objects.count() == 3
+    expect(page.locator("#result_list tbody tr", has_text=kern.number).first).to_contain_text(
+        "gecrediteerd"
+    )

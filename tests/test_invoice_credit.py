@@ -1,0 +1,100 @@
+"""Credit notes: their own number, negative amounts, a reference to the original, once."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from registrations.invoices import InvoiceRefused, credit_invoice, issue_invoice
+from registrations.models import Invoice
+from tests.conftest import make_registration
+from tests.test_invoice_helpers import pdf_text, start_invoicing, stored_pdf
+
+ISSUED = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
+CREDITED = datetime.datetime(2022, 10, 3, 10, 0, tzinfo=datetime.UTC)
+
+
+@pytest.fixture
+def invoicing(db, settings, tmp_path):
+    return start_invoicing(settings, tmp_path)
+
+
+@pytest.fixture
+def invoice(invoicing, edition_2022):
+    return issue_invoice(make_registration(edition_2022), at=ISSUED)
+
+
+def test_credit_note_mirrors_the_invoice_with_negative_amounts(invoice):
+    credit = credit_invoice(invoice, at=CREDITED)
+    assert credit.kind == Invoice.Kind.CREDIT_NOTE
+    assert credit.number == "2022-0002"
+    assert credit.credited_invoice == invoice
+    assert credit.invoice_date == datetime.date(2022, 10, 3)
+    assert (credit.total_excl_vat, credit.total_vat, credit.total_incl_vat) == (
+        Decimal("-1800.00"),
+        Decimal("-378.00"),
+        Decimal("-2178.00"),
+    )
+    line = credit.lines.get()
+    assert (line.unit_price, line.amount_excl_vat) == (Decimal("-1800.00"), Decimal("-1800.00"))
+    assert credit.customer_organisation == invoice.customer_organisation
+    assert credit.registration == invoice.registration
+
+
+def test_credit_note_pdf_names_the_original_number_and_date(invoice):
+    text = pdf_text(stored_pdf(credit_invoice(invoice, at=CREDITED)))
+    assert "Creditfactuur" in text
+    assert "Creditfactuurnummer 2022-0002" in text
+    assert "Crediteert factuur 2022-0001 van 12 september 2022" in text
+    assert "Subtotaal excl. btw € -1.800,00" in text
+    assert "Btw 21% over € -1.800,00 € -378,00" in text
+    assert "Totaal incl. btw € -2.178,00" in text
+    assert "Platform31" in text and "Gemeente Utrecht" in text
+
+
+def test_an_invoice_is_credited_only_once(invoice):
+    credit_invoice(invoice, at=CREDITED)
+    with pytest.raises(InvoiceRefused, match="al gecrediteerd"):
+        credit_invoice(invoice, at=CREDITED)
+    assert Invoice.objects.credit_notes().count() == 1
+
+
+def test_a_credit_note_cannot_be_credited(invoice):
+    credit = credit_invoice(invoice, at=CREDITED)
+    with pytest.raises(InvoiceRefused, match="zelf een creditfactuur"):
+        credit_invoice(credit, at=CREDITED)
+
+
+def test_status_is_derived(invoice):
+    today = datetime.date(2022, 10, 1)
+    assert invoice.status(today) == Invoice.Status.OPEN
+    assert invoice.status(datetime.date(2022, 10, 13)) == Invoice.Status.OVERDUE
+    invoice.paid_on = datetime.date(2022, 9, 30)
+    invoice.save(update_fields=["paid_on"])
+    assert invoice.status(today) == Invoice.Status.PAID
+    credit = credit_invoice(invoice, at=CREDITED)
+    invoice.refresh_from_db()
+    assert invoice.status(today) == Invoice.Status.CREDITED
+    assert credit.status(today) == Invoice.Status.CREDIT_NOTE
+    assert list(Invoice.objects.credited()) == [invoice]
+
+
+def test_address_correction_is_credit_note_and_new_invoice(invoice):
+    registration = invoice.registration
+    registration.invoice_street = "Postbus 16200"
+    registration.invoice_postcode = "3500 CE"
+    registration.save()
+    credit_invoice(invoice, at=CREDITED)
+    corrected = issue_invoice(registration, at=CREDITED)
+    assert corrected.number == "2022-0003"
+    assert corrected.customer_street == "Postbus 16200"
+    assert "Postbus 16200" in pdf_text(stored_pdf(corrected))
+    invoice.refresh_from_db()
+    assert invoice.customer_street == "Stadsplateau 1"
+    assert list(registration.invoices.uncredited()) == [corrected]
+
+
+def test_cancelled_registration_can_still_be_credited(invoice):
+    invoice.registration.cancel()
+    credit = credit_invoice(invoice, at=CREDITED)
+    assert credit.total_incl_vat == Decimal("-2178.00")

@@ -1,0 +1,135 @@
+"""An issued invoice never changes: the model, the database and the admin all refuse."""
+
+import datetime
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
+
+from registrations.invoices import issue_invoice
+from registrations.models import Invoice, InvoiceIsFinal, InvoiceLine
+from tests.conftest import make_registration
+from tests.test_invoice_helpers import pdf_text, start_invoicing, stored_pdf
+
+AT = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
+
+
+@pytest.fixture
+def invoicing(db, settings, tmp_path):
+    return start_invoicing(settings, tmp_path)
+
+
+@pytest.fixture
+def invoice(invoicing, edition_2022):
+    return issue_invoice(make_registration(edition_2022), at=AT)
+
+
+def raw(sql, params=()):
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def test_editing_the_registration_does_not_change_the_invoice(invoice):
+    before = stored_pdf(invoice)
+    registration = invoice.registration
+    registration.invoice_organisation = "Gemeente Amersfoort"
+    registration.invoice_street = "Stadhuisplein 1"
+    registration.po_number = "ANDERS"
+    registration.save()
+    edition = registration.edition
+    edition.price_excl_vat = 2500
+    edition.save()
+
+    invoice.refresh_from_db()
+    assert invoice.customer_organisation == "Gemeente Utrecht"
+    assert invoice.po_number == "PO-2022-0042"
+    assert str(invoice.total_excl_vat) == "1800.00"
+    assert stored_pdf(invoice) == before
+    assert "Gemeente Amersfoort" not in pdf_text(stored_pdf(invoice))
+
+
+def test_model_refuses_to_save_changes(invoice):
+    invoice.customer_organisation = "Iets anders"
+    with pytest.raises(InvoiceIsFinal):
+        invoice.save()
+    with pytest.raises(InvoiceIsFinal):
+        invoice.save(update_fields=["customer_organisation"])
+    with pytest.raises(InvoiceIsFinal):
+        invoice.delete()
+    line = invoice.lines.get()
+    line.unit_price = 1
+    with pytest.raises(InvoiceIsFinal):
+        line.save()
+    with pytest.raises(InvoiceIsFinal):
+        line.delete()
+    invoice.refresh_from_db()
+    assert invoice.customer_organisation == "Gemeente Utrecht"
+
+
+@pytest.mark.parametrize(
+    "column, value",
+    [
+        ("number", "2022-9999"),
+        ("customer_organisation", "Iets anders"),
+        ("issuer_iban", "NL02ABNA0123456789"),
+        ("total_excl_vat", "1.00"),
+        ("total_vat", "0"),
+        ("total_incl_vat", "1.00"),
+        ("invoice_date", "2022-01-01"),
+        ("po_number", ""),
+        ("vat_exemption_text", "vrijgesteld"),
+    ],
+)
+def test_database_refuses_raw_updates_of_the_snapshot(invoice, column, value):
+    with pytest.raises(IntegrityError):
+        raw(f"UPDATE registrations_invoice SET {column} = %s WHERE id = %s", [value, invoice.pk])
+    assert Invoice.objects.filter(pk=invoice.pk, number="2022-0001").exists()
+
+
+def test_database_refuses_queryset_update_and_delete(invoice):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Invoice.objects.filter(pk=invoice.pk).update(total_vat=0)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        raw("DELETE FROM registrations_invoice WHERE id = %s", [invoice.pk])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        InvoiceLine.objects.filter(invoice=invoice).update(unit_price=1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        raw("DELETE FROM registrations_invoiceline WHERE invoice_id = %s", [invoice.pk])
+    invoice.refresh_from_db()
+    assert str(invoice.total_vat) == "378.00"
+    assert invoice.lines.count() == 1
+
+
+def test_payment_and_email_dates_may_change(invoice):
+    Invoice.objects.filter(pk=invoice.pk).update(paid_on=datetime.date(2022, 10, 1), emailed_at=AT)
+    invoice.refresh_from_db()
+    assert invoice.paid_on == datetime.date(2022, 10, 1)
+    invoice.paid_on = None
+    invoice.save(update_fields=["paid_on"])
+    invoice.refresh_from_db()
+    assert invoice.paid_on is None
+
+
+def test_the_stored_pdf_cannot_be_swapped(invoice):
+    with pytest.raises(IntegrityError):
+        raw("UPDATE registrations_invoice SET pdf = 'elders.pdf' WHERE id = %s", [invoice.pk])
+    with pytest.raises(IntegrityError):
+        raw("UPDATE registrations_invoice SET pdf_sha256 = '' WHERE id = %s", [invoice.pk])
+
+
+def test_admin_offers_no_way_to_change_or_delete(invoice, client, django_user_model):
+    admin = django_user_model.objects.create_superuser("baas", "baas@example.org", "x" * 20)
+    client.force_login(admin)
+    change_url = reverse("admin:registrations_invoice_change", args=[invoice.pk])
+    page = client.get(change_url)
+    assert page.status_code == 200
+    assert b'name="customer_organisation"' not in page.content  # read-only, not an input
+    response = client.post(change_url, {"customer_organisation": "Iets anders"})
+    assert response.status_code == 403
+    delete_url = reverse("admin:registrations_invoice_delete", args=[invoice.pk])
+    assert client.post(delete_url, {"post": "yes"}).status_code == 403
+    assert client.get(reverse("admin:registrations_invoice_add")).status_code == 403
+    changelist = client.get(reverse("admin:registrations_invoice_changelist"))
+    assert b"delete_selected" not in changelist.content
+    invoice.refresh_from_db()
+    assert invoice.customer_organisation == "Gemeente Utrecht"

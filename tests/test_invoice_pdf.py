@@ -1,0 +1,192 @@
+"""The invoice PDF: every field art. 35a Wet OB asks for, the right amounts, one font,
+PDF/A-3b, reproducible bytes, and a URL fetcher that fetches nothing from outside."""
+
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+from fontTools.ttLib import TTFont
+from pypdf import PdfReader
+
+from registrations import pdf
+from registrations.invoices import issue_invoice
+from tests.conftest import make_registration
+from tests.test_invoice_helpers import pdf_text, start_invoicing, stored_pdf
+
+AT = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
+
+
+@pytest.fixture
+def invoicing(db, settings, tmp_path):
+    return start_invoicing(settings, tmp_path)
+
+
+@pytest.fixture
+def invoice(invoicing, edition_2022):
+    registration = make_registration(
+        edition_2022, vat_id="NL002220000B01", po_number="PO-2022-0042"
+    )
+    return issue_invoice(registration, at=AT)
+
+
+def test_pdf_shows_every_mandatory_field_with_dutch_amounts(invoice):
+    text = pdf_text(stored_pdf(invoice))
+    expected = [
+        # Supplier: name, address, KvK, btw-id.
+        "Platform31",
+        "Postbus 30833",
+        "2500 GV Den Haag",
+        "KvK-nummer: 27169301",
+        "Btw-id: NL000099998B57",
+        # Customer: organisation, attention, address, country, VAT id, PO.
+        "Gemeente Utrecht",
+        "t.a.v. Crediteurenadministratie",
+        "Stadsplateau 1",
+        "3521 AZ Utrecht",
+        "Nederland",
+        "NL002220000B01",
+        "PO-2022-0042",
+        # Number, dates.
+        "Factuurnummer 2022-0001",
+        "Factuurdatum 12 september 2022",
+        "Vervaldatum 12 oktober 2022",
+        "Leveringsdatum 21 t/m 23 november 2022",
+        # The line: kind and quantity of the service, unit price, rate, amount.
+        "Kaap Doorn Conferentiecentrum, Doorn",
+        "inclusief arrangement- en verblijfskosten",
+        "Deelnemer: Fatima El Amrani",
+        "1 € 1.800,00 21% € 1.800,00",
+        # Totals per rate.
+        "Subtotaal excl. btw € 1.800,00",
+        "Btw 21% over € 1.800,00 € 378,00",
+        "Totaal incl. btw € 2.178,00",
+        # Payment instructions.
+        "uiterlijk 12 oktober 2022",
+        "IBAN NL91ABNA0417164300",
+        "betalingskenmerk 2022-0001",
+        "Pagina 1 van 1",
+    ]
+    missing = [fragment for fragment in expected if fragment not in text]
+    assert not missing, f"missing {missing} in: {text}"
+    assert "Werken aan wijkontwikkeling" in text
+
+
+def test_invoice_amounts_are_stored_as_decimals(invoice):
+    invoice.refresh_from_db()
+    assert invoice.total_excl_vat == Decimal("1800.00")
+    assert invoice.total_vat == Decimal("378.00")
+    assert invoice.total_incl_vat == Decimal("2178.00")
+    assert invoice.payment_reference == invoice.number == "2022-0001"
+
+
+def test_pdf_embeds_only_the_dejavu_font(invoice):
+    reader = PdfReader(io.BytesIO(stored_pdf(invoice)))
+    families = set()
+    for font in reader.pages[0]["/Resources"]["/Font"].values():
+        font = font.get_object()
+        descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+        embedded = TTFont(io.BytesIO(descriptor["/FontFile2"].get_object().get_data()))
+        families.add(embedded["name"].getDebugName(1))
+    # The embedded subsets are DejaVu Sans (regular and bold), nothing the system chose.
+    assert families == {"DejaVu Sans"}
+
+
+def test_pdf_is_pdf_a_3b(invoice):
+    reader = PdfReader(io.BytesIO(stored_pdf(invoice)))
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert 'pdfaid:part="3"' in xmp
+    assert 'pdfaid:conformance="B"' in xmp
+
+
+def test_rendering_the_same_invoice_again_gives_the_same_bytes(invoice):
+    stored = stored_pdf(invoice)
+    assert pdf.render_invoice(invoice) == stored
+    assert pdf.render_invoice(invoice) == stored
+
+
+def test_stored_sha256_matches_the_file(invoice):
+    import hashlib
+
+    assert invoice.pdf_sha256 == hashlib.sha256(stored_pdf(invoice)).hexdigest()
+    assert invoice.pdf.name.endswith("factuur-2022-0001.pdf")
+
+
+def test_exempt_edition_invoices_zero_percent_with_the_exemption_text(invoicing, edition_2022):
+    exemption = "Vrijgesteld van btw op grond van art. 11 lid 1 sub o Wet OB"
+    edition_2022.vat_exemption_text = exemption
+    edition_2022.save()
+    invoice = issue_invoice(make_registration(edition_2022), at=AT)
+    assert (invoice.total_vat, invoice.total_incl_vat) == (Decimal("0.00"), Decimal("1800.00"))
+    assert invoice.lines.get().vat_rate == Decimal("0.00")
+    text = pdf_text(stored_pdf(invoice))
+    assert exemption in text
+    assert "Btw 0% over € 1.800,00 € 0,00" in text
+    assert "Totaal incl. btw € 1.800,00" in text
+
+
+def test_lines_with_different_rates_get_vat_per_rate(invoicing, edition_2022):
+    registration = make_registration(edition_2022)
+    invoice = issue_invoice(
+        registration,
+        at=AT,
+        lines=[
+            ("Werkplaats, drie dagen", 1, Decimal("1500.00"), Decimal("21")),
+            ("Maaltijden", 3, Decimal("33.35"), Decimal("9")),
+            ("Logies", 2, Decimal("100.00"), Decimal("21")),
+        ],
+    )
+    # 21% over 1700,00 = 357,00; 9% over 100,05 = 9,0045 -> 9,00 (half-up per rate).
+    assert [(r, b, v) for r, b, v in invoice.vat_breakdown()] == [
+        (Decimal("21.00"), Decimal("1700.00"), Decimal("357.00")),
+        (Decimal("9.00"), Decimal("100.05"), Decimal("9.00")),
+    ]
+    assert invoice.total_excl_vat == Decimal("1800.05")
+    assert invoice.total_vat == Decimal("366.00")
+    assert invoice.total_incl_vat == Decimal("2166.05")
+    text = pdf_text(stored_pdf(invoice))
+    assert "Btw 21% over € 1.700,00 € 357,00" in text
+    assert "Btw 9% over € 100,05 € 9,00" in text
+    assert "3 € 33,35 9% € 100,05" in text
+    assert "Totaal incl. btw € 2.166,05" in text
+
+
+def test_vat_is_rounded_half_up_per_rate(invoicing, edition_2022):
+    # 21% of 0,50 = 0,105: half-up gives 0,11 where banker's rounding would give 0,10.
+    invoice = issue_invoice(
+        make_registration(edition_2022), at=AT, lines=[("Kleinigheid", 1, "0.50", "21")]
+    )
+    assert invoice.total_vat == Decimal("0.11")
+
+
+def test_fetcher_refuses_network_and_files_outside_static(settings):
+    fetcher = pdf._fetcher_class()()
+    for url in [
+        "http://127.0.0.1/logo.png",
+        "https://example.org/style.css",
+        "file:///etc/passwd",
+        (settings.BASE_DIR / "werkplaats" / "settings.py").as_uri(),
+        (settings.BASE_DIR / "static" / ".." / "manage.py").as_uri(),
+    ]:
+        with pytest.raises(ValueError):
+            fetcher.fetch(url)
+    served = fetcher.fetch((settings.BASE_DIR / "static" / "css" / "invoice.css").as_uri())
+    assert served.content_type == "text/css"
+    assert b"@page" in served.read()
+
+
+def test_a_template_that_points_outside_stops_the_render():
+    from weasyprint.urls import FatalURLFetchingError
+
+    html = '<p>Hallo</p><img src="http://127.0.0.1:9/logo.png">'
+    with pytest.raises(FatalURLFetchingError):
+        pdf.render_html(html, identifier="test", created="2022-09-12")
+
+
+def test_example_issuer_marks_the_pdf(invoicing, edition_2022, settings):
+    settings.DEBUG = True
+    from tests.test_invoice_helpers import make_issuer
+
+    make_issuer(is_example=True)
+    text = pdf_text(stored_pdf(issue_invoice(make_registration(edition_2022), at=AT)))
+    assert "geen geldige factuur" in text

@@ -1,0 +1,94 @@
+"""Queries per page stay few and do not grow with the number of rows shown."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from registrations.models import Registration
+from tests.conftest import make_edition, make_registration, sign_up_data
+
+
+def _queries(request):
+    with CaptureQueriesContext(connection) as queries:
+        response = request()
+    assert response.status_code in (200, 302)
+    return len(queries)
+
+
+@pytest.fixture
+def edition(db):
+    return make_edition(capacity=30)
+
+
+def test_workshop_page_queries_do_not_grow_with_its_programme(
+    client, edition, edition_2022, django_assert_max_num_queries
+):
+    # The 2022 edition has its full programme, sections and contacts; the other almost none.
+    assert edition_2022.sessions.count() > 5 and edition.sessions.count() == 0
+    with django_assert_max_num_queries(5):
+        client.get(edition_2022.get_absolute_url())
+    assert _queries(lambda: client.get(edition_2022.get_absolute_url())) == _queries(
+        lambda: client.get(edition.get_absolute_url())
+    )
+
+
+def test_home_page_queries(client, edition_2022, django_assert_max_num_queries):
+    # Which edition is current (upcoming first, else the latest), then the workshop page.
+    with django_assert_max_num_queries(7):
+        assert client.get(reverse("programme:home")).status_code == 200
+
+
+def test_sign_up_form_queries(client, edition, django_assert_max_num_queries):
+    with django_assert_max_num_queries(5):
+        response = client.get(reverse("registrations:register", args=[edition.slug]))
+    assert response.status_code == 200
+
+
+def test_sign_up_post_queries(client, edition, django_assert_max_num_queries):
+    # Lock, duplicate check, count, insert, session, confirmation stamp, and their savepoints.
+    with django_assert_max_num_queries(17):
+        response = client.post(
+            reverse("registrations:register", args=[edition.slug]), sign_up_data()
+        )
+    assert response.status_code == 302
+    assert Registration.objects.count() == 1
+
+
+def test_sign_up_post_queries_do_not_grow_with_the_registrations(client, edition):
+    url = reverse("registrations:register", args=[edition.slug])
+    first = _queries(lambda: client.post(url, sign_up_data(email="een@example.nl")))
+    for _ in range(25):
+        make_registration(edition)
+    later = _queries(lambda: client.post(url, sign_up_data(email="twee@example.nl")))
+    assert later == first
+
+
+def test_confirmation_page_queries(client, edition, django_assert_max_num_queries):
+    registration = make_registration(edition)
+    with django_assert_max_num_queries(3):
+        assert client.get(registration.get_absolute_url()).status_code == 200
+
+
+def test_admin_registration_list_queries_do_not_grow_with_the_rows(
+    client, edition, staff_member, django_assert_max_num_queries
+):
+    client.force_login(staff_member)
+    url = reverse("admin:registrations_registration_changelist")
+    make_registration(edition)
+    few = _queries(lambda: client.get(url))
+    for _ in range(40):
+        make_registration(edition)
+    with django_assert_max_num_queries(few):
+        response = client.get(url)
+    assert response.context["cl"].result_count == 41
+    assert few <= 14
+
+
+def test_admin_edition_list_queries_do_not_grow_with_the_rows(client, staff_member, edition):
+    client.force_login(staff_member)
+    url = reverse("admin:programme_edition_changelist")
+    few = _queries(lambda: client.get(url))
+    for _ in range(10):
+        make_registration(make_edition())
+    assert _queries(lambda: client.get(url)) == few
