@@ -146,6 +146,18 @@ class Edition(models.Model):
         local_day = amsterdam_date(at)
         return local_day <= self.registration_deadline and local_day < self.start_date
 
+    @property
+    def practical_contact(self):
+        return next((c for c in self.contacts.all() if c.is_practical_contact), None)
+
+    def programme(self):
+        """(days with their timed sessions, sessions for the programme as a whole)."""
+        sessions = list(self.sessions.all())
+        days = [(day, [s for s in sessions if s.day_id == day.pk]) for day in self.days.all()]
+        return [(day, timed) for day, timed in days if timed], [
+            s for s in sessions if s.day_id is None
+        ]
+
     def has_ended(self, at=None):
         return amsterdam_date(at or timezone.now()) > self.end_date
 

@@ -12,36 +12,27 @@ from .ics import edition_calendar
 from .models import Edition
 
 
-def _edition_queryset():
-    return Edition.objects.published().prefetch_related("sections", "contacts", "days", "sessions")
-
-
 def home(request):
     edition = Edition.objects.current()
     if edition is None:
         raise Http404("Er is nog geen werkplaats gepubliceerd.")
-    edition = _edition_queryset().get(pk=edition.pk)
     return _render_edition(request, edition)
 
 
 def edition_detail(request, slug):
-    edition = get_object_or_404(_edition_queryset(), slug=slug)
+    edition = get_object_or_404(Edition.objects.published(), slug=slug)
     return _render_edition(request, edition)
 
 
 def _render_edition(request, edition):
+    """The workshop page. Its body is cached per edition state (see the template's
+    {% cache %}): only the edition row is read per request, the sections, contacts and
+    programme only when the cached fragment is missing or stale."""
     now = timezone.now()
-    sessions = list(edition.sessions.all())
     context = {
         "edition": edition,
         "is_open": edition.registration_is_open(now),
         "has_ended": edition.has_ended(now),
-        "practical_contact": next(
-            (c for c in edition.contacts.all() if c.is_practical_contact), None
-        ),
-        "days": edition.days.all(),
-        "general_sessions": [s for s in sessions if s.day_id is None],
-        "day_sessions": [s for s in sessions if s.day_id is not None],
         "json_ld": _event_json_ld(edition),
         "canonical_url": f"{settings.SITE_URL}{edition.get_absolute_url()}",
     }

@@ -1,6 +1,7 @@
 """Queries per page stay few and do not grow with the number of rows shown."""
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -28,9 +29,23 @@ def test_workshop_page_queries_do_not_grow_with_its_programme(
     assert edition_2022.sessions.count() > 5 and edition.sessions.count() == 0
     with django_assert_max_num_queries(5):
         client.get(edition_2022.get_absolute_url())
-    assert _queries(lambda: client.get(edition_2022.get_absolute_url())) == _queries(
-        lambda: client.get(edition.get_absolute_url())
-    )
+    cache.clear()
+    full = _queries(lambda: client.get(edition_2022.get_absolute_url()))
+    assert full == _queries(lambda: client.get(edition.get_absolute_url()))
+
+
+def test_workshop_page_reads_only_the_edition_once_its_body_is_cached(client, edition_2022):
+    url = edition_2022.get_absolute_url()
+    uncached = _queries(lambda: client.get(url))
+    assert _queries(lambda: client.get(url)) == 1 < uncached
+
+
+def test_saving_the_edition_refreshes_the_cached_page(client, edition_2022):
+    url = edition_2022.get_absolute_url()
+    assert "Kaap Doorn" in client.get(url).text
+    edition_2022.venue_name = "De Reehorst"
+    edition_2022.save()
+    assert "De Reehorst" in client.get(url).text
 
 
 def test_home_page_queries(client, edition_2022, django_assert_max_num_queries):
