@@ -29,8 +29,24 @@ def require(condition, reason):
     pytest.skip(reason)
 
 
+# CI runs the suite once per database and says which with CI_DATABASE (.ci/run). On the
+# SQLite pass the PostgreSQL-only tests are skipped with their reason shown; they ran, and
+# had to pass, on the PostgreSQL pass. Without CI_DATABASE, CI fails them instead.
+CI_DATABASE = os.environ.get("CI_DATABASE", "")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _database_is_the_one_ci_declared(django_db_blocker):
+    with django_db_blocker.unblock():
+        vendor = connection.vendor
+    if CI_DATABASE and CI_DATABASE != vendor:
+        pytest.exit(f"CI_DATABASE={CI_DATABASE} but the tests run on {vendor}", returncode=3)
+
+
 @pytest.fixture
 def postgres(db):
+    if connection.vendor != "postgresql" and CI_DATABASE == "sqlite":
+        pytest.skip("needs PostgreSQL: runs in CI's PostgreSQL pass, not the SQLite pass")
     require(connection.vendor == "postgresql", "needs PostgreSQL (set DATABASE_URL=postgres://…)")
 
 
