@@ -311,11 +311,23 @@ class InvoiceYearFilter(admin.SimpleListFilter):
         return queryset
 
 
-def _pdf_link(invoice):
-    if not invoice.pk or not invoice.pdf:
-        return "–"
-    url = reverse("admin:registrations_invoice_pdf", args=[invoice.number])
-    return format_html('<a href="{}">{}</a>', url, invoice.filename)
+class InvoiceDisplayMixin:
+    """Columns the invoice list and the registration's invoice inline share."""
+
+    @admin.display(description="totaal incl. btw", ordering="total_incl_vat")
+    def incl_vat(self, invoice):
+        return invoices.format_money(invoice.total_incl_vat)
+
+    @admin.display(description="status")
+    def status_label(self, invoice):
+        return invoice.status().label
+
+    @admin.display(description="pdf")
+    def pdf_link(self, invoice):
+        if not invoice.pk or not invoice.pdf:
+            return "–"
+        url = reverse("admin:registrations_invoice_pdf", args=[invoice.number])
+        return format_html('<a href="{}">{}</a>', url, invoice.filename)
 
 
 class ReadOnlyAdminMixin:
@@ -338,12 +350,12 @@ class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
 
 
-class RegistrationInvoiceInline(ReadOnlyAdminMixin, admin.TabularInline):
+class RegistrationInvoiceInline(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.TabularInline):
     """The registration's invoices and credit notes, shown on the registration."""
 
     model = Invoice
     fk_name = "registration"
-    fields = ["number_link", "kind", "invoice_date", "total", "status_label", "pdf_link"]
+    fields = ["number_link", "kind", "invoice_date", "incl_vat", "status_label", "pdf_link"]
     readonly_fields = fields
     extra = 0
     verbose_name_plural = "facturen"
@@ -352,18 +364,6 @@ class RegistrationInvoiceInline(ReadOnlyAdminMixin, admin.TabularInline):
     def number_link(self, invoice):
         url = reverse("admin:registrations_invoice_change", args=[invoice.pk])
         return format_html('<a href="{}">{}</a>', url, invoice.number)
-
-    @admin.display(description="totaal incl. btw")
-    def total(self, invoice):
-        return invoices.format_money(invoice.total_incl_vat)
-
-    @admin.display(description="status")
-    def status_label(self, invoice):
-        return invoice.status().label
-
-    @admin.display(description="pdf")
-    def pdf_link(self, invoice):
-        return _pdf_link(invoice)
 
 
 def issue_invoices_for(modeladmin, request, queryset):
@@ -417,7 +417,7 @@ class InvoiceIssuerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "kind",
@@ -549,18 +549,6 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="btw", ordering="total_vat")
     def vat(self, invoice):
         return invoices.format_money(invoice.total_vat)
-
-    @admin.display(description="totaal", ordering="total_incl_vat")
-    def incl_vat(self, invoice):
-        return invoices.format_money(invoice.total_incl_vat)
-
-    @admin.display(description="status")
-    def status_label(self, invoice):
-        return invoice.status().label
-
-    @admin.display(description="pdf")
-    def pdf_link(self, invoice):
-        return _pdf_link(invoice)
 
     @admin.action(description="Download geselecteerde pdf's (ZIP)", permissions=["view"])
     def download_zip(self, request, queryset):
