@@ -19,12 +19,8 @@ SESSION_KEY = "registration_tokens"
 logger = logging.getLogger(__name__)
 
 
-def _practical_contact(edition):
-    return edition.contacts.filter(is_practical_contact=True).first()
-
-
 def _closed(request, edition, status=200):
-    context = {"edition": edition, "practical_contact": _practical_contact(edition)}
+    context = {"edition": edition, "practical_contact": edition.practical_contact}
     return render(request, "registrations/closed.html", context, status=status)
 
 
@@ -103,7 +99,7 @@ def detail(request, token):
             "registration": registration,
             "edition": edition,
             "can_cancel": registration.can_cancel(),
-            "practical_contact": _practical_contact(edition),
+            "practical_contact": edition.practical_contact,
         },
     )
 
@@ -129,6 +125,6 @@ def cancel(request, token):
             "registration": registration,
             "edition": edition,
             "can_cancel": registration.can_cancel(),
-            "practical_contact": _practical_contact(edition),
+            "practical_contact": edition.practical_contact,
         },
     )
