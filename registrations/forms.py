@@ -1,4 +1,5 @@
 import re
+import secrets
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
@@ -56,6 +57,8 @@ class RegistrationForm(forms.ModelForm):
     )
     # A honeypot: people never see or fill it; simple bots fill every field.
     website = forms.CharField(label="Laat dit veld leeg", required=False, max_length=200)
+    # Made fresh for every form page: tells a double-clicked submit from a second sign-up.
+    submission_key = forms.CharField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = Registration
@@ -111,6 +114,8 @@ class RegistrationForm(forms.ModelForm):
         for field in self.fields.values():
             field.error_messages.setdefault("required", "Dit veld is verplicht.")
         self.fields["website"].widget.attrs.update({"tabindex": "-1", "autocomplete": "off"})
+        if not self.is_bound:
+            self.initial["submission_key"] = secrets.token_urlsafe(24)
 
         self.helper = FormHelper()
         self.helper.form_action = reverse("registrations:register", args=[edition.slug])
@@ -134,6 +139,7 @@ class RegistrationForm(forms.ModelForm):
                 "accept_privacy",
             ),
             Div("website", css_class="hp-field", aria_hidden="true"),
+            "submission_key",
             Submit("submit", "Inschrijving versturen", css_class="btn-lg"),
         )
 
@@ -156,6 +162,11 @@ class RegistrationForm(forms.ModelForm):
                 "Dit btw-nummer klopt niet. Controleer het, bijvoorbeeld NL123456789B01, "
                 "of laat het veld leeg."
             ) from None
+
+    def clean_submission_key(self):
+        # Only ever compared, never shown: anything but a key this form made counts as none.
+        key = self.cleaned_data["submission_key"]
+        return key if re.fullmatch(r"[A-Za-z0-9_-]{16,64}", key) else ""
 
     def clean_website(self):
         if self.cleaned_data["website"]:
@@ -185,6 +196,7 @@ class RegistrationForm(forms.ModelForm):
         """The model fields to store, with the moment of consent."""
         now = timezone.now()
         data = {name: self.cleaned_data[name] for name in self._meta.fields}
+        data["submission_key"] = self.cleaned_data["submission_key"]
         data["terms_accepted_at"] = now
         data["privacy_accepted_at"] = now
         return data

@@ -48,9 +48,6 @@ class RegistrationQuerySet(models.QuerySet):
                 locked = Edition.objects.select_for_update().get(pk=edition.pk)
                 if not locked.registration_is_open(at):
                     raise RegistrationClosed
-                email = fields.get("email", "")
-                if self.active().filter(edition=locked, email__iexact=email).exists():
-                    raise AlreadyRegistered
                 status = Registration.Status.CONFIRMED
                 if locked.capacity is not None:
                     taken = self.filter(edition=locked).confirmed().count()
@@ -58,8 +55,25 @@ class RegistrationQuerySet(models.QuerySet):
                         status = Registration.Status.WAITING
                 return self.create(edition=locked, status=status, **fields)
         except IntegrityError:
-            # The unique constraint caught a parallel duplicate the check above missed.
+            # One active registration per e-mail address: the database constraint is the check,
+            # so it also holds for a duplicate that arrives at the same moment.
             raise AlreadyRegistered from None
+
+    def submitted_with(self, edition, email, submission_key):
+        """The active registration that this same form page already stored, if any.
+
+        A double-clicked submit sends the form twice with the same key; the second should
+        land on the first's confirmation, not on "already registered". Without a key (or
+        from another form page) nothing matches, so a stranger who knows an e-mail address
+        never reaches that person's confirmation page.
+        """
+        if not submission_key:
+            return None
+        return (
+            self.active()
+            .filter(edition=edition, email__iexact=email, submission_key=submission_key)
+            .first()
+        )
 
 
 class Registration(models.Model):
@@ -125,6 +139,10 @@ class Registration(models.Model):
         help_text="Staat op de factuur; veel gemeenten hebben dit nodig.",
     )
     vat_id = models.CharField("btw-nummer", max_length=30, blank=True)
+    # A random value from the form page; see RegistrationQuerySet.submitted_with.
+    submission_key = models.CharField(
+        "formuliersleutel", max_length=64, blank=True, default="", editable=False
+    )
 
     terms_accepted_at = models.DateTimeField("akkoord voorwaarden op")
     privacy_accepted_at = models.DateTimeField("akkoord privacyverklaring op")

@@ -8,12 +8,10 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from programme.models import Edition
 
-from . import emails
+from . import tasks
 from .forms import RegistrationForm
 from .models import AlreadyRegistered, Registration, RegistrationClosed
 from .ratelimit import post_limit_exceeded
-
-SESSION_KEY = "registration_tokens"
 
 # Log lines name registrations by reference (INS-00042), never by name or e-mail address.
 logger = logging.getLogger(__name__)
@@ -40,22 +38,20 @@ def register(request, slug):
     if request.method == "POST":
         form = RegistrationForm(request.POST, edition=edition)
         if form.is_valid():
+            fields = form.registration_fields()
             try:
                 with transaction.atomic():
-                    registration = Registration.objects.register(
-                        edition, **form.registration_fields()
-                    )
-                    # Committed with the registration: a second click waiting on the edition
-                    # lock finds this token the moment it finds the registration.
-                    request.session[SESSION_KEY] = [
-                        *request.session.get(SESSION_KEY, [])[-9:],
-                        registration.token,
-                    ]
-                    request.session.save()
+                    registration = Registration.objects.register(edition, **fields)
+                    # Queued in the registration's own transaction: with the database queue
+                    # the e-mail exists exactly when the registration does, and the request
+                    # never waits for the mail server (see TASKS in settings).
+                    tasks.send_registration_emails.enqueue(registration.pk)
             except RegistrationClosed:
                 return _closed(request, edition, status=403)
             except AlreadyRegistered:
-                earlier = _registration_from_this_session(request, edition, form)
+                earlier = Registration.objects.submitted_with(
+                    edition, fields["email"], fields["submission_key"]
+                )
                 if earlier:
                     # A double-clicked submit: show what the first click created.
                     return redirect(earlier)
@@ -68,24 +64,10 @@ def register(request, slug):
                 logger.info(
                     "Registration %s stored (%s)", registration.reference, registration.status
                 )
-                emails.send_confirmation(registration)
-                emails.notify_staff_of_registration(registration)
                 return redirect(registration)
     else:
         form = RegistrationForm(edition=edition)
-        # Start the session with the form, so that both POSTs of a double click carry the
-        # same session cookie; the second is then recognised and redirected, not refused.
-        request.session.setdefault(SESSION_KEY, [])
     return render(request, "registrations/register.html", {"edition": edition, "form": form})
-
-
-def _registration_from_this_session(request, edition, form):
-    tokens = request.session.get(SESSION_KEY, [])
-    return (
-        Registration.objects.active()
-        .filter(edition=edition, email__iexact=form.cleaned_data["email"], token__in=tokens)
-        .first()
-    )
 
 
 @require_safe
@@ -111,9 +93,8 @@ def cancel(request, token):
     if request.method == "POST" and registration.can_cancel():
         with transaction.atomic():
             registration.cancel()
+            tasks.send_cancellation_emails.enqueue(registration.pk)
         logger.info("Registration %s cancelled", registration.reference)
-        emails.send_cancellation_confirmation(registration)
-        emails.notify_staff_of_cancellation(registration)
         messages.success(
             request, "Je inschrijving is geannuleerd. Je ontvangt een bevestiging per e-mail."
         )

@@ -2,6 +2,7 @@
 
 import datetime
 import os
+import re
 from decimal import Decimal
 
 import pytest
@@ -133,6 +134,13 @@ def sign_up_data(**overrides):
     }
     data.update(overrides)
     return data
+
+
+def submission_key_from(response):
+    """The hidden submission key on a form page, as a browser would send it back."""
+    found = re.search(r'name="submission_key" value="([^"]+)"', response.content.decode())
+    assert found, "the form page has no submission key"
+    return found[1]
 
 
 def make_registration(edition, **overrides):

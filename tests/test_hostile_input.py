@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from registrations.forms import RegistrationForm
 from registrations.models import Registration
-from tests.conftest import make_edition, make_registration, sign_up_data
+from tests.conftest import make_edition, make_registration, sign_up_data, submission_key_from
 
 LONG = "x" * 10_000
 FORM_ERROR = "form error"
@@ -290,9 +290,14 @@ def test_there_are_at_least_40_hostile_cases():
 
 
 def test_a_double_submit_with_hostile_resend_stores_one_registration(edition):
-    client, token = _client_with_csrf(edition)
+    client = Client(enforce_csrf_checks=True)
     url = reverse("registrations:register", args=[edition.slug])
-    data = {**sign_up_data(), "csrfmiddlewaretoken": token}
+    form_page = client.get(url)
+    data = {
+        **sign_up_data(),
+        "csrfmiddlewaretoken": client.cookies["csrftoken"].value,
+        "submission_key": submission_key_from(form_page),
+    }
     first = client.post(url, data)
     second = client.post(url, {**data, "email": data["email"].upper()})
     assert first.status_code == second.status_code == 302

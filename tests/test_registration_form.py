@@ -19,7 +19,7 @@ from stdnum.eu import vat as eu_vat
 
 from registrations import emails
 from registrations.models import Registration
-from tests.conftest import make_edition, make_registration, sign_up_data
+from tests.conftest import make_edition, make_registration, sign_up_data, submission_key_from
 
 
 def register_url(edition):
@@ -252,9 +252,12 @@ def test_database_refuses_a_second_active_registration_for_the_same_email(open_e
 def test_double_clicked_submit_creates_one_record_and_both_land_on_the_confirmation(
     client, open_edition, mailoutbox
 ):
-    first = client.post(register_url(open_edition), sign_up_data())
-    second = client.post(register_url(open_edition), sign_up_data())
+    # Both POSTs of a double click carry the key of the one form page they came from.
+    key = submission_key_from(client.get(register_url(open_edition)))
+    first = client.post(register_url(open_edition), sign_up_data(submission_key=key))
+    second = client.post(register_url(open_edition), sign_up_data(submission_key=key))
     registration = Registration.objects.get()
+    assert registration.submission_key == key
     assert first.status_code == second.status_code == 302
     assert first["Location"] == second["Location"] == registration.get_absolute_url()
     assert client.get(second["Location"]).status_code == 200
@@ -262,19 +265,30 @@ def test_double_clicked_submit_creates_one_record_and_both_land_on_the_confirmat
     assert len(mailoutbox) == 2
 
 
-def test_double_click_before_the_first_response_also_lands_on_the_confirmation(open_edition):
-    # A real double-click sends the second POST before the first response (and any cookie
-    # it sets) arrives: both carry only the cookies the browser had from the form page.
-    browser = Client()
-    browser.get(register_url(open_edition))
-    cookies_from_form_page = copy.deepcopy(browser.cookies)
-    first = browser.post(register_url(open_edition), sign_up_data())
-    browser.cookies = cookies_from_form_page
-    second = browser.post(register_url(open_edition), sign_up_data())
-    registration = Registration.objects.get()
-    assert first["Location"] == registration.get_absolute_url()
-    assert second.status_code == 302
-    assert second["Location"] == registration.get_absolute_url()
+def test_every_form_page_has_its_own_submission_key(client, open_edition):
+    keys = {submission_key_from(client.get(register_url(open_edition))) for _ in range(3)}
+    assert len(keys) == 3
+    assert all(len(key) >= 32 for key in keys)
+
+
+def test_same_address_from_another_form_page_is_refused_not_shown_the_first_registration(
+    open_edition,
+):
+    # Someone who knows Fatima's e-mail address must not reach her confirmation page.
+    fatima, stranger = Client(), Client()
+    key = submission_key_from(fatima.get(register_url(open_edition)))
+    fatima.post(register_url(open_edition), sign_up_data(submission_key=key))
+    for other_key in ["", submission_key_from(stranger.get(register_url(open_edition)))]:
+        response = stranger.post(register_url(open_edition), sign_up_data(submission_key=other_key))
+        assert response.status_code == 200
+        assert "Met dit e-mailadres is al ingeschreven" in response.content.decode()
+        assert Registration.objects.get().token not in response.content.decode()
+
+
+def test_a_malformed_submission_key_is_ignored_not_an_error(client, open_edition):
+    response = client.post(register_url(open_edition), sign_up_data(submission_key="<script>" * 20))
+    assert response.status_code == 302
+    assert Registration.objects.get().submission_key == ""
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -282,7 +296,7 @@ def test_concurrent_double_click_creates_one_record_and_both_land_on_the_confirm
     edition = make_edition()
     url = register_url(edition)
     form_page = Client()
-    form_page.get(url)
+    key = submission_key_from(form_page.get(url))
     real_send = emails.send_confirmation
 
     def slow_send(registration):
@@ -298,7 +312,7 @@ def test_concurrent_double_click_creates_one_record_and_both_land_on_the_confirm
         browser.cookies = copy.deepcopy(form_page.cookies)
         start.wait()
         try:
-            responses.append(browser.post(url, sign_up_data()))
+            responses.append(browser.post(url, sign_up_data(submission_key=key)))
         finally:
             db_connection.close()
 

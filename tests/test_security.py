@@ -139,20 +139,29 @@ def test_plain_http_is_redirected_to_https_behind_the_proxy(settings, open_editi
     assert "Strict-Transport-Security" in proxied
 
 
-def test_cookies_are_secure_http_only_and_same_site(client, open_edition):
+def test_cookies_are_secure_http_only_and_same_site(client, open_edition, staff_member):
     response = client.get(reverse("registrations:register", args=[open_edition.slug]))
     cookie = response.cookies["csrftoken"]
     assert cookie["secure"] is True
     assert cookie["httponly"] is True
     assert cookie["samesite"] == "Lax"
-
+    # Signing up needs no session (the form's own key recognises a double click) ...
     response = client.post(
         reverse("registrations:register", args=[open_edition.slug]), sign_up_data()
+    )
+    assert response.status_code == 302
+    assert "sessionid" not in response.cookies
+    # ... so the session cookie is the staff login's.
+    response = client.post(
+        reverse("admin:login"),
+        {"username": staff_member.username, "password": PASSWORD},
+        REMOTE_ADDR="192.0.2.44",
     )
     assert response.status_code == 302
     session = response.cookies["sessionid"]
     assert session["secure"] is True
     assert session["httponly"] is True
+    assert session["samesite"] == "Lax"
 
 
 class _PolicyReader(HTMLParser):

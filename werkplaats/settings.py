@@ -103,6 +103,8 @@ INSTALLED_APPS = [
     "django_countries",
     "csp",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "programme",
     "registrations",
 ]
@@ -225,6 +227,22 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Platform31 werkplaats <werkp
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where notifications of new registrations and cancellations go.
 STAFF_NOTIFICATION_EMAIL = env_str("STAFF_NOTIFICATION_EMAIL", "werkplaats@example.org")
+
+# E-mail is sent by tasks (the django-tasks backport of Django 6.0's framework).
+# "immediate" (the default) sends inside the request, which needs no other process.
+# "database" queues each task in the database, in the same transaction as the registration,
+# and `manage.py db_worker` sends it: a sign-up then never waits for the mail server, and a
+# mail is never lost between the commit and the send. Production should use "database".
+TASK_QUEUES = {
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+    "database": "django_tasks_db.DatabaseBackend",
+}
+TASKS_BACKEND_NAME = env_str("DJANGO_TASKS_BACKEND", "immediate")
+if TASKS_BACKEND_NAME not in TASK_QUEUES:
+    raise ImproperlyConfigured(
+        f"DJANGO_TASKS_BACKEND must be one of {', '.join(TASK_QUEUES)}, not {TASKS_BACKEND_NAME!r}."
+    )
+TASKS = {"default": {"BACKEND": TASK_QUEUES[TASKS_BACKEND_NAME]}}
 
 # Sign-up POSTs allowed per client address within the window (seconds).
 REGISTRATION_RATE_LIMIT = env_int("REGISTRATION_RATE_LIMIT", 10, minimum=1)
