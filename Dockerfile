@@ -27,4 +27,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import os, urllib.request; host = os.environ.get('DJANGO_ALLOWED_HOSTS', 'localhost').split(',')[0].strip(); request = urllib.request.Request(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/healthz', headers={'Host': host, 'X-Forwarded-Proto': 'https'}); urllib.request.urlopen(request, timeout=4)"
 
+# The web process. With DJANGO_TASKS_BACKEND=database, run the same image a second time as
+# the e-mail worker: `python manage.py db_worker` (see README.md, Production).
 CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn werkplaats.wsgi"]

@@ -7,7 +7,9 @@ the invoice code is there, an issued invoice; starts an SMTP sink (aiosmtpd) and
 the production settings (DEBUG off, gunicorn.conf.py, persistent database connections), then
 runs each scenario for a fixed time and prints requests per second, p50/p99 latency, error
 counts and the ratio to the baseline of the same run. Not a test: the figures depend on the
-machine. Needs PostgreSQL on 127.0.0.1:5432 (role werkplaats with CREATEDB; BENCH_POSTGRES
+machine. Sign-ups queue their e-mail (DJANGO_TASKS_BACKEND=database, as in production); after
+the runs one `manage.py db_worker --batch` sends it, and its rate is printed too. Needs
+PostgreSQL on 127.0.0.1:5432 (role werkplaats with CREATEDB; BENCH_POSTGRES
 overrides) and wrk (`apt install wrk`).
 
 The baseline is /healthz: the whole middleware stack and one `SELECT 1` on the database, the

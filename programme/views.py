@@ -14,17 +14,27 @@ from django.views.decorators.cache import never_cache
 from .ics import edition_calendar
 from .models import Edition
 
+# What the cache key of a workshop page is made of; a cached page needs no other field.
+PAGE_STATE_FIELDS = [
+    "pk",
+    "updated_at",
+    "is_published",
+    "registration_deadline",
+    "start_date",
+    "end_date",
+]
+
 
 def home(request):
-    edition = Edition.objects.current()
+    edition = Edition.objects.only(*PAGE_STATE_FIELDS).current()
     if edition is None:
         raise Http404("Er is nog geen werkplaats gepubliceerd.")
     return _render_edition(request, edition)
 
 
 def edition_detail(request, slug):
-    edition = get_object_or_404(Edition.objects.published(), slug=slug)
-    return _render_edition(request, edition)
+    editions = Edition.objects.published().only(*PAGE_STATE_FIELDS)
+    return _render_edition(request, get_object_or_404(editions, slug=slug))
 
 
 # Stands in for the per-request CSP nonce in cached pages; random per process, so no text
@@ -38,8 +48,8 @@ def _render_edition(request, edition):
 
     The key holds what changes the page: the edition's updated_at (saving it in admin,
     also through its inlines, stores a new one) and whether registration is open and the
-    edition has ended. So each request reads only the edition row, and the page is never
-    stale across workers. Only the CSP nonce differs per request.
+    edition has ended. So each request reads only those few fields of the edition row, and
+    the page is never stale across workers. Only the CSP nonce differs per request.
     """
     now = timezone.now()
     is_open = edition.registration_is_open(now)
@@ -47,6 +57,8 @@ def _render_edition(request, edition):
     key = f"edition-page:{edition.pk}:{edition.updated_at.timestamp()}:{is_open}:{has_ended}"
     html = cache.get(key)
     if html is None:
+        # The state fields were enough for the key; rendering needs the whole edition.
+        edition = Edition.objects.get(pk=edition.pk)
         context = {
             "edition": edition,
             "is_open": is_open,

@@ -515,7 +515,10 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def pdf_view(self, request, number):
         """The PDF stored at issue time, for users who may view invoices; never re-rendered."""
-        invoice = get_object_or_404(Invoice, number=number)
+        # A download needs the stored file and its checksum, not the whole snapshot.
+        invoice = get_object_or_404(
+            Invoice.objects.only("number", "pdf", "pdf_sha256"), number=number
+        )
         if not self.has_view_permission(request, invoice):
             raise PermissionDenied
         try:

@@ -13,6 +13,11 @@ from tests.conftest import make_edition, make_registration, sign_up_data
 from tests.test_failures import closed_port
 
 
+# The worker opens and closes its own transactions (and closes a connection it finds inside
+# one), as in production; so these tests run outside pytest-django's wrapping transaction.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
 @pytest.fixture
 def database_queue(settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

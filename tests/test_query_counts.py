@@ -27,7 +27,9 @@ def test_workshop_page_queries_do_not_grow_with_its_programme(
 ):
     # The 2022 edition has its full programme, sections and contacts; the other almost none.
     assert edition_2022.sessions.count() > 5 and edition.sessions.count() == 0
-    with django_assert_max_num_queries(5):
+    # On a cache miss: the edition's state (the cache key), the whole edition, then its
+    # sections, contacts, days and sessions.
+    with django_assert_max_num_queries(6):
         client.get(edition_2022.get_absolute_url())
     cache.clear()
     full = _queries(lambda: client.get(edition_2022.get_absolute_url()))
@@ -61,13 +63,27 @@ def test_sign_up_form_queries(client, edition, django_assert_max_num_queries):
 
 
 def test_sign_up_post_queries(client, edition, django_assert_max_num_queries):
-    # Lock, duplicate check, count, insert, session, confirmation stamp, and their savepoints.
-    with django_assert_max_num_queries(17):
+    # Edition, lock, count, insert, then (mail sent in the request) the task reads the
+    # registration and stamps the confirmation; plus the savepoints around them.
+    with django_assert_max_num_queries(10):
         response = client.post(
             reverse("registrations:register", args=[edition.slug]), sign_up_data()
         )
     assert response.status_code == 302
     assert Registration.objects.count() == 1
+
+
+def test_sign_up_post_with_the_mail_queue_only_adds_one_insert(client, edition, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    url = reverse("registrations:register", args=[edition.slug])
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post(url, sign_up_data()).status_code == 302
+    statements = [query["sql"].split()[0] for query in queries.captured_queries]
+    writes = [sql for sql in statements if sql in ("INSERT", "UPDATE", "DELETE")]
+    # The registration and its queued mail; no session row, no confirmation stamp.
+    assert writes == ["INSERT", "INSERT"]
+    assert "django_tasks_database_dbtaskresult" in queries.captured_queries[-2]["sql"]
+    assert len(statements) <= 9
 
 
 def test_sign_up_post_queries_do_not_grow_with_the_registrations(client, edition):

@@ -38,6 +38,7 @@ def test_valid_environment_starts():
         ({"EMAIL_PORT": "twenty-five"}, "EMAIL_PORT must be a whole number"),
         ({"EMAIL_USE_TLS": "1", "EMAIL_USE_SSL": "1"}, "EMAIL_USE_TLS and EMAIL_USE_SSL"),
         ({"REGISTRATION_RATE_LIMIT": "0"}, "REGISTRATION_RATE_LIMIT must be at least 1"),
+        ({"DJANGO_TASKS_BACKEND": "celery"}, "DJANGO_TASKS_BACKEND must be one of"),
     ],
 )
 def test_bad_value_stops_start_up_with_a_message_naming_the_variable(env, message):
