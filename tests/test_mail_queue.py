@@ -12,7 +12,6 @@ from registrations.models import Registration
 from tests.conftest import make_edition, make_registration, sign_up_data
 from tests.test_failures import closed_port
 
-
 # The worker opens and closes its own transactions (and closes a connection it finds inside
 # one), as in production; so these tests run outside pytest-django's wrapping transaction.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
