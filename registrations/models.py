@@ -159,6 +159,10 @@ class Registration(models.Model):
         verbose_name = "inschrijving"
         verbose_name_plural = "inschrijvingen"
         ordering = ["-created_at"]
+        indexes = [
+            # Every sign-up counts the edition's confirmed places under the edition lock.
+            models.Index(fields=["edition", "status"], name="registration_edition_status"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 Lower("email"),
