@@ -41,11 +41,21 @@ class RegistrationQuerySet(models.QuerySet):
         The edition row is locked for the transaction, so parallel sign-ups count the
         confirmed places one after another and never overbook. The deadline is checked
         again inside the lock: what the browser showed does not matter.
+
+        The confirmation and staff e-mail are queued in the same transaction: with the
+        database queue they exist exactly when the registration does, and the sign-up never
+        waits for the mail server (see TASKS in settings).
         """
+        from .tasks import send_registration_emails
         at = at or timezone.now()
         try:
             with transaction.atomic():
-                locked = Edition.objects.select_for_update().get(pk=edition.pk)
+                # Only what the rule below reads: the lock is about the row, not its texts.
+                locked = (
+                    Edition.objects.select_for_update()
+                    .only("is_published", "registration_deadline", "start_date", "capacity")
+                    .get(pk=edition.pk)
+                )
                 if not locked.registration_is_open(at):
                     raise RegistrationClosed
                 status = Registration.Status.CONFIRMED
@@ -53,7 +63,9 @@ class RegistrationQuerySet(models.QuerySet):
                     taken = self.filter(edition=locked).confirmed().count()
                     if taken >= locked.capacity:
                         status = Registration.Status.WAITING
-                return self.create(edition=locked, status=status, **fields)
+                registration = self.create(edition=locked, status=status, **fields)
+                send_registration_emails.enqueue(registration.pk)
+                return registration
         except IntegrityError:
             # One active registration per e-mail address: the database constraint is the check,
             # so it also holds for a duplicate that arrives at the same moment.

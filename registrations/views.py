@@ -40,12 +40,8 @@ def register(request, slug):
         if form.is_valid():
             fields = form.registration_fields()
             try:
-                with transaction.atomic():
-                    registration = Registration.objects.register(edition, **fields)
-                    # Queued in the registration's own transaction: with the database queue
-                    # the e-mail exists exactly when the registration does, and the request
-                    # never waits for the mail server (see TASKS in settings).
-                    tasks.send_registration_emails.enqueue(registration.pk)
+                # One transaction: the registration and its queued e-mail.
+                registration = Registration.objects.register(edition, **fields)
             except RegistrationClosed:
                 return _closed(request, edition, status=403)
             except AlreadyRegistered:
