@@ -40,7 +40,15 @@ class RegistrationAdmin(admin.ModelAdmin):
         "created_at",
         "email",
     ]
-    list_filter = ["edition", "status", "sector", "role", "overnight_stay"]
+    list_filter = [
+        "edition",
+        "status",
+        "sector",
+        "role",
+        "overnight_stay",
+        # "Leeg" finds the confirmations the mail server refused, to resend them.
+        ("confirmation_sent_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = [
         "first_name",
         "last_name",

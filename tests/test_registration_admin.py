@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from programme.models import Edition
 from registrations.models import Registration
@@ -502,3 +503,17 @@ def test_anonymous_users_are_sent_to_login(client, people):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_staff_find_registrations_whose_confirmation_was_not_sent(anna, people):
+    sent = people["fatima"]
+    sent.confirmation_sent_at = timezone.now()
+    sent.save()
+    not_sent = Registration.objects.filter(confirmation_sent_at__isnull=True)
+    assert sent not in not_sent and not_sent.exists()
+
+    response = anna.get(CHANGELIST, {"confirmation_sent_at__isnull": "True"})
+    assert response.status_code == 200
+    shown = {row.pk for row in response.context["cl"].result_list}
+    assert shown == {registration.pk for registration in not_sent}
+    assert "bevestiging verstuurd op" in response.content.decode().lower()
