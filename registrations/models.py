@@ -46,7 +46,8 @@ class RegistrationQuerySet(models.QuerySet):
         database queue they exist exactly when the registration does, and the sign-up never
         waits for the mail server (see TASKS in settings).
         """
-        from .tasks import send_registration_emails
+        from .tasks import send_registration_emails  # tasks.py imports this module
+
         at = at or timezone.now()
         try:
             with transaction.atomic():
