@@ -42,15 +42,15 @@ class RegistrationQuerySet(models.QuerySet):
         confirmed places one after another and never overbook. The deadline is checked
         again inside the lock: what the browser showed does not matter.
 
-        The confirmation and staff e-mail are queued in the same transaction: with the
-        database queue they exist exactly when the registration does, and the sign-up never
-        waits for the mail server (see TASKS in settings).
+        The confirmation and staff e-mail are queued with the transaction (tasks.atomic_with):
+        with the database queue they exist exactly when the registration does, and the
+        sign-up never waits for the mail server (see TASKS in settings).
         """
-        from .tasks import send_registration_emails  # tasks.py imports this module
+        from .tasks import atomic_with, send_registration_emails  # tasks.py imports this module
 
         at = at or timezone.now()
         try:
-            with transaction.atomic():
+            with atomic_with(send_registration_emails) as queue_mail:
                 # Only what the rule below reads: the lock is about the row, not its texts.
                 locked = (
                     Edition.objects.select_for_update()
@@ -65,12 +65,12 @@ class RegistrationQuerySet(models.QuerySet):
                     if taken >= locked.capacity:
                         status = Registration.Status.WAITING
                 registration = self.create(edition=locked, status=status, **fields)
-                send_registration_emails.enqueue(registration.pk)
-                return registration
+                queue_mail(registration.pk)
         except IntegrityError:
             # One active registration per e-mail address: the database constraint is the check,
             # so it also holds for a duplicate that arrives at the same moment.
             raise AlreadyRegistered from None
+        return registration
 
     def submitted_with(self, edition, email, submission_key):
         """The active registration that this same form page already stored, if any.

@@ -4,10 +4,36 @@ A task gets the registration's primary key, not the object: with the database qu
 later, in `manage.py db_worker`, and must read the registration as it is then.
 """
 
+from contextlib import contextmanager
+
+from django.db import transaction
 from django_tasks import task
+from django_tasks_db import DatabaseBackend
 
 from . import emails
 from .models import Registration
+
+
+@contextmanager
+def atomic_with(queued_task):
+    """A transaction that queues `queued_task` for what it writes: call the yielded function
+    with the task's argument, e.g. ``with atomic_with(task) as queue: ...; queue(pk)``.
+
+    The database queue stores the task inside the transaction, so the task exists exactly
+    when the data does. Any other backend runs a task as it is queued, so it is queued once
+    the block has ended: never with the transaction's locks held, where a slow mail server
+    would hold up every other sign-up.
+    """
+    stored_in_transaction = isinstance(queued_task.get_backend(), DatabaseBackend)
+    arguments = []
+    with transaction.atomic():
+        yield arguments.append
+        if stored_in_transaction:
+            for argument in arguments:
+                queued_task.enqueue(argument)
+    if not stored_in_transaction:
+        for argument in arguments:
+            queued_task.enqueue(argument)
 
 
 class MailNotSent(Exception):

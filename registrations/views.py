@@ -1,7 +1,6 @@
 import logging
 
 from django.contrib import messages
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
@@ -40,7 +39,6 @@ def register(request, slug):
         if form.is_valid():
             fields = form.registration_fields()
             try:
-                # One transaction: the registration and its queued e-mail.
                 registration = Registration.objects.register(edition, **fields)
             except RegistrationClosed:
                 return _closed(request, edition, status=403)
@@ -87,9 +85,9 @@ def cancel(request, token):
     registration = get_object_or_404(Registration.objects.select_related("edition"), token=token)
     edition = registration.edition
     if request.method == "POST" and registration.can_cancel():
-        with transaction.atomic():
+        with tasks.atomic_with(tasks.send_cancellation_emails) as queue_mail:
             registration.cancel()
-            tasks.send_cancellation_emails.enqueue(registration.pk)
+            queue_mail(registration.pk)
         logger.info("Registration %s cancelled", registration.reference)
         messages.success(
             request, "Je inschrijving is geannuleerd. Je ontvangt een bevestiging per e-mail."

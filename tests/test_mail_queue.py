@@ -2,12 +2,17 @@
 
 import datetime
 import io
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
+from registrations import emails
 from registrations.models import Registration
 from tests.conftest import make_edition, make_registration, sign_up_data
 from tests.test_failures import closed_port
@@ -105,3 +110,31 @@ def test_a_mail_server_outage_fails_the_task_without_personal_data(
     registration.refresh_from_db()
     assert registration.status == Registration.Status.CONFIRMED
     assert registration.confirmation_sent_at is None
+
+
+def test_without_the_queue_mail_is_sent_after_the_sign_up_commits(open_edition, mailoutbox):
+    # The immediate backend sends as the task is queued: inside the transaction that would be
+    # with the edition locked, and a slow mail server would hold up every other sign-up.
+    real_send = emails.send_confirmation
+    sent_inside_a_transaction = []
+
+    def send(registration):
+        sent_inside_a_transaction.append(connection.in_atomic_block)
+        return real_send(registration)
+
+    with mock.patch.object(emails, "send_confirmation", send):
+        response = Client().post(register_url(open_edition), sign_up_data())
+    assert response.status_code == 302
+    assert sent_inside_a_transaction == [False]
+    assert len(mailoutbox) == 2
+
+
+def test_with_the_queue_the_task_is_stored_inside_the_sign_up_transaction(
+    open_edition, database_queue
+):
+    with CaptureQueriesContext(connection) as queries:
+        assert Client().post(register_url(open_edition), sign_up_data()).status_code == 302
+    statements = [query["sql"] for query in queries.captured_queries]
+    queued = next(n for n, sql in enumerate(statements) if "dbtaskresult" in sql)
+    committed = max(n for n, sql in enumerate(statements) if sql.upper().startswith("COMMIT"))
+    assert queued < committed
