@@ -63,9 +63,10 @@ def main():
         from django.utils import timezone
 
         from programme.models import Edition
-        from registrations import checks, pdf
-        from registrations.invoices import issue_invoice
-        from registrations.models import InvoiceIssuer, Registration
+        from registrations.invoicing import checks, pdf
+        from registrations.invoicing.issuing import issue_invoice
+        from registrations.invoicing.models import InvoiceIssuer
+        from registrations.models import Registration
 
         for warning in checks.invoice_pdf_dependencies():
             print(f"WARNING {warning.id}: {warning.msg}")

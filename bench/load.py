@@ -136,8 +136,8 @@ def seed():
         "session": None,
     }
     try:
-        from registrations import invoices
-        from registrations.models import InvoiceIssuer
+        from registrations.invoicing import issuing as invoices
+        from registrations.invoicing.models import InvoiceIssuer
     except ImportError:
         result["invoice_note"] = "no invoice code (registrations.invoices) in this tree"
         return result
@@ -184,7 +184,7 @@ def seed():
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
-    result["invoice"] = reverse("admin:registrations_invoice_pdf", args=[invoice.number])
+    result["invoice"] = reverse("admin:invoicing_invoice_pdf", args=[invoice.number])
     result["session"] = session.session_key
     return result
 

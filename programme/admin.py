@@ -1,5 +1,5 @@
 from django.contrib import admin, messages
-from django.db.models import Count, Q
+from django.contrib.admin.utils import flatten_fieldsets
 from django.utils import timezone
 
 from .models import Contact, Day, Edition, Section, Session, amsterdam_date
@@ -33,26 +33,21 @@ class SessionInline(admin.StackedInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+MONEY_FIELDS = ["price_excl_vat", "vat_rate", "vat_exemption_text"]
+
+
 @admin.register(Edition)
 class EditionAdmin(admin.ModelAdmin):
-    list_display = [
-        "title",
-        "start_date",
-        "registration_deadline",
-        "is_published",
-        "capacity",
-        "confirmed_count",
-        "waiting_count",
-        "cancelled_count",
-        "places_left",
-    ]
+    """Staff (Medewerkers) edit the content; the money fields belong to finance, who may
+    change only those (permission change_edition_price)."""
+
+    list_display = ["title", "start_date", "registration_deadline", "is_published", "capacity"]
     list_filter = ["is_published", "is_demo"]
     search_fields = ["title", "venue_name"]
     prepopulated_fields = {"slug": ["title"]}
     date_hierarchy = "start_date"
     actions = ["duplicate_editions"]
     inlines = [SectionInline, ContactInline, DayInline, SessionInline]
-    readonly_fields = ["confirmed_count", "waiting_count", "cancelled_count", "places_left"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "is_published", "is_demo", "organisers", "intro"]}),
         (
@@ -66,45 +61,35 @@ class EditionAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        (
-            "Prijs en btw",
-            {"fields": ["price_excl_vat", "price_includes", "vat_rate", "vat_exemption_text"]},
-        ),
+        ("Prijs en btw", {"fields": [*MONEY_FIELDS, "price_includes"]}),
         ("Inschrijving", {"fields": ["registration_deadline", "capacity", "terms"]}),
-        (
-            "Aantallen",
-            {"fields": ["confirmed_count", "waiting_count", "cancelled_count", "places_left"]},
-        ),
     ]
 
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                n_confirmed=Count("registrations", filter=Q(registrations__status="confirmed")),
-                n_waiting=Count("registrations", filter=Q(registrations__status="waiting")),
-                n_cancelled=Count("registrations", filter=Q(registrations__status="cancelled")),
-            )
-        )
+    @staticmethod
+    def may_change_price(request):
+        return request.user.has_perm("programme.change_edition_price")
 
-    @admin.display(description="bevestigd", ordering="n_confirmed")
-    def confirmed_count(self, obj):
-        return getattr(obj, "n_confirmed", 0)
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) or self.may_change_price(request)
 
-    @admin.display(description="wachtlijst", ordering="n_waiting")
-    def waiting_count(self, obj):
-        return getattr(obj, "n_waiting", 0)
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not self.may_change_price(request):
+            readonly += MONEY_FIELDS
+        if not super().has_change_permission(request, obj):
+            # Finance: the money fields only.
+            editable = set(MONEY_FIELDS)
+            readonly += [
+                name
+                for name in flatten_fieldsets(self.get_fieldsets(request, obj))
+                if name not in editable and name not in readonly
+            ]
+        return readonly
 
-    @admin.display(description="geannuleerd", ordering="n_cancelled")
-    def cancelled_count(self, obj):
-        return getattr(obj, "n_cancelled", 0)
-
-    @admin.display(description="plaatsen vrij")
-    def places_left(self, obj):
-        if obj.capacity is None:
-            return "onbeperkt"
-        return max(obj.capacity - getattr(obj, "n_confirmed", 0), 0)
+    def get_prepopulated_fields(self, request, obj=None):
+        if not super().has_change_permission(request, obj) and obj is not None:
+            return {}
+        return super().get_prepopulated_fields(request, obj)
 
     # Duplicating creates editions: only for those who may add them, not view-only finance.
     @admin.action(

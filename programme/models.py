@@ -54,11 +54,16 @@ class Edition(models.Model):
     venue_name = models.CharField("locatie", max_length=200)
     venue_city = models.CharField("plaats", max_length=100)
     venue_address = models.CharField("adres locatie", max_length=200, blank=True)
+    # Money fields are set by finance (permission change_edition_price); an edition is
+    # published only once it has a price.
     price_excl_vat = models.DecimalField(
         "prijs per persoon excl. btw",
         max_digits=9,
         decimal_places=2,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("0"))],
+        help_text="Vult Financiën in; publiceren kan pas met een prijs.",
     )
     price_includes = models.CharField(
         "inbegrepen in de prijs",
@@ -107,10 +112,16 @@ class Edition(models.Model):
         verbose_name = "editie"
         verbose_name_plural = "edities"
         ordering = ["-start_date"]
+        permissions = [("change_edition_price", "Mag prijs en btw van een editie wijzigen")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(end_date__gte=models.F("start_date")),
                 name="edition_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_published=False) | models.Q(price_excl_vat__isnull=False),
+                name="published_edition_has_price",
+                violation_error_message="Een editie wordt pas gepubliceerd met een prijs.",
             ),
         ]
 
@@ -123,10 +134,6 @@ class Edition(models.Model):
     @property
     def vat_exempt(self):
         return bool(self.vat_exemption_text)
-
-    @property
-    def effective_vat_rate(self):
-        return Decimal("0.00") if self.vat_exempt else self.vat_rate
 
     @property
     def registration_closes_at(self):

@@ -1,4 +1,8 @@
-"""Every e-mail the site sends, rendered from templates/emails/<name>_{subject,body}.txt/.html."""
+"""Every e-mail about a registration, rendered from templates/emails/<name>_{subject,body}.
+
+Rendering and sending live here; *when* a mail goes out is decided by the view or admin
+action that causes it, which queues a task (tasks.py).
+"""
 
 import logging
 import smtplib
@@ -13,7 +17,7 @@ from programme.ics import edition_calendar
 logger = logging.getLogger(__name__)
 
 
-def _message(name, context, to, attachments=()):
+def render_message(name, context, to, attachments=()):
     context = {"site_url": settings.SITE_URL, **context}
     subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
     text = render_to_string(f"emails/{name}_body.txt", context)
@@ -24,33 +28,33 @@ def _message(name, context, to, attachments=()):
     return message
 
 
-def _send(message, registration, what):
+def send_logged(message, reference, what):
     """Send; on a mail server failure log it (by reference, no personal data) and go on."""
     try:
         message.send()
     except (smtplib.SMTPException, OSError) as error:
-        logger.warning(
-            "Could not send %s for registration %s: %s",
-            what,
-            registration.reference,
-            error.__class__.__name__,
-        )
+        logger.warning("Could not send %s for %s: %s", what, reference, error.__class__.__name__)
         return False
     return True
 
 
-def send_confirmation(registration):
-    """The participant's confirmation with the summary, their link and the .ics file."""
+def send_confirmation(registration, from_waiting_list=False):
+    """The participant's confirmation with the summary, their link and the .ics file; for
+    someone confirmed from the waiting list, the news that a place came free."""
     edition = registration.edition
-    message = _message(
+    message = render_message(
         "registration_confirmation",
-        {"registration": registration, "edition": edition},
+        {
+            "registration": registration,
+            "edition": edition,
+            "from_waiting_list": from_waiting_list,
+        },
         [registration.email],
         attachments=[
             (f"werkplaats-{edition.slug}.ics", edition_calendar(edition), "text/calendar")
         ],
     )
-    sent = _send(message, registration, "confirmation")
+    sent = send_logged(message, registration.reference, "confirmation")
     if sent:
         registration.confirmation_sent_at = timezone.now()
         registration.save(update_fields=["confirmation_sent_at", "updated_at"])
@@ -58,52 +62,27 @@ def send_confirmation(registration):
 
 
 def notify_staff_of_registration(registration):
-    message = _message(
+    message = render_message(
         "staff_new_registration",
         {"registration": registration, "edition": registration.edition},
         [settings.STAFF_NOTIFICATION_EMAIL],
     )
-    return _send(message, registration, "staff notification")
+    return send_logged(message, registration.reference, "staff notification")
 
 
 def notify_staff_of_cancellation(registration):
-    message = _message(
+    message = render_message(
         "staff_cancellation",
         {"registration": registration, "edition": registration.edition},
         [settings.STAFF_NOTIFICATION_EMAIL],
     )
-    return _send(message, registration, "staff cancellation notice")
+    return send_logged(message, registration.reference, "staff cancellation notice")
 
 
 def send_cancellation_confirmation(registration):
-    message = _message(
+    message = render_message(
         "registration_cancelled",
         {"registration": registration, "edition": registration.edition},
         [registration.email],
     )
-    return _send(message, registration, "cancellation confirmation")
-
-
-def send_invoice(invoice):
-    """The invoice's stored PDF (never a new render) to the invoice e-mail address."""
-    from .invoices import format_date, format_money, pdf_bytes
-
-    message = _message(
-        "invoice",
-        {
-            "invoice": invoice,
-            "invoice_date": format_date(invoice.invoice_date),
-            "due_date": format_date(invoice.due_date),
-            "total": format_money(abs(invoice.total_incl_vat)),
-        },
-        [invoice.customer_email],
-        attachments=[(invoice.filename, pdf_bytes(invoice), "application/pdf")],
-    )
-    if invoice.issuer_email:
-        # Accounts payable answer the invoice mail; that should reach finance.
-        message.reply_to = [invoice.issuer_email]
-    sent = _send(message, invoice.registration, f"invoice {invoice.number}")
-    if sent:
-        invoice.emailed_at = timezone.now()
-        invoice.save(update_fields=["emailed_at"])
-    return sent
+    return send_logged(message, registration.reference, "cancellation confirmation")

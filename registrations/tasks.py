@@ -1,23 +1,44 @@
-"""The e-mail a registration or cancellation sends, as tasks (see TASKS in settings).
+"""The e-mail that sign-up sends, as tasks (see TASKS in settings).
 
 A task gets the registration's primary key, not the object: with the database queue it runs
-later, in `manage.py db_worker`, and must read the registration as it is then.
+later, in `manage.py db_worker`, and must read the registration as it is then. The view or
+admin action that causes a mail queues it; nothing here is queued behind a caller's back.
 """
 
 from contextlib import contextmanager
 
 from django.db import transaction
-from django_tasks import task
+from django_tasks import TaskResultStatus, task
 from django_tasks_db import DatabaseBackend
 
 from . import emails
 from .models import Registration
 
 
+class Queued:
+    """What atomic_with queued: call it with a task's argument; `.results` once the block ended."""
+
+    def __init__(self):
+        self.arguments = []
+        self.results = []
+
+    def __call__(self, argument):
+        self.arguments.append(argument)
+
+    def outcome(self):
+        """(sent, queued, failed) counts, for an honest admin message."""
+        statuses = [result.status for result in self.results]
+        return (
+            statuses.count(TaskResultStatus.SUCCESSFUL),
+            statuses.count(TaskResultStatus.READY),
+            statuses.count(TaskResultStatus.FAILED),
+        )
+
+
 @contextmanager
 def atomic_with(queued_task):
-    """A transaction that queues `queued_task` for what it writes: call the yielded function
-    with the task's argument, e.g. ``with atomic_with(task) as queue: ...; queue(pk)``.
+    """A transaction that queues `queued_task` for what it writes, e.g.
+    ``with atomic_with(task) as queue: ...; queue(pk)``.
 
     The database queue stores the task inside the transaction, so the task exists exactly
     when the data does. Any other backend runs a task as it is queued, so it is queued once
@@ -25,15 +46,21 @@ def atomic_with(queued_task):
     would hold up every other sign-up.
     """
     stored_in_transaction = isinstance(queued_task.get_backend(), DatabaseBackend)
-    arguments = []
+    queued = Queued()
     with transaction.atomic():
-        yield arguments.append
+        yield queued
         if stored_in_transaction:
-            for argument in arguments:
-                queued_task.enqueue(argument)
+            queued.results = [queued_task.enqueue(argument) for argument in queued.arguments]
     if not stored_in_transaction:
-        for argument in arguments:
-            queued_task.enqueue(argument)
+        queued.results = [queued_task.enqueue(argument) for argument in queued.arguments]
+
+
+def enqueue_with_transaction(queued_task, argument):
+    """Queue `queued_task` as part of the transaction already open (see atomic_with)."""
+    if isinstance(queued_task.get_backend(), DatabaseBackend):
+        queued_task.enqueue(argument)
+    else:
+        transaction.on_commit(lambda: queued_task.enqueue(argument), robust=True)
 
 
 class MailNotSent(Exception):
@@ -48,11 +75,11 @@ def _registration(registration_id):
     return Registration.objects.select_related("edition").get(pk=registration_id)
 
 
-def _all_sent(registration, sent):
+def all_sent(reference, sent):
     # Every mail is tried, so a refused staff notification never holds back the participant's.
     failed = [what for what, ok in sent.items() if not ok]
     if failed:
-        raise MailNotSent(f"{registration.reference}: {', '.join(failed)} not sent")
+        raise MailNotSent(f"{reference}: {', '.join(failed)} not sent")
     return sent
 
 
@@ -64,7 +91,24 @@ def send_registration_emails(registration_id):
         "confirmation": emails.send_confirmation(registration),
         "staff_notification": emails.notify_staff_of_registration(registration),
     }
-    return _all_sent(registration, sent)
+    return all_sent(registration.reference, sent)
+
+
+@task()
+def send_confirmation_email(registration_id):
+    """The confirmation again (staff resend it), without a new staff notification."""
+    registration = _registration(registration_id)
+    return all_sent(
+        registration.reference, {"confirmation": emails.send_confirmation(registration)}
+    )
+
+
+@task()
+def send_place_freed_email(registration_id):
+    """Someone confirmed from the waiting list: the news that a place came free."""
+    registration = _registration(registration_id)
+    sent = emails.send_confirmation(registration, from_waiting_list=True)
+    return all_sent(registration.reference, {"confirmation": sent})
 
 
 @task()
@@ -74,4 +118,4 @@ def send_cancellation_emails(registration_id):
         "confirmation": emails.send_cancellation_confirmation(registration),
         "staff_notification": emails.notify_staff_of_cancellation(registration),
     }
-    return _all_sent(registration, sent)
+    return all_sent(registration.reference, sent)

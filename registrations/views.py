@@ -39,7 +39,9 @@ def register(request, slug):
         if form.is_valid():
             fields = form.registration_fields()
             try:
-                registration = Registration.objects.register(edition, **fields)
+                with tasks.atomic_with(tasks.send_registration_emails) as queue_mail:
+                    registration = Registration.objects.register(edition, **fields)
+                    queue_mail(registration.pk)
             except RegistrationClosed:
                 return _closed(request, edition, status=403)
             except AlreadyRegistered:

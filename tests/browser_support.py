@@ -179,7 +179,7 @@ def invoices_removed_afterwards(db):
     yield
     from django.db import connection
 
-    from registrations.models import Invoice, InvoiceLine
+    from registrations.invoicing.models import Invoice, InvoiceLine
 
     if connection.vendor != "sqlite":
         return

@@ -1,6 +1,7 @@
 """Shared fixtures: editions, a valid sign-up, and the people who use the back office."""
 
 import datetime
+import io
 import os
 import re
 from decimal import Decimal
@@ -143,8 +144,9 @@ def submission_key_from(response):
     return found[1]
 
 
-def make_registration(edition, **overrides):
-    """A stored registration, the way the form would store it."""
+def make_registration(edition, at=None, **overrides):
+    """A stored registration, placed the way the form places it (confirmed, or waiting when
+    the edition is full or people wait), but also after the deadline, as staff may."""
     from django.utils import timezone
 
     from registrations.models import Registration
@@ -170,8 +172,23 @@ def make_registration(edition, **overrides):
         "terms_accepted_at": now,
         "privacy_accepted_at": now,
     }
+    status = overrides.pop("status", None)
     fields.update(overrides)
-    return Registration.objects.create(edition=edition, **fields)
+    registration = Registration.objects.place(
+        Registration(edition=edition, **fields), at=at, by_staff=True
+    )
+    if status and status != registration.status:
+        # A state to start a test from, set directly (the transitions have their own tests).
+        now = timezone.now()
+        state = {
+            "status": status,
+            "waiting_since": now if status == Registration.Status.WAITING else None,
+            "cancelled_at": now if status == Registration.Status.CANCELLED else None,
+        }
+        Registration.objects.filter(pk=registration.pk).update(**state)
+        registration.refresh_from_db()
+        registration._stored_status = registration.status
+    return registration
 
 
 PASSWORD = "correct-horse-battery-staple-31"
@@ -202,3 +219,53 @@ def finance_user(db):
 def outsider(db):
     """Otto: can log in to admin but belongs to no group."""
     return _user("otto")
+
+
+ISSUER = {
+    "name": "Platform31",
+    "street": "Postbus 30833",
+    "postcode": "2500 GV",
+    "city": "Den Haag",
+    "country": "NL",
+    "kvk_number": "27169301",
+    "vat_id": "NL000099998B57",
+    "iban": "NL91ABNA0417164300",
+    "bic": "ABNANL2A",
+    "email": "facturen@platform31.example.nl",
+    "payment_term_days": 30,
+    "footer_text": "Op onze diensten zijn de algemene voorwaarden van Platform31 van toepassing.",
+}
+
+
+def make_issuer(**overrides):
+    """The invoice issuer, complete, with `overrides`."""
+    from registrations.invoicing.models import InvoiceIssuer
+
+    issuer = InvoiceIssuer.load()
+    for field, value in {**ISSUER, **overrides}.items():
+        setattr(issuer, field, value)
+    issuer.full_clean()
+    issuer.save()
+    return issuer
+
+
+@pytest.fixture
+def invoicing(db):
+    """A complete invoice issuer, so invoices can be issued."""
+    return make_issuer()
+
+
+def pdf_text(content):
+    """All text of a PDF, whitespace collapsed to single spaces."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(content))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    return re.sub(r"\s+", " ", text.replace("\xa0", " "))
+
+
+def stored_pdf(invoice):
+    """The PDF stored at issue, as the admin serves it (checked against its SHA-256)."""
+    from registrations.invoicing.documents import pdf_bytes
+
+    return pdf_bytes(invoice)

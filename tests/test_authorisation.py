@@ -14,7 +14,7 @@ from django.urls import get_resolver, reverse
 
 from programme.models import Edition
 from registrations.models import Registration
-from tests.conftest import make_registration
+from tests.conftest import make_issuer, make_registration
 
 STANDARD = {"changelist", "add", "history", "delete", "change"}
 
@@ -67,11 +67,11 @@ def admin_data(edition_2022, staff_member, finance_user, outsider):
 def with_invoice(admin_data, settings, tmp_path):
     """An issued invoice, so the invoice pages (and its PDF) are checked on a real object."""
     try:
-        from registrations.invoices import issue_invoice
-        from tests.test_invoice_helpers import start_invoicing
+        from registrations.invoicing.issuing import issue_invoice
+
     except ImportError:
         return None  # no invoice code in this tree
-    start_invoicing(settings, tmp_path)
+    make_issuer()
     return issue_invoice(make_registration(admin_data["edition"], email="factuur@example.nl"))
 
 

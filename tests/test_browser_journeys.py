@@ -197,8 +197,8 @@ def run_admin_action(page, action_label, *row_texts):
 def test_finance_issues_downloads_marks_paid_and_credits_invoices(
     page, finance_user, settings, tmp_path, invoices_removed_afterwards
 ):
-    from registrations.models import Invoice
-    from tests.test_invoice_helpers import make_issuer, pdf_text
+    from registrations.invoicing.models import Invoice
+    from tests.conftest import make_issuer, pdf_text
 
     settings.MEDIA_ROOT = tmp_path / "media"
     make_issuer()

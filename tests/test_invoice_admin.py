@@ -10,20 +10,14 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from registrations import pdf
-from registrations.invoices import credit_invoice, issue_invoice
-from registrations.models import Invoice, InvoiceIssuer
-from tests.conftest import make_registration
-from tests.test_invoice_helpers import start_invoicing, stored_pdf
+from registrations.invoicing import pdf
+from registrations.invoicing.issuing import credit_invoice, issue_invoice
+from registrations.invoicing.models import Invoice, InvoiceIssuer
+from tests.conftest import make_registration, stored_pdf
 
 AT = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
-INVOICES = reverse("admin:registrations_invoice_changelist")
+INVOICES = reverse("admin:invoicing_invoice_changelist")
 REGISTRATIONS = reverse("admin:registrations_registration_changelist")
-
-
-@pytest.fixture
-def invoicing(db, settings, tmp_path):
-    return start_invoicing(settings, tmp_path)
 
 
 @pytest.fixture
@@ -32,7 +26,7 @@ def invoice(invoicing, open_edition):
 
 
 def pdf_url(invoice):
-    return reverse("admin:registrations_invoice_pdf", args=[invoice.number])
+    return reverse("admin:invoicing_invoice_pdf", args=[invoice.number])
 
 
 def act(client, url, action, objects, **extra):
@@ -81,7 +75,7 @@ def test_a_tampered_file_is_not_served(client, invoice, finance_user):
 
 def test_unknown_number_is_404(client, invoice, finance_user):
     client.force_login(finance_user)
-    url = reverse("admin:registrations_invoice_pdf", args=["2022-9999"])
+    url = reverse("admin:invoicing_invoice_pdf", args=["2022-9999"])
     assert client.get(url).status_code == 404
 
 
@@ -300,12 +294,12 @@ def test_email_action_sends_the_stored_pdf(client, invoice, finance_user):
 def test_issuer_admin_is_one_row_for_finance_only(client, invoicing, finance_user, staff_member):
     issuer = InvoiceIssuer.load()
     client.force_login(staff_member)
-    change = reverse("admin:registrations_invoiceissuer_change", args=[issuer.pk])
+    change = reverse("admin:invoicing_invoiceissuer_change", args=[issuer.pk])
     assert client.get(change).status_code == 403
     client.force_login(finance_user)
-    response = client.get(reverse("admin:registrations_invoiceissuer_changelist"))
+    response = client.get(reverse("admin:invoicing_invoiceissuer_changelist"))
     assert response.status_code == 302 and response["Location"] == change
-    assert client.get(reverse("admin:registrations_invoiceissuer_add")).status_code == 403
+    assert client.get(reverse("admin:invoicing_invoiceissuer_add")).status_code == 403
     form = client.get(change).context["adminform"].form
     data = {name: value for name, value in form.initial.items() if value is not None}
     data.update(iban="NL91 ABNA 0417 1643 01", payment_term_days=14)

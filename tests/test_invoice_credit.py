@@ -5,18 +5,12 @@ from decimal import Decimal
 
 import pytest
 
-from registrations.invoices import InvoiceRefused, credit_invoice, issue_invoice
-from registrations.models import Invoice
-from tests.conftest import make_registration
-from tests.test_invoice_helpers import pdf_text, start_invoicing, stored_pdf
+from registrations.invoicing.issuing import credit_invoice, issue_invoice
+from registrations.invoicing.models import Invoice, InvoiceRefused
+from tests.conftest import make_registration, pdf_text, stored_pdf
 
 ISSUED = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
 CREDITED = datetime.datetime(2022, 10, 3, 10, 0, tzinfo=datetime.UTC)
-
-
-@pytest.fixture
-def invoicing(db, settings, tmp_path):
-    return start_invoicing(settings, tmp_path)
 
 
 @pytest.fixture

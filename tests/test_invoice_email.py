@@ -6,17 +6,12 @@ import smtplib
 import pytest
 from django.core import mail
 
-from registrations import emails, pdf
-from registrations.invoices import credit_invoice, issue_invoice
-from tests.conftest import make_registration
-from tests.test_invoice_helpers import start_invoicing, stored_pdf
+from registrations import emails
+from registrations.invoicing import pdf
+from registrations.invoicing.issuing import credit_invoice, issue_invoice
+from tests.conftest import make_registration, stored_pdf
 
 AT = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
-
-
-@pytest.fixture
-def invoicing(db, settings, tmp_path):
-    return start_invoicing(settings, tmp_path)
 
 
 @pytest.fixture

@@ -6,17 +6,11 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
-from registrations.invoices import issue_invoice
-from registrations.models import Invoice, InvoiceIsFinal, InvoiceLine
-from tests.conftest import make_registration
-from tests.test_invoice_helpers import pdf_text, start_invoicing, stored_pdf
+from registrations.invoicing.issuing import issue_invoice
+from registrations.invoicing.models import Invoice, InvoiceIsFinal, InvoiceLine
+from tests.conftest import make_registration, pdf_text, stored_pdf
 
 AT = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
-
-
-@pytest.fixture
-def invoicing(db, settings, tmp_path):
-    return start_invoicing(settings, tmp_path)
 
 
 @pytest.fixture
@@ -120,16 +114,16 @@ def test_the_stored_pdf_cannot_be_swapped(invoice):
 def test_admin_offers_no_way_to_change_or_delete(invoice, client, django_user_model):
     admin = django_user_model.objects.create_superuser("baas", "baas@example.org", "x" * 20)
     client.force_login(admin)
-    change_url = reverse("admin:registrations_invoice_change", args=[invoice.pk])
+    change_url = reverse("admin:invoicing_invoice_change", args=[invoice.pk])
     page = client.get(change_url)
     assert page.status_code == 200
     assert b'name="customer_organisation"' not in page.content  # read-only, not an input
     response = client.post(change_url, {"customer_organisation": "Iets anders"})
     assert response.status_code == 403
-    delete_url = reverse("admin:registrations_invoice_delete", args=[invoice.pk])
+    delete_url = reverse("admin:invoicing_invoice_delete", args=[invoice.pk])
     assert client.post(delete_url, {"post": "yes"}).status_code == 403
-    assert client.get(reverse("admin:registrations_invoice_add")).status_code == 403
-    changelist = client.get(reverse("admin:registrations_invoice_changelist"))
+    assert client.get(reverse("admin:invoicing_invoice_add")).status_code == 403
+    changelist = client.get(reverse("admin:invoicing_invoice_changelist"))
     assert b"delete_selected" not in changelist.content
     invoice.refresh_from_db()
     assert invoice.customer_organisation == "Gemeente Utrecht"

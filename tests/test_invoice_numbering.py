@@ -8,16 +8,10 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from registrations import pdf
-from registrations.invoices import InvoiceRefused, credit_invoice, issue_invoice
-from registrations.models import Invoice, InvoiceCounter, InvoiceIssuer
-from tests.conftest import make_edition, make_registration
-from tests.test_invoice_helpers import make_issuer, start_invoicing
-
-
-@pytest.fixture
-def invoicing(db, settings, tmp_path):
-    return start_invoicing(settings, tmp_path)
+from registrations.invoicing import pdf
+from registrations.invoicing.issuing import credit_invoice, issue_invoice
+from registrations.invoicing.models import Invoice, InvoiceCounter, InvoiceIssuer, InvoiceRefused
+from tests.conftest import make_edition, make_issuer, make_registration
 
 
 def at(year, month=6, day=1):

@@ -9,17 +9,11 @@ import pytest
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from registrations import pdf
-from registrations.invoices import issue_invoice
-from tests.conftest import make_registration
-from tests.test_invoice_helpers import pdf_text, start_invoicing, stored_pdf
+from registrations.invoicing import pdf
+from registrations.invoicing.issuing import issue_invoice
+from tests.conftest import make_registration, pdf_text, stored_pdf
 
 AT = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
-
-
-@pytest.fixture
-def invoicing(db, settings, tmp_path):
-    return start_invoicing(settings, tmp_path)
 
 
 @pytest.fixture
@@ -185,7 +179,7 @@ def test_a_template_that_points_outside_stops_the_render():
 
 def test_example_issuer_marks_the_pdf(invoicing, edition_2022, settings):
     settings.DEBUG = True
-    from tests.test_invoice_helpers import make_issuer
+    from tests.conftest import make_issuer
 
     make_issuer(is_example=True)
     text = pdf_text(stored_pdf(issue_invoice(make_registration(edition_2022), at=AT)))

@@ -6,22 +6,23 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from registrations import checks, pdf
-from registrations.invoices import issue_invoice
-from registrations.models import InvoiceIssuer, Registration
-from tests.test_invoice_helpers import make_issuer
+from registrations.invoicing import checks, pdf
+from registrations.invoicing.issuing import issue_invoice
+from registrations.invoicing.models import InvoiceIssuer
+from registrations.models import Registration
+from tests.conftest import make_issuer
 
 
 def test_check_warns_without_harfbuzz_subset(monkeypatch):
     monkeypatch.setattr(checks.ctypes.util, "find_library", lambda name: None)
     ids = [warning.id for warning in checks.invoice_pdf_dependencies()]
-    assert "registrations.W001" in ids
+    assert "invoicing.W001" in ids
 
 
 def test_check_warns_without_the_font(monkeypatch, tmp_path):
     monkeypatch.setattr(pdf, "FONT_DIR", tmp_path)
     warnings = checks.invoice_pdf_dependencies()
-    assert [w.id for w in warnings if w.id == "registrations.W002"]
+    assert [w.id for w in warnings if w.id == "invoicing.W002"]
     assert "fonts-dejavu-core" in warnings[-1].hint
 
 

@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "programme",
     "registrations",
+    "registrations.invoicing",
 ]
 
 MIDDLEWARE = [
@@ -227,6 +228,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Platform31 werkplaats <werkp
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where notifications of new registrations and cancellations go.
 STAFF_NOTIFICATION_EMAIL = env_str("STAFF_NOTIFICATION_EMAIL", "werkplaats@example.org")
+# Where finance hears of a cancelled registration that was already invoiced.
+FINANCE_NOTIFICATION_EMAIL = env_str("FINANCE_NOTIFICATION_EMAIL", STAFF_NOTIFICATION_EMAIL)
 
 # E-mail is sent by tasks (the django-tasks backport of Django 6.0's framework).
 # "immediate" (the default) sends inside the request, which needs no other process.

@@ -2,6 +2,8 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from werkplaats import formats
+
 register = template.Library()
 
 
@@ -27,26 +29,10 @@ def paragraphs(text):
 @register.filter
 def euro(amount):
     """€ 1.800,- for whole euros (as the organiser writes it), € 1.800,50 otherwise."""
-    from django.utils.formats import number_format
-
-    if amount == amount.to_integral_value():
-        return f"€ {number_format(amount, 0, use_l10n=True, force_grouping=True)},-"
-    return f"€ {number_format(amount, 2, use_l10n=True, force_grouping=True)}"
+    return formats.whole_euros(amount)
 
 
 @register.simple_tag
 def date_range(start, end, weekdays=False):
-    """'21 t/m 23 november 2022'; the month or year is repeated only when it changes:
-    '29 november t/m 1 december 2027', '29 december 2027 t/m 2 januari 2028'."""
-    from django.utils.dateformat import format as date_format
-
-    day = "l j" if weekdays else "j"
-    if start == end:
-        return date_format(start, f"{day} F Y")
-    if (start.year, start.month) == (end.year, end.month):
-        first = date_format(start, day)
-    elif start.year == end.year:
-        first = date_format(start, f"{day} F")
-    else:
-        first = date_format(start, f"{day} F Y")
-    return f"{first} t/m {date_format(end, f'{day} F Y')}"
+    """'21 t/m 23 november 2022', with the month or year only where it changes."""
+    return formats.period(start, end, weekdays=weekdays)

@@ -3,7 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django_countries.fields
-import registrations.models
+import registrations.invoicing.models
 from django.db import migrations, models
 
 
@@ -35,16 +35,16 @@ class Migration(migrations.Migration):
                 ('postcode', models.CharField(blank=True, max_length=20, verbose_name='postcode')),
                 ('city', models.CharField(blank=True, max_length=100, verbose_name='plaats')),
                 ('country', django_countries.fields.CountryField(default='NL', max_length=2, verbose_name='land')),
-                ('kvk_number', models.CharField(blank=True, max_length=20, validators=[registrations.models._validate_kvk], verbose_name='KvK-nummer')),
-                ('vat_id', models.CharField(blank=True, max_length=20, validators=[registrations.models._validate_vat_id], verbose_name='btw-id')),
-                ('iban', models.CharField(blank=True, max_length=34, validators=[registrations.models._validate_iban], verbose_name='IBAN')),
+                ('kvk_number', models.CharField(blank=True, max_length=20, validators=[registrations.invoicing.models._validate_kvk], verbose_name='KvK-nummer')),
+                ('vat_id', models.CharField(blank=True, max_length=20, validators=[registrations.invoicing.models._validate_vat_id], verbose_name='btw-id')),
+                ('iban', models.CharField(blank=True, max_length=34, validators=[registrations.invoicing.models._validate_iban], verbose_name='IBAN')),
                 ('bic', models.CharField(blank=True, max_length=11, verbose_name='BIC')),
                 ('email', models.EmailField(blank=True, max_length=254, verbose_name='e-mailadres voor vragen over facturen')),
                 ('payment_term_days', models.PositiveSmallIntegerField(default=30, validators=[django.core.validators.MinValueValidator(1)], verbose_name='betalingstermijn (dagen)')),
                 ('footer_text', models.TextField(blank=True, help_text='Onderaan elke factuur, bijvoorbeeld de algemene voorwaarden.', verbose_name='voettekst')),
-                ('number_prefix', models.CharField(default='{year}-', help_text="{year} wordt het jaar van de factuurdatum: '{year}-' geeft 2022-0001.", max_length=20, validators=[registrations.models._validate_number_prefix], verbose_name='voorvoegsel factuurnummer')),
+                ('number_prefix', models.CharField(default='{year}-', help_text="{year} wordt het jaar van de factuurdatum: '{year}-' geeft 2022-0001.", max_length=20, validators=[registrations.invoicing.models._validate_number_prefix], verbose_name='voorvoegsel factuurnummer')),
                 ('credit_notes_own_series', models.BooleanField(default=False, help_text='Uit: creditfacturen krijgen het volgende nummer uit de factuurreeks.', verbose_name='creditfacturen in een eigen reeks')),
-                ('credit_note_prefix', models.CharField(default='{year}-C', help_text="Alleen bij een eigen reeks: '{year}-C' geeft 2022-C0001.", max_length=20, validators=[registrations.models._validate_number_prefix], verbose_name='voorvoegsel creditfactuur')),
+                ('credit_note_prefix', models.CharField(default='{year}-C', help_text="Alleen bij een eigen reeks: '{year}-C' geeft 2022-C0001.", max_length=20, validators=[registrations.invoicing.models._validate_number_prefix], verbose_name='voorvoegsel creditfactuur')),
                 ('is_example', models.BooleanField(default=False, help_text="Aan voor demogegevens: facturen krijgen dan 'VOORBEELD' als watermerk.", verbose_name='voorbeeldgegevens')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='gewijzigd')),
             ],

@@ -4,7 +4,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from programme.models import Edition, amsterdam_date
-from registrations.models import InvoiceIssuer, Registration
+from registrations.invoicing.models import InvoiceIssuer
+from registrations.models import Registration
 
 EXAMPLE_ISSUER = {
     "name": "Platform31 (VOORBEELD)",

@@ -4,11 +4,11 @@ import ctypes.util
 
 from django.core.checks import Warning, register
 
+from .pdf import font_paths
+
 
 @register()
 def invoice_pdf_dependencies(app_configs=None, **kwargs):
-    from .pdf import font_paths
-
     warnings = []
     if ctypes.util.find_library("harfbuzz-subset") is None:
         warnings.append(
@@ -16,7 +16,7 @@ def invoice_pdf_dependencies(app_configs=None, **kwargs):
                 "libharfbuzz-subset ontbreekt: factuur-pdf's worden dan ongeveer tien keer "
                 "zo traag gemaakt (WeasyPrint valt terug op fontTools).",
                 hint="Installeer het Debian-pakket libharfbuzz-subset0 (zie README).",
-                id="registrations.W001",
+                id="invoicing.W001",
             )
         )
     missing = [str(path) for path in font_paths().values() if not path.is_file()]
@@ -26,7 +26,7 @@ def invoice_pdf_dependencies(app_configs=None, **kwargs):
                 "Het lettertype van de factuur ontbreekt: " + ", ".join(missing) + ". "
                 "Factureren mislukt tot het is geïnstalleerd.",
                 hint="Installeer het Debian-pakket fonts-dejavu-core (zie README).",
-                id="registrations.W002",
+                id="invoicing.W002",
             )
         )
     return warnings

@@ -1,4 +1,4 @@
-"""The invoice PDF: templates/invoices/invoice.html with static/css/invoice.css, by WeasyPrint.
+"""The invoice PDF: templates/invoicing/invoice.html with static/css/invoice.css, by WeasyPrint.
 
 Rendered once, when the invoice is issued, from the invoice's snapshot only, so the same
 invoice always gives the same bytes. WeasyPrint is imported on first use: it costs most of
@@ -16,14 +16,9 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from .invoices import (
-    format_date,
-    format_money,
-    format_quantity,
-    format_rate,
-    period_text,
-    vat_breakdown,
-)
+from werkplaats import formats
+
+from .models import vat_breakdown
 
 # The one font of the invoice, from Debian's fonts-dejavu-core, embedded through @font-face
 # so a missing file stops the render instead of falling back to whatever the system has.
@@ -156,29 +151,33 @@ def invoice_context(invoice):
     return {
         "invoice": invoice,
         "title": "Creditfactuur" if invoice.is_credit_note else "Factuur",
-        "invoice_date": format_date(invoice.invoice_date),
-        "due_date": format_date(invoice.due_date),
-        "supply": period_text(invoice.supply_start, invoice.supply_end),
+        "invoice_date": formats.day(invoice.invoice_date),
+        "due_date": formats.day(invoice.due_date),
+        "supply": formats.period(invoice.supply_start, invoice.supply_end),
         "credited_number": credited.number if credited else "",
-        "credited_date": format_date(credited.invoice_date) if credited else "",
+        "credited_date": formats.day(credited.invoice_date) if credited else "",
         "lines": [
             {
                 "description": line.description,
-                "quantity": format_quantity(line.quantity),
-                "unit_price": format_money(line.unit_price),
-                "vat_rate": format_rate(line.vat_rate),
-                "amount": format_money(line.amount_excl_vat),
+                "quantity": formats.decimal(line.quantity),
+                "unit_price": formats.money(line.unit_price),
+                "vat_rate": formats.percentage(line.vat_rate),
+                "amount": formats.money(line.amount_excl_vat),
             }
             for line in lines
         ],
         "vat_rows": [
-            {"rate": format_rate(rate), "base": format_money(base), "vat": format_money(vat)}
+            {
+                "rate": formats.percentage(rate),
+                "base": formats.money(base),
+                "vat": formats.money(vat),
+            }
             for rate, base, vat in vat_breakdown(lines)
         ],
-        "total_excl_vat": format_money(invoice.total_excl_vat),
-        "total_vat": format_money(invoice.total_vat),
-        "total_incl_vat": format_money(invoice.total_incl_vat),
-        "refund": format_money(-invoice.total_incl_vat),
+        "total_excl_vat": formats.money(invoice.total_excl_vat),
+        "total_vat": formats.money(invoice.total_vat),
+        "total_incl_vat": formats.money(invoice.total_incl_vat),
+        "refund": formats.money(-invoice.total_incl_vat),
         "font_family": FONT_FAMILY,
     }
 
@@ -186,5 +185,5 @@ def invoice_context(invoice):
 def render_invoice(invoice):
     """The invoice's PDF bytes, from its snapshot alone (never the live registration)."""
     with translation.override("nl"):
-        html = render_to_string("invoices/invoice.html", invoice_context(invoice))
+        html = render_to_string("invoicing/invoice.html", invoice_context(invoice))
     return render_html(html, identifier=invoice.number, created=invoice.invoice_date.isoformat())

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class InvoicingConfig(AppConfig):
+    """Invoices and credit notes for registrations: its own app, inside `registrations/`
+    because the project's top level is fixed. It uses the sign-up models; they never use it."""
+
+    name = "registrations.invoicing"
+    label = "invoicing"
+    verbose_name = "Facturen"
+
+    def ready(self):
+        # The PDF's system checks, and the receiver that takes a cancelled, invoiced
+        # registration to finance (registrations.signals says why it is a signal).
+        from . import checks, tasks  # noqa: F401

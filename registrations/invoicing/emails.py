@@ -1,0 +1,46 @@
+"""The e-mail of invoicing: the invoice to the customer, and the cancellation notice to finance."""
+
+from django.conf import settings
+from django.utils import timezone
+
+from registrations.emails import render_message, send_logged
+from werkplaats import formats
+
+from .documents import pdf_bytes
+
+
+def send_invoice(invoice):
+    """The invoice's stored PDF (never a new render) to the invoice e-mail address."""
+    message = render_message(
+        "invoice",
+        {
+            "invoice": invoice,
+            "invoice_date": formats.day(invoice.invoice_date),
+            "due_date": formats.day(invoice.due_date),
+            "total": formats.money(abs(invoice.total_incl_vat)),
+        },
+        [invoice.customer_email],
+        attachments=[(invoice.filename, pdf_bytes(invoice), "application/pdf")],
+    )
+    if invoice.issuer_email:
+        # Accounts payable answer the invoice mail; that should reach finance.
+        message.reply_to = [invoice.issuer_email]
+    sent = send_logged(message, invoice.number, "invoice")
+    if sent:
+        invoice.emailed_at = timezone.now()
+        invoice.save(update_fields=["emailed_at"])
+    return sent
+
+
+def notify_finance_of_cancellation(registration, invoice):
+    """An invoiced registration was cancelled: its invoice waits to be credited."""
+    message = render_message(
+        "finance_cancellation",
+        {
+            "registration": registration,
+            "invoice": invoice,
+            "total": formats.money(invoice.total_incl_vat),
+        },
+        [settings.FINANCE_NOTIFICATION_EMAIL],
+    )
+    return send_logged(message, registration.reference, "finance cancellation notice")

@@ -1,0 +1,69 @@
+"""The files finance takes out of the admin: a ZIP of PDFs and the bookkeeping CSV."""
+
+import io
+import zipfile
+
+from werkplaats.formats import round_cents
+
+from .documents import pdf_bytes
+from .models import vat_breakdown
+
+
+def invoices_zip(invoices):
+    """One ZIP with the stored PDF of each invoice, named factuur-<number>.pdf."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for invoice in invoices:
+            day = invoice.invoice_date
+            info = zipfile.ZipInfo(
+                invoice.filename, date_time=(day.year, day.month, day.day, 0, 0, 0)
+            )
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, pdf_bytes(invoice))
+    return buffer.getvalue()
+
+
+BOOKKEEPING_HEADER = [
+    "Factuurnummer",
+    "Soort",
+    "Factuurdatum",
+    "Vervaldatum",
+    "Klant",
+    "Btw-nummer klant",
+    "Kenmerk klant",
+    "Btw-tarief (%)",
+    "Bedrag excl. btw",
+    "Btw",
+    "Bedrag incl. btw",
+    "Crediteert factuur",
+    "Betaald op",
+    "Status",
+]
+
+
+def _csv_amount(amount):
+    # Decimal comma without thousands separator: what Dutch spreadsheets and bookkeeping
+    # imports read as a number.
+    return f"{round_cents(amount):.2f}".replace(".", ",")
+
+
+def bookkeeping_rows(invoices, today=None):
+    """One row per invoice and VAT rate, in number order, for the bookkeeping import."""
+    for invoice in invoices:
+        for rate, base, vat in vat_breakdown(invoice.lines.all()):
+            yield [
+                invoice.number,
+                invoice.get_kind_display(),
+                invoice.invoice_date.strftime("%d-%m-%Y"),
+                invoice.due_date.strftime("%d-%m-%Y"),
+                invoice.customer_organisation,
+                invoice.customer_vat_id,
+                invoice.po_number,
+                f"{rate.normalize():f}".replace(".", ","),
+                _csv_amount(base),
+                _csv_amount(vat),
+                _csv_amount(base + vat),
+                invoice.credited_invoice.number if invoice.credited_invoice_id else "",
+                invoice.paid_on.strftime("%d-%m-%Y") if invoice.paid_on else "",
+                invoice.status(today).label,
+            ]

@@ -1,0 +1,158 @@
+"""Database triggers that keep issued invoices, and what they say, as they were issued.
+
+The models refuse such changes too, but a queryset .update(), a raw query or a database
+console goes around the models; these triggers do not. Migrations call create/drop here.
+
+On SQLite a migration that rebuilds one of these tables (most AddField and AlterField do)
+drops its triggers: such a migration must drop and create them again around its operations
+(tests/test_invoice_immutability.py fails if it does not).
+"""
+
+INVOICE = "registrations_invoice"
+LINE = "registrations_invoiceline"
+REGISTRATION = "registrations_registration"
+
+# Issued invoices: these columns may change after issue; a set-once column only while empty.
+MUTABLE = ["pdf_sha256", "paid_on", "emailed_at", "refunded_on"]
+SET_ONCE = ["pdf_sha256"]
+
+# An uncredited invoice of the registration exists (in SQL, for OLD.id).
+INVOICED = f"""EXISTS (
+    SELECT 1 FROM {INVOICE} i WHERE i.registration_id = OLD.id AND i.kind = 'invoice'
+    AND NOT EXISTS (SELECT 1 FROM {INVOICE} c WHERE c.credited_invoice_id = i.id))"""
+REGISTRATION_MESSAGE = (
+    "Deze inschrijving is gefactureerd: wat op de factuur staat verandert alleen met "
+    "Corrigeren en opnieuw factureren (creditfactuur en nieuwe factuur)."
+)
+
+
+def _postgresql(frozen_registration_columns):
+    quoted = ", ".join(f"'{name}'" for name in MUTABLE)
+    set_once = " OR ".join(
+        f"(OLD.{name} <> '' AND NEW.{name} IS DISTINCT FROM OLD.{name})" for name in SET_ONCE
+    )
+    registration_row = ", ".join(f"NEW.{c}" for c in frozen_registration_columns)
+    registration_old = ", ".join(f"OLD.{c}" for c in frozen_registration_columns)
+    return f"""
+CREATE FUNCTION registrations_invoice_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION 'Factuur % is uitgereikt en mag niet worden verwijderd.', OLD.number
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    -- Every column but the mutable ones, so a column added later is frozen as well.
+    IF (to_jsonb(NEW) - ARRAY[{quoted}]) IS DISTINCT FROM (to_jsonb(OLD) - ARRAY[{quoted}])
+       OR {set_once} THEN
+        RAISE EXCEPTION 'Factuur % is uitgereikt en kan niet worden gewijzigd; maak een creditfactuur.', OLD.number
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER registrations_invoice_guard BEFORE UPDATE OR DELETE ON {INVOICE}
+    FOR EACH ROW EXECUTE FUNCTION registrations_invoice_guard();
+
+CREATE FUNCTION registrations_invoiceline_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'Een regel van een uitgereikte factuur kan niet worden gewijzigd of verwijderd.'
+        USING ERRCODE = 'restrict_violation';
+END;
+$$;
+CREATE TRIGGER registrations_invoiceline_guard BEFORE UPDATE OR DELETE ON {LINE}
+    FOR EACH ROW EXECUTE FUNCTION registrations_invoiceline_guard();
+
+CREATE FUNCTION invoicing_registration_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- Anonymising after the retention period is the one other change allowed.
+    IF ROW({registration_row}) IS DISTINCT FROM ROW({registration_old})
+       AND NOT (OLD.anonymised_at IS NULL AND NEW.anonymised_at IS NOT NULL)
+       AND {INVOICED} THEN
+        RAISE EXCEPTION '{REGISTRATION_MESSAGE}' USING ERRCODE = 'restrict_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER invoicing_registration_guard BEFORE UPDATE ON {REGISTRATION}
+    FOR EACH ROW EXECUTE FUNCTION invoicing_registration_guard();
+"""
+
+
+POSTGRESQL_DROP = f"""
+DROP TRIGGER IF EXISTS registrations_invoice_guard ON {INVOICE};
+DROP FUNCTION IF EXISTS registrations_invoice_guard();
+DROP TRIGGER IF EXISTS registrations_invoiceline_guard ON {LINE};
+DROP FUNCTION IF EXISTS registrations_invoiceline_guard();
+DROP TRIGGER IF EXISTS invoicing_registration_guard ON {REGISTRATION};
+DROP FUNCTION IF EXISTS invoicing_registration_guard();
+"""
+
+
+def _sqlite(frozen_invoice_columns, frozen_registration_columns):
+    changed = " OR ".join(f'NEW."{c}" IS NOT OLD."{c}"' for c in frozen_invoice_columns)
+    set_once = " OR ".join(f"(OLD.{c} <> '' AND NEW.{c} IS NOT OLD.{c})" for c in SET_ONCE)
+    registration_changed = " OR ".join(
+        f'NEW."{c}" IS NOT OLD."{c}"' for c in frozen_registration_columns
+    )
+    return [
+        f"""CREATE TRIGGER registrations_invoice_no_delete BEFORE DELETE ON {INVOICE}
+        BEGIN SELECT RAISE(ABORT, 'Een uitgereikte factuur mag niet worden verwijderd.'); END""",
+        f"""CREATE TRIGGER registrations_invoice_frozen BEFORE UPDATE ON {INVOICE}
+        WHEN {changed} OR {set_once}
+        BEGIN SELECT RAISE(ABORT,
+            'Een uitgereikte factuur kan niet worden gewijzigd; maak een creditfactuur.'); END""",
+        f"""CREATE TRIGGER registrations_invoiceline_frozen BEFORE UPDATE ON {LINE}
+        BEGIN SELECT RAISE(ABORT, 'Een regel van een uitgereikte factuur kan niet worden gewijzigd.'); END""",
+        f"""CREATE TRIGGER registrations_invoiceline_no_delete BEFORE DELETE ON {LINE}
+        BEGIN SELECT RAISE(ABORT, 'Een regel van een uitgereikte factuur mag niet worden verwijderd.'); END""",
+        f"""CREATE TRIGGER invoicing_registration_frozen BEFORE UPDATE ON {REGISTRATION}
+        WHEN ({registration_changed})
+            AND NOT (OLD.anonymised_at IS NULL AND NEW.anonymised_at IS NOT NULL)
+            AND {INVOICED}
+        BEGIN SELECT RAISE(ABORT, '{REGISTRATION_MESSAGE}'); END""",
+    ]
+
+
+SQLITE_DROP = [
+    "DROP TRIGGER IF EXISTS registrations_invoice_no_delete",
+    "DROP TRIGGER IF EXISTS registrations_invoice_frozen",
+    "DROP TRIGGER IF EXISTS registrations_invoiceline_frozen",
+    "DROP TRIGGER IF EXISTS registrations_invoiceline_no_delete",
+    "DROP TRIGGER IF EXISTS invoicing_registration_frozen",
+]
+
+
+def _columns(model, names):
+    return [model._meta.get_field(name).column for name in names]
+
+
+def create(apps, schema_editor, registration_fields):
+    """Create every guard for the models as `apps` has them at this migration.
+
+    `registration_fields`: the registration fields an invoice froze, as the migration knows
+    them (INVOICE_FROZEN_FIELDS of that time).
+    """
+    vendor = schema_editor.connection.vendor
+    Invoice = apps.get_model("invoicing", "Invoice")
+    Registration = apps.get_model("registrations", "Registration")
+    frozen_registration = _columns(Registration, registration_fields)
+    if vendor == "postgresql":
+        # No parameters: the % in RAISE messages must reach PostgreSQL as written.
+        schema_editor.execute(_postgresql(frozen_registration), params=None)
+    elif vendor == "sqlite":
+        frozen_invoice = [
+            field.column
+            for field in Invoice._meta.concrete_fields
+            if field.name not in MUTABLE and not field.primary_key
+        ]
+        for statement in _sqlite(frozen_invoice, frozen_registration):
+            schema_editor.execute(statement)
+    else:
+        raise NotImplementedError(f"No invoice triggers for {vendor}: add them before using it.")
+
+
+def drop(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(POSTGRESQL_DROP, params=None)
+    else:
+        for statement in SQLITE_DROP:
+            schema_editor.execute(statement)

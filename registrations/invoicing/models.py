@@ -1,0 +1,480 @@
+"""Invoicing: who issues, the numbering, and the issued invoices and credit notes.
+
+Invoicing builds on sign-up (an invoice is for a registration) and never the other way round.
+The tables kept their names from when these models lived in `registrations`
+(`registrations_invoice`, ...): existing databases, their data and the triggers that freeze
+an issued invoice stay exactly as they were.
+"""
+
+import re
+from collections import defaultdict
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django_countries.fields import CountryField
+from stdnum import iban
+from stdnum.nl import btw
+
+from programme.models import amsterdam_date
+from registrations.models import Registration
+from werkplaats.formats import round_cents
+
+# What an invoice copies from its registration: once invoiced, these change only through the
+# correction path (credit note, change, new invoice); a database trigger holds every path to it.
+INVOICE_FROZEN_FIELDS = [
+    "edition",
+    "first_name",
+    "last_name",
+    "invoice_organisation",
+    "invoice_attention",
+    "invoice_street",
+    "invoice_postcode",
+    "invoice_city",
+    "invoice_country",
+    "invoice_email",
+    "po_number",
+    "vat_id",
+    "price_excl_vat",
+    "vat_rate",
+    "vat_exemption_text",
+]
+
+
+class InvoiceRefused(Exception):
+    """Issuing, crediting or a document is not possible now; the message says why, in Dutch."""
+
+
+def vat_breakdown(lines):
+    """[(rate, amount excl. VAT, VAT)] per VAT rate, highest rate first.
+
+    VAT is computed once per rate over the sum of that rate's lines and rounded half-up to
+    cents (away from zero, so a credit note mirrors its invoice to the cent), as EN 16931
+    requires: per rate, never per line.
+    """
+    bases = defaultdict(Decimal)
+    for line in lines:
+        bases[Decimal(line.vat_rate)] += Decimal(line.amount_excl_vat)
+    return [
+        (rate, round_cents(base), round_cents(base * rate / 100))
+        for rate, base in sorted(bases.items(), reverse=True)
+    ]
+
+
+def _validate_kvk(value):
+    if not (len(value) == 8 and value.isdigit()):
+        raise ValidationError("Een KvK-nummer bestaat uit 8 cijfers.")
+
+
+def _validate_vat_id(value):
+    if not btw.is_valid(value):
+        raise ValidationError("Dit is geen geldig Nederlands btw-id (NL…B..).")
+
+
+def _validate_iban(value):
+    if not iban.is_valid(value):
+        raise ValidationError("Dit is geen geldig IBAN.")
+
+
+def _validate_number_prefix(value):
+    # The number ends up in file names and URLs: letters, digits and - _ . only.
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]*\{year\}[A-Za-z0-9_.\-]*", value):
+        raise ValidationError(
+            "Gebruik {year} één keer, met verder alleen letters, cijfers, '-', '_' of '.', "
+            "bijvoorbeeld '{year}-'."
+        )
+
+
+class InvoiceIssuer(models.Model):
+    """Who issues the invoices: one row, kept up to date by finance in the admin.
+
+    Every invoice copies these details when it is issued; changing them later never
+    changes an issued invoice.
+    """
+
+    name = models.CharField("statutaire naam", max_length=200, default="Platform31")
+    street = models.CharField("straat en huisnummer", max_length=200, blank=True)
+    postcode = models.CharField("postcode", max_length=20, blank=True)
+    city = models.CharField("plaats", max_length=100, blank=True)
+    country = CountryField("land", default="NL")
+    kvk_number = models.CharField(
+        "KvK-nummer", max_length=20, blank=True, validators=[_validate_kvk]
+    )
+    vat_id = models.CharField("btw-id", max_length=20, blank=True, validators=[_validate_vat_id])
+    iban = models.CharField("IBAN", max_length=34, blank=True, validators=[_validate_iban])
+    bic = models.CharField("BIC", max_length=11, blank=True)
+    email = models.EmailField("e-mailadres voor vragen over facturen", blank=True)
+    payment_term_days = models.PositiveSmallIntegerField(
+        "betalingstermijn (dagen)", default=30, validators=[MinValueValidator(1)]
+    )
+    footer_text = models.TextField(
+        "voettekst",
+        blank=True,
+        help_text="Onderaan elke factuur, bijvoorbeeld de algemene voorwaarden.",
+    )
+    number_prefix = models.CharField(
+        "voorvoegsel factuurnummer",
+        max_length=20,
+        default="{year}-",
+        validators=[_validate_number_prefix],
+        help_text="{year} wordt het jaar van de factuurdatum: '{year}-' geeft 2022-0001.",
+    )
+    credit_notes_own_series = models.BooleanField(
+        "creditfacturen in een eigen reeks",
+        default=False,
+        help_text="Uit: creditfacturen krijgen het volgende nummer uit de factuurreeks.",
+    )
+    credit_note_prefix = models.CharField(
+        "voorvoegsel creditfactuur",
+        max_length=20,
+        default="{year}-C",
+        validators=[_validate_number_prefix],
+        help_text="Alleen bij een eigen reeks: '{year}-C' geeft 2022-C0001.",
+    )
+    is_example = models.BooleanField(
+        "voorbeeldgegevens",
+        default=False,
+        help_text="Aan voor demogegevens: facturen krijgen dan 'VOORBEELD' als watermerk.",
+    )
+    updated_at = models.DateTimeField("gewijzigd", auto_now=True)
+
+    REQUIRED = ["name", "street", "postcode", "city", "country", "kvk_number", "vat_id", "iban"]
+
+    class Meta:
+        db_table = "registrations_invoiceissuer"
+        verbose_name = "factuurafzender"
+        verbose_name_plural = "factuurafzender"
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        # One row only: every save writes row 1.
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        if self.credit_notes_own_series and self.credit_note_prefix == self.number_prefix:
+            raise ValidationError(
+                {"credit_note_prefix": "Een eigen reeks vraagt een ander voorvoegsel."}
+            )
+
+    @classmethod
+    def load(cls):
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+    def missing_details(self):
+        """The labels of the details an invoice must show but that are still empty."""
+        return [
+            str(self._meta.get_field(name).verbose_name)
+            for name in self.REQUIRED
+            if not str(getattr(self, name) or "").strip()
+        ]
+
+    def series(self, year, credit=False):
+        prefix = self.credit_note_prefix if credit and self.credit_notes_own_series else None
+        return (prefix or self.number_prefix).format(year=year)
+
+
+class InvoiceCounter(models.Model):
+    """The last number handed out in one series, e.g. '2022-'. Locked while issuing."""
+
+    series = models.CharField("reeks", max_length=40, unique=True)
+    last_number = models.PositiveIntegerField("laatste nummer", default=0)
+
+    class Meta:
+        db_table = "registrations_invoicecounter"
+        verbose_name = "factuurteller"
+        verbose_name_plural = "factuurtellers"
+
+    def __str__(self):
+        return f"{self.series}{self.last_number:04d}"
+
+
+def _check_booking_date(value, invoice_date, today, what):
+    if value > today:
+        raise ValidationError(f"Een {what} kan niet in de toekomst liggen.")
+    if value < invoice_date:
+        raise ValidationError(
+            f"Een {what} kan niet voor de factuurdatum ({invoice_date:%d-%m-%Y}) liggen."
+        )
+
+
+class InvoiceIsFinal(Exception):
+    """An issued invoice cannot be changed or deleted; correct it with a credit note."""
+
+
+class InvoiceQuerySet(models.QuerySet):
+    def invoices(self):
+        return self.filter(kind=Invoice.Kind.INVOICE)
+
+    def credit_notes(self):
+        return self.filter(kind=Invoice.Kind.CREDIT_NOTE)
+
+    def credited(self):
+        return self.invoices().filter(credit_note__isnull=False)
+
+    def uncredited(self):
+        return self.invoices().filter(credit_note__isnull=True)
+
+    def paid(self):
+        return self.uncredited().filter(paid_on__isnull=False)
+
+    def unpaid(self):
+        return self.uncredited().filter(paid_on__isnull=True)
+
+    def to_credit(self):
+        """Invoices of cancelled registrations that still stand: finance's queue."""
+        return self.uncredited().filter(registration__status=Registration.Status.CANCELLED)
+
+    def refund_due(self):
+        """Credit notes of paid invoices whose money has not gone back yet."""
+        return self.credit_notes().filter(
+            credited_invoice__paid_on__isnull=False, refunded_on__isnull=True
+        )
+
+    def overdue(self, today=None):
+        today = today or amsterdam_date(timezone.now())
+        return self.unpaid().filter(due_date__lt=today)
+
+    def open(self, today=None):
+        today = today or amsterdam_date(timezone.now())
+        return self.unpaid().filter(due_date__gte=today)
+
+
+class Invoice(models.Model):
+    """An issued invoice or credit note: a frozen snapshot of everything printed on it.
+
+    Only the PDF (stored once), the payment date and the e-mail date may change after
+    issue; database triggers refuse everything else, and any DELETE.
+    """
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", "factuur"
+        CREDIT_NOTE = "credit", "creditfactuur"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "open"
+        PAID = "paid", "betaald"
+        OVERDUE = "overdue", "te laat"
+        CREDITED = "credited", "gecrediteerd"
+        CREDIT_NOTE = "credit_note", "creditfactuur"
+        REFUND_DUE = "refund_due", "terug te betalen"
+        REFUNDED = "refunded", "terugbetaald"
+
+    # pdf_sha256 is set once, in the issuing transaction (the triggers refuse a second value).
+    MUTABLE_FIELDS = frozenset({"pdf_sha256", "paid_on", "emailed_at", "refunded_on"})
+
+    number = models.CharField("factuurnummer", max_length=40, unique=True)
+    series = models.CharField("reeks", max_length=40, editable=False)
+    sequence = models.PositiveIntegerField("volgnummer in reeks", editable=False)
+    kind = models.CharField("soort", max_length=10, choices=Kind.choices, default=Kind.INVOICE)
+    credited_invoice = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_note",
+        verbose_name="crediteert factuur",
+    )
+    registration = models.ForeignKey(
+        Registration, on_delete=models.PROTECT, related_name="invoices", verbose_name="inschrijving"
+    )
+    invoice_date = models.DateField("factuurdatum")
+    due_date = models.DateField("vervaldatum")
+    supply_start = models.DateField("levering van")
+    supply_end = models.DateField("levering tot en met")
+    issued_at = models.DateTimeField("aangemaakt op")
+    issued_by = models.CharField("aangemaakt door", max_length=150, blank=True)
+
+    issuer_name = models.CharField("afzender", max_length=200)
+    issuer_street = models.CharField("straat afzender", max_length=200)
+    issuer_postcode = models.CharField("postcode afzender", max_length=20)
+    issuer_city = models.CharField("plaats afzender", max_length=100)
+    issuer_country = models.CharField("land afzender", max_length=100)
+    issuer_kvk_number = models.CharField("KvK-nummer afzender", max_length=20)
+    issuer_vat_id = models.CharField("btw-id afzender", max_length=20)
+    issuer_iban = models.CharField("IBAN", max_length=34)
+    issuer_bic = models.CharField("BIC", max_length=11, blank=True)
+    issuer_email = models.EmailField("e-mail afzender", blank=True)
+    issuer_is_example = models.BooleanField("voorbeeldgegevens", default=False)
+    footer_text = models.TextField("voettekst", blank=True)
+
+    customer_organisation = models.CharField("klant", max_length=200)
+    customer_attention = models.CharField("ter attentie van", max_length=200, blank=True)
+    customer_street = models.CharField("straat en huisnummer", max_length=200)
+    customer_postcode = models.CharField("postcode", max_length=20)
+    customer_city = models.CharField("plaats", max_length=100)
+    customer_country = models.CharField("landcode", max_length=2)
+    customer_country_name = models.CharField("land", max_length=100)
+    customer_email = models.EmailField("e-mailadres voor de factuur", max_length=254)
+    customer_vat_id = models.CharField("btw-nummer klant", max_length=30, blank=True)
+    po_number = models.CharField("inkoopordernummer of kenmerk", max_length=100, blank=True)
+    payment_reference = models.CharField("betalingskenmerk", max_length=40)
+
+    total_excl_vat = models.DecimalField("totaal excl. btw", max_digits=12, decimal_places=2)
+    total_vat = models.DecimalField("btw", max_digits=12, decimal_places=2)
+    total_incl_vat = models.DecimalField("totaal incl. btw", max_digits=12, decimal_places=2)
+    vat_exemption_text = models.CharField("btw-vrijstelling", max_length=200, blank=True)
+
+    pdf_sha256 = models.CharField("SHA-256 van de pdf", max_length=64, blank=True)
+    paid_on = models.DateField("betaald op", null=True, blank=True)
+    emailed_at = models.DateTimeField("gemaild op", null=True, blank=True)
+    refunded_on = models.DateField(
+        "terugbetaald op",
+        null=True,
+        blank=True,
+        help_text="Alleen bij een creditfactuur van een betaalde factuur.",
+    )
+
+    objects = InvoiceQuerySet.as_manager()
+
+    class Meta:
+        db_table = "registrations_invoice"
+        verbose_name = "factuur"
+        verbose_name_plural = "facturen"
+        ordering = ["-invoice_date", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["series", "sequence"], name="one_number_per_series"),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="invoice", credited_invoice__isnull=True)
+                    | models.Q(kind="credit", credited_invoice__isnull=False)
+                ),
+                name="credit_note_refers_to_invoice",
+            ),
+        ]
+        permissions = [
+            ("issue_invoice", "Mag facturen aanmaken"),
+            ("credit_invoice", "Mag creditfacturen aanmaken"),
+            ("mark_paid", "Mag facturen als betaald markeren"),
+            ("send_invoice", "Mag facturen mailen"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display().capitalize()} {self.number}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            update_fields = kwargs.get("update_fields")
+            if update_fields is None or not set(update_fields) <= self.MUTABLE_FIELDS:
+                raise InvoiceIsFinal(
+                    f"Factuur {self.number} is al uitgereikt en kan niet meer worden gewijzigd. "
+                    "Maak een creditfactuur."
+                )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise InvoiceIsFinal(f"Factuur {self.number} is uitgereikt en mag niet worden verwijderd.")
+
+    @property
+    def is_credit_note(self):
+        return self.kind == self.Kind.CREDIT_NOTE
+
+    @property
+    def is_credited(self):
+        return not self.is_credit_note and hasattr(self, "credit_note")
+
+    def record_payment(self, paid_on, today=None):
+        """Record the day the money came in. Not before the invoice date, not in the future,
+        and only for an open invoice (not a credit note, not credited, not paid already)."""
+        today = today or amsterdam_date(timezone.now())
+        if self.is_credit_note or self.is_credited or self.paid_on:
+            raise ValidationError(
+                f"{self.number} is een creditfactuur, gecrediteerd of al betaald; er is niets "
+                "te registreren."
+            )
+        _check_booking_date(paid_on, self.invoice_date, today, "betaaldatum")
+        self.paid_on = paid_on
+        self.save(update_fields=["paid_on"])
+
+    def record_refund(self, refunded_on, today=None):
+        """Record the day the money of a credited, paid invoice went back to the customer."""
+        today = today or amsterdam_date(timezone.now())
+        if self.status(today) != self.Status.REFUND_DUE:
+            raise ValidationError(
+                f"{self.number} is geen creditfactuur van een betaalde factuur met een open "
+                "terugbetaling."
+            )
+        _check_booking_date(refunded_on, self.invoice_date, today, "terugbetaaldatum")
+        self.refunded_on = refunded_on
+        self.save(update_fields=["refunded_on"])
+
+    @property
+    def filename(self):
+        return f"factuur-{self.number}.pdf"
+
+    def status(self, today=None):
+        """Derived from the dates and the credit note: open, overdue, paid, credited; a credit
+        note of a paid invoice is a refund due until finance records it as paid back."""
+        if self.is_credit_note:
+            if self.refunded_on:
+                return self.Status.REFUNDED
+            if self.credited_invoice.paid_on:
+                return self.Status.REFUND_DUE
+            return self.Status.CREDIT_NOTE
+        if self.is_credited:
+            return self.Status.CREDITED
+        if self.paid_on:
+            return self.Status.PAID
+        today = today or amsterdam_date(timezone.now())
+        return self.Status.OVERDUE if self.due_date < today else self.Status.OPEN
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="lines", verbose_name="factuur"
+    )
+    position = models.PositiveSmallIntegerField("regel", default=1)
+    description = models.TextField("omschrijving")
+    quantity = models.DecimalField("aantal", max_digits=9, decimal_places=2)
+    unit_price = models.DecimalField("prijs per stuk excl. btw", max_digits=12, decimal_places=2)
+    vat_rate = models.DecimalField("btw-tarief (%)", max_digits=5, decimal_places=2)
+    amount_excl_vat = models.DecimalField("bedrag excl. btw", max_digits=12, decimal_places=2)
+
+    class Meta:
+        db_table = "registrations_invoiceline"
+        verbose_name = "factuurregel"
+        verbose_name_plural = "factuurregels"
+        ordering = ["invoice", "position"]
+
+    def __str__(self):
+        return self.description.splitlines()[0] if self.description else ""
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise InvoiceIsFinal("Een factuurregel kan na uitreiken niet meer worden gewijzigd.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise InvoiceIsFinal("Een factuurregel kan na uitreiken niet worden verwijderd.")
+
+
+class InvoiceDocument(models.Model):
+    """A document of an issued invoice, stored in the issuing transaction (see documents.py).
+
+    Its checksum lives on the invoice, frozen at issue; this row only holds the bytes, so a
+    missing or damaged document can be put back (and is checked on every read).
+    """
+
+    class Kind(models.TextChoices):
+        PDF = "pdf", "pdf"
+
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="documents", verbose_name="factuur"
+    )
+    kind = models.CharField("soort", max_length=10, choices=Kind.choices)
+    content = models.BinaryField("inhoud")
+    stored_at = models.DateTimeField("opgeslagen op", default=timezone.now)
+
+    class Meta:
+        verbose_name = "factuurdocument"
+        verbose_name_plural = "factuurdocumenten"
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "kind"], name="one_document_per_kind"),
+        ]
+
+    def __str__(self):
+        return f"{self.invoice.number} ({self.kind})"

@@ -1,0 +1,32 @@
+"""Invoicing's e-mail as tasks, queued by the admin action or the cancellation that causes it."""
+
+from django.dispatch import receiver
+from django_tasks import task
+
+from registrations.signals import registration_cancelled
+from registrations.tasks import all_sent, enqueue_with_transaction
+
+from . import emails
+from .models import Invoice
+
+
+@task()
+def send_invoice_email(invoice_id):
+    invoice = Invoice.objects.select_related("credited_invoice").get(pk=invoice_id)
+    return all_sent(invoice.number, {"invoice": emails.send_invoice(invoice)})
+
+
+@task()
+def notify_finance_of_cancellation(invoice_id):
+    invoice = Invoice.objects.select_related("registration").get(pk=invoice_id)
+    sent = emails.notify_finance_of_cancellation(invoice.registration, invoice)
+    return all_sent(invoice.registration.reference, {"finance_notification": sent})
+
+
+@receiver(registration_cancelled, dispatch_uid="invoicing-cancellation-reaches-finance")
+def cancelled_registration_reaches_finance(sender, registration, **kwargs):
+    """Every path that cancels an invoiced registration tells finance, in the same
+    transaction; the invoice then shows in the 'te crediteren' queue until it is credited."""
+    invoice = Invoice.objects.filter(registration=registration).uncredited().first()
+    if invoice is not None:
+        enqueue_with_transaction(notify_finance_of_cancellation, invoice.pk)
