@@ -228,6 +228,10 @@ class RegistrationAdmin(admin.ModelAdmin):
             kwargs["form"] = RegistrationAddForm
         return super().get_form(request, obj, change=change, **kwargs)
 
+    def has_manage_permission(self, request):
+        """Managing participants (transitions, resending mail) is the Medewerkers' work."""
+        return request.user.has_perm("registrations.change_registration")
+
     @staticmethod
     def may_change_billing(request):
         return request.user.has_perm("registrations.change_billing")
@@ -297,7 +301,9 @@ class RegistrationAdmin(admin.ModelAdmin):
         apply_to_each(self, request, queryset, mailing_step, done)
         report_mail(self, request, outcomes, what)
 
-    @admin.action(description="Bevestigen vanaf de wachtlijst (wie vooraan staat)")
+    @admin.action(
+        description="Bevestigen vanaf de wachtlijst (wie vooraan staat)", permissions=["manage"]
+    )
     def confirm_from_waiting_list(self, request, queryset):
         self._mail_each(
             request,
@@ -308,7 +314,7 @@ class RegistrationAdmin(admin.ModelAdmin):
             "Bericht 'er is een plaats vrij'",
         )
 
-    @admin.action(description="Annuleren")
+    @admin.action(description="Annuleren", permissions=["manage"])
     def cancel_registrations(self, request, queryset):
         self._mail_each(
             request,
@@ -320,7 +326,8 @@ class RegistrationAdmin(admin.ModelAdmin):
         )
 
     @admin.action(
-        description="Annulering terugdraaien (bevestigd als er plaats is, anders wachtlijst)"
+        description="Annulering terugdraaien (bevestigd als er plaats is, anders wachtlijst)",
+        permissions=["manage"],
     )
     def reinstate_registrations(self, request, queryset):
         def step(registration):
@@ -336,7 +343,7 @@ class RegistrationAdmin(admin.ModelAdmin):
             "Bevestiging",
         )
 
-    @admin.action(description="Bevestiging opnieuw versturen")
+    @admin.action(description="Bevestiging opnieuw versturen", permissions=["manage"])
     def resend_confirmation(self, request, queryset):
         def step(registration):
             if registration.is_cancelled:
