@@ -116,6 +116,9 @@ def main():
                 invoice_city="Utrecht",
                 invoice_email="facturen@utrecht.example.nl",
                 po_number=f"PO-{n:04d}",
+                # bulk_create skips place(): the agreed price is set as place() would.
+                price_excl_vat=edition.price_excl_vat,
+                vat_rate=edition.vat_rate,
                 terms_accepted_at=now,
                 privacy_accepted_at=now,
             )

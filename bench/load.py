@@ -159,23 +159,26 @@ def seed():
         if hasattr(issuer, name):
             setattr(issuer, name, value)
     issuer.save()
-    registration = Registration.objects.create(
-        edition=edition,
-        first_name="Fatima",
-        last_name="El Amrani",
-        email="fatima@gemeente.example.nl",
-        phone="06 12345678",
-        organisation="Gemeente Utrecht",
-        job_title="Wijkregisseur",
-        sector="gemeente",
-        role="leider",
-        invoice_organisation="Gemeente Utrecht",
-        invoice_street="Stadsplateau 1",
-        invoice_postcode="3521 AZ",
-        invoice_city="Utrecht",
-        invoice_email="facturen@utrecht.example.nl",
-        terms_accepted_at=timezone.now(),
-        privacy_accepted_at=timezone.now(),
+    registration = Registration.objects.place(
+        Registration(
+            edition=edition,
+            first_name="Fatima",
+            last_name="El Amrani",
+            email="fatima@gemeente.example.nl",
+            phone="06 12345678",
+            organisation="Gemeente Utrecht",
+            job_title="Wijkregisseur",
+            sector="gemeente",
+            role="leider",
+            invoice_organisation="Gemeente Utrecht",
+            invoice_street="Stadsplateau 1",
+            invoice_postcode="3521 AZ",
+            invoice_city="Utrecht",
+            invoice_email="facturen@utrecht.example.nl",
+            terms_accepted_at=timezone.now(),
+            privacy_accepted_at=timezone.now(),
+        ),
+        by_staff=True,
     )
     invoice = invoices.issue_invoice(registration)
     user = User.objects.create_superuser("bench", "bench@platform31.example.nl", None)

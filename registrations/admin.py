@@ -137,7 +137,7 @@ class RegistrationAdmin(admin.ModelAdmin):
         "organisation",
         "edition",
         "status",
-        "waiting_position",
+        "waiting_since",
         "created_at",
         "email",
     ]
@@ -350,13 +350,13 @@ class RegistrationAdmin(admin.ModelAdmin):
                 raise TransitionRefused(
                     f"{registration.reference} is geannuleerd; daar hoort geen bevestiging bij."
                 )
-            return f"bevestiging van {registration.reference} opnieuw verstuurd"
+            return registration.reference
 
         self._mail_each(
             request,
             queryset.select_related("edition"),
             step,
-            "Opnieuw versturen",
+            "Bevestiging opnieuw aangeboden aan de mailserver",
             tasks.send_confirmation_email,
             "Bevestiging",
         )

@@ -77,12 +77,10 @@ class RegistrationQuerySet(models.QuerySet):
         The price and VAT treatment are copied from the edition as they are now: that is
         what the participant agreed to, whatever the edition says later.
 
-        Opens no savepoint: call it inside the caller's transaction (or none) and let
-        AlreadyRegistered end it.
         """
         at = at or timezone.now()
         try:
-            with transaction.atomic(savepoint=False):
+            with transaction.atomic():
                 edition = Edition.objects.select_for_update().get(pk=registration.edition_id)
                 if not by_staff and not edition.registration_is_open(at):
                     raise RegistrationClosed

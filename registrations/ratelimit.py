@@ -1,7 +1,18 @@
-"""A per-client limit on sign-up POSTs, kept in Django's cache."""
+"""A per-client limit on sign-up POSTs, counted in the database.
+
+A cache in each process would let every gunicorn worker and app server grant the limit anew;
+one row per client and scope in the database (RateLimit) is the same count for all of them.
+The window is fixed: it starts at the first hit and lasts REGISTRATION_RATE_WINDOW seconds.
+"""
+
+import datetime
+import math
 
 from django.conf import settings
-from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from .models import RateLimit
 
 
 def client_address(request):
@@ -15,12 +26,28 @@ def client_address(request):
 
 
 def post_limit_exceeded(request, scope):
-    """Count this request; True once the client went over the limit within the window."""
-    key = f"ratelimit:{scope}:{client_address(request)}"
-    cache.add(key, 0, timeout=settings.REGISTRATION_RATE_WINDOW)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=settings.REGISTRATION_RATE_WINDOW)
-        count = 1
-    return count > settings.REGISTRATION_RATE_LIMIT
+    """Count this request. None while the client is within the limit; once over it, the whole
+    seconds until the window ends (for Retry-After)."""
+    # A forwarded address is whatever the proxy passed on: cut it to the column's length.
+    key = f"{scope}:{client_address(request)}"[: RateLimit._meta.get_field("key").max_length]
+    window = datetime.timedelta(seconds=settings.REGISTRATION_RATE_WINDOW)
+    now = timezone.now()
+    with transaction.atomic():
+        # The row lock makes parallel hits of one client count one after the other. A racing
+        # first hit fails its insert on the unique key and then waits for the winner's row.
+        limit, created = RateLimit.objects.select_for_update().get_or_create(
+            key=key, defaults={"window_ends": now + window, "hits": 1}
+        )
+        if not created:
+            if limit.window_ends <= now:
+                limit.window_ends, limit.hits = now + window, 1
+            else:
+                limit.hits += 1
+            limit.save(update_fields=["window_ends", "hits"])
+    if created:
+        # A new client is the moment to forget those whose window ended long ago: one indexed
+        # DELETE, outside the lock above, and not on every hit.
+        RateLimit.objects.filter(window_ends__lt=now - window).delete()
+    if limit.hits <= settings.REGISTRATION_RATE_LIMIT:
+        return None
+    return max(1, math.ceil((limit.window_ends - now).total_seconds()))

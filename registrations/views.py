@@ -3,6 +3,7 @@ import logging
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from programme.models import Edition
@@ -21,15 +22,22 @@ def _closed(request, edition, status=200):
     return render(request, "registrations/closed.html", context, status=status)
 
 
-def too_many_requests(request):
-    return render(request, "429.html", status=429)
+def too_many_requests(request, retry_after):
+    response = render(request, "429.html", status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
+# The personal pages are marked never_cache (Cache-Control: private, no-store): no browser,
+# proxy or shared computer keeps someone's details, nor what they typed into the form.
+@never_cache
 @require_http_methods(["GET", "POST"])
 def register(request, slug):
     edition = get_object_or_404(Edition.objects.published(), slug=slug)
-    if request.method == "POST" and post_limit_exceeded(request, "register"):
-        return too_many_requests(request)
+    if request.method == "POST":
+        retry_after = post_limit_exceeded(request, "register")
+        if retry_after:
+            return too_many_requests(request, retry_after)
     if not edition.registration_is_open(timezone.now()):
         # Also for a form loaded before the deadline and posted after it.
         return _closed(request, edition, status=403 if request.method == "POST" else 200)
@@ -66,6 +74,7 @@ def register(request, slug):
     return render(request, "registrations/register.html", {"edition": edition, "form": form})
 
 
+@never_cache
 @require_safe
 def detail(request, token):
     registration = get_object_or_404(Registration.objects.select_related("edition"), token=token)
@@ -82,6 +91,7 @@ def detail(request, token):
     )
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def cancel(request, token):
     registration = get_object_or_404(Registration.objects.select_related("edition"), token=token)

@@ -139,12 +139,8 @@ def test_sign_up_is_stored_and_confirmed_while_the_mail_server_is_down(
     assert registration.status == Registration.Status.CONFIRMED
     assert registration.confirmation_sent_at is None
     failures = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert f"Could not send confirmation for registration {registration.reference}" in " ".join(
-        failures
-    )
-    assert f"Could not send staff notification for registration {registration.reference}" in (
-        " ".join(failures)
-    )
+    assert f"Could not send confirmation for {registration.reference}" in " ".join(failures)
+    assert f"Could not send staff notification for {registration.reference}" in (" ".join(failures))
 
 
 def test_cancelling_works_while_the_mail_server_is_down(
@@ -156,10 +152,7 @@ def test_cancelling_works_while_the_mail_server_is_down(
     assert "Je inschrijving is geannuleerd" in response.content.decode()
     registration.refresh_from_db()
     assert registration.is_cancelled
-    assert (
-        f"Could not send cancellation confirmation for registration {registration.reference}"
-        in (caplog.text)
-    )
+    assert f"Could not send cancellation confirmation for {registration.reference}" in (caplog.text)
 
 
 def test_confirmation_can_be_resent_from_admin_once_the_mail_server_is_back(
@@ -176,14 +169,18 @@ def test_confirmation_can_be_resent_from_admin_once_the_mail_server_is_back(
     changelist = reverse("admin:registrations_registration_changelist")
     resend = {"action": "resend_confirmation", "_selected_action": [registration.pk]}
     response = client.post(changelist, resend, follow=True)
-    assert "konden niet worden verstuurd" in response.content.decode()
+    assert "1 niet verstuurd, de mailserver weigerde" in response.content.decode()
     registration.refresh_from_db()
     assert registration.confirmation_sent_at is None
 
     # The mail server is back.
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     response = client.post(changelist, resend, follow=True)
-    assert "1 bevestiging(en) verstuurd" in response.content.decode()
+    assert "Bevestiging: 1 verstuurd." in response.content.decode()
+    import re
+
+    print(re.findall(r"<li class=\"[a-z]+\">(.*?)</li>", response.content.decode()))
+    assert "Bevestiging: 1 verstuurd." in response.content.decode()
     registration.refresh_from_db()
     assert registration.confirmation_sent_at is not None
     assert [message.to for message in mailoutbox] == [[registration.email]]

@@ -95,9 +95,9 @@ def test_finance_issues_invoices_from_registrations_and_skips_the_rest(
     assert invoiced.invoices.count() == 1
     assert not cancelled.invoices.exists()
     number = fresh.invoices.get().number
-    assert f"1 factuur/facturen aangemaakt: {number}" in text
+    assert f"Aangemaakt (1): factuur {number} voor {fresh.reference}" in text
     assert f"{invoiced.reference} heeft al factuur" in text
-    assert f"{cancelled.reference} is geannuleerd" in text
+    assert f"{cancelled.reference} is geannuleerd: alleen bevestigde deelnemers" in text
     assert fresh.invoices.get().issued_by == "femke"
 
 

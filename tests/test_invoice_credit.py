@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from registrations.invoicing.issuing import credit_invoice, issue_invoice
+from registrations.invoicing.issuing import correct_and_reissue, credit_invoice, issue_invoice
 from registrations.invoicing.models import Invoice, InvoiceRefused
 from tests.conftest import make_registration, pdf_text, stored_pdf
 
@@ -69,17 +69,23 @@ def test_status_is_derived(invoice):
     credit = credit_invoice(invoice, at=CREDITED)
     invoice.refresh_from_db()
     assert invoice.status(today) == Invoice.Status.CREDITED
-    assert credit.status(today) == Invoice.Status.CREDIT_NOTE
+    # The invoice was paid: the credit note is a refund due until finance records it.
+    assert credit.status(today) == Invoice.Status.REFUND_DUE
     assert list(Invoice.objects.credited()) == [invoice]
+    assert list(Invoice.objects.refund_due()) == [credit]
+    credit.record_refund(datetime.date(2022, 10, 4), today=datetime.date(2022, 10, 5))
+    assert credit.status(today) == Invoice.Status.REFUNDED
+    assert not Invoice.objects.refund_due().exists()
 
 
 def test_address_correction_is_credit_note_and_new_invoice(invoice):
     registration = invoice.registration
-    registration.invoice_street = "Postbus 16200"
-    registration.invoice_postcode = "3500 CE"
-    registration.save()
-    credit_invoice(invoice, at=CREDITED)
-    corrected = issue_invoice(registration, at=CREDITED)
+    credit, corrected = correct_and_reissue(
+        registration,
+        {"invoice_street": "Postbus 16200", "invoice_postcode": "3500 CE"},
+        at=CREDITED,
+    )
+    assert credit.credited_invoice == invoice
     assert corrected.number == "2022-0003"
     assert corrected.customer_street == "Postbus 16200"
     assert "Postbus 16200" in pdf_text(stored_pdf(corrected))

@@ -1,6 +1,7 @@
 """An issued invoice never changes: the model, the database and the admin all refuse."""
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -8,6 +9,7 @@ from django.urls import reverse
 
 from registrations.invoicing.issuing import issue_invoice
 from registrations.invoicing.models import Invoice, InvoiceIsFinal, InvoiceLine
+from registrations.models import Registration
 from tests.conftest import make_registration, pdf_text, stored_pdf
 
 AT = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
@@ -23,13 +25,9 @@ def raw(sql, params=()):
         cursor.execute(sql, params)
 
 
-def test_editing_the_registration_does_not_change_the_invoice(invoice):
+def test_editing_the_edition_does_not_change_the_invoice(invoice):
     before = stored_pdf(invoice)
     registration = invoice.registration
-    registration.invoice_organisation = "Gemeente Amersfoort"
-    registration.invoice_street = "Stadhuisplein 1"
-    registration.po_number = "ANDERS"
-    registration.save()
     edition = registration.edition
     edition.price_excl_vat = 2500
     edition.save()
@@ -39,7 +37,44 @@ def test_editing_the_registration_does_not_change_the_invoice(invoice):
     assert invoice.po_number == "PO-2022-0042"
     assert str(invoice.total_excl_vat) == "1800.00"
     assert stored_pdf(invoice) == before
-    assert "Gemeente Amersfoort" not in pdf_text(stored_pdf(invoice))
+    assert "2.500" not in pdf_text(stored_pdf(invoice))
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("invoice_organisation", "Gemeente Amersfoort"),
+        ("invoice_street", "Stadhuisplein 1"),
+        ("po_number", "ANDERS"),
+        ("last_name", "Jansen"),
+        ("price_excl_vat", Decimal("1950.00")),
+    ],
+)
+def test_what_the_invoice_froze_cannot_change_on_the_registration(invoice, field, value):
+    registration = invoice.registration
+    setattr(registration, field, value)
+    with pytest.raises(IntegrityError, match="gefactureerd"), transaction.atomic():
+        registration.save()
+    with pytest.raises(IntegrityError, match="gefactureerd"), transaction.atomic():
+        Registration.objects.filter(pk=registration.pk).update(**{field: value})
+    registration.refresh_from_db()
+    assert getattr(registration, field) != value
+
+
+def test_the_registration_moves_to_another_edition_only_by_correction(invoice, open_edition):
+    registration = invoice.registration
+    with pytest.raises(IntegrityError, match="gefactureerd"), transaction.atomic():
+        Registration.objects.filter(pk=registration.pk).update(edition=open_edition)
+    assert Invoice.objects.get(pk=invoice.pk).registration.edition_id != open_edition.pk
+
+
+def test_fields_the_invoice_did_not_freeze_stay_editable(invoice):
+    registration = invoice.registration
+    registration.dietary_needs = "veganistisch"
+    registration.phone = "06 87654321"
+    registration.save()
+    registration.refresh_from_db()
+    assert registration.dietary_needs == "veganistisch"
 
 
 def test_model_refuses_to_save_changes(invoice):

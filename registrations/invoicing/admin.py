@@ -70,17 +70,22 @@ def confirm_page(modeladmin, request, queryset, action, title, text, form=None, 
 
 
 class BookingDateForm(forms.Form):
-    day = forms.DateField(
-        label="Datum",
-        input_formats=["%Y-%m-%d", "%d-%m-%Y"],
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
+    """The date money came in (paid_on) or went back (refunded_on)."""
 
-    def clean_day(self):
-        day = self.cleaned_data["day"]
-        if day > amsterdam_date(timezone.now()):
-            raise forms.ValidationError("Deze datum kan niet in de toekomst liggen.")
-        return day
+    def __init__(self, *args, name, label, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.name = name
+        self.fields[name] = forms.DateField(
+            label=label,
+            input_formats=["%Y-%m-%d", "%d-%m-%Y"],
+            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        )
+
+    def clean(self):
+        day = self.cleaned_data.get(self.name)
+        if day and day > amsterdam_date(timezone.now()):
+            self.add_error(self.name, "Deze datum kan niet in de toekomst liggen.")
+        return self.cleaned_data
 
 
 class InvoiceStatusFilter(admin.SimpleListFilter):
@@ -552,14 +557,16 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         )
         return csv_response("facturen-boekhouding.csv", exports.BOOKKEEPING_HEADER, rows)
 
-    def _dated_action(self, request, queryset, action, title, text, record, done):
+    def _dated_action(self, request, queryset, action, title, text, record, done, field):
         form = BookingDateForm(
             request.POST if "apply" in request.POST else None,
-            initial={"day": amsterdam_date(timezone.now())},
+            initial={field[0]: amsterdam_date(timezone.now())},
+            name=field[0],
+            label=field[1],
         )
         if not form.is_valid():
             return confirm_page(self, request, queryset, action, title, text, form)
-        day = form.cleaned_data["day"]
+        day = form.cleaned_data[field[0]]
         apply_to_each(
             self,
             request,
@@ -584,6 +591,7 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             "toekomst. Creditfacturen, gecrediteerde en al betaalde facturen worden overgeslagen.",
             record,
             "Betaald",
+            ("paid_on", "Betaald op"),
         )
 
     @admin.action(description="Markeer terugbetaling als gedaan…", permissions=["mark_paid"])
@@ -601,6 +609,7 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             "creditfacturen van betaalde facturen met een open terugbetaling tellen mee.",
             record,
             "Terugbetaald",
+            ("refunded_on", "Terugbetaald op"),
         )
 
     @admin.action(description="Creditfactuur maken…", permissions=["credit_invoice"])

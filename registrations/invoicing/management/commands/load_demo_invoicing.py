@@ -57,8 +57,8 @@ class Command(BaseCommand):
             self.stdout.write("De demo-editie heeft al inschrijvingen; niets toegevoegd.")
             return
         if not dry_run:
-            Registration.objects.create(
-                edition=demo,
+            Registration.objects.register(
+                demo,
                 first_name="Voorbeeld",
                 last_name="Deelnemer (demo)",
                 email="deelnemer@example.org",
