@@ -80,18 +80,4 @@ class Migration(migrations.Migration):
             field=models.CharField(choices=[("confirmed", "bevestigd"), ("waiting", "wachtlijst"), ("cancelled", "geannuleerd")], default="confirmed", editable=False, max_length=20, verbose_name="status"),
         ),
         migrations.RunPython(agreed_price_and_queue, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name="registration",
-            name="price_excl_vat",
-            field=models.DecimalField(decimal_places=2, max_digits=9, validators=[django.core.validators.MinValueValidator(Decimal("0"))], verbose_name="afgesproken prijs excl. btw"),
-        ),
-        migrations.AlterField(
-            model_name="registration",
-            name="vat_rate",
-            field=models.DecimalField(decimal_places=2, max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal("0")), django.core.validators.MaxValueValidator(Decimal("100"))], verbose_name="afgesproken btw-tarief (%)"),
-        ),
-        migrations.AddConstraint(
-            model_name="registration",
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(("cancelled_at__isnull", False), ("status", "cancelled")), models.Q(models.Q(("status", "cancelled"), _negated=True), ("cancelled_at__isnull", True)), _connector="OR"), name="cancelled_exactly_when_cancelled_at", violation_error_message="Een geannuleerde inschrijving heeft een annuleerdatum, een andere niet."),
-        ),
     ]

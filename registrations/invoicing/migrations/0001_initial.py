@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('registrations', '0008_agreed_price_and_waiting_queue'),
+        ('registrations', '0009_agreed_price_required'),
         ('contenttypes', '0002_remove_content_type_name'),
     ]
 

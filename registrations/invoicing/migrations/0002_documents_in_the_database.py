@@ -18,26 +18,6 @@ from django.db import migrations, models
 
 from registrations.invoicing import guards
 
-# INVOICE_FROZEN_FIELDS as of this migration.
-FROZEN_REGISTRATION_FIELDS = [
-    "edition",
-    "first_name",
-    "last_name",
-    "invoice_organisation",
-    "invoice_attention",
-    "invoice_street",
-    "invoice_postcode",
-    "invoice_city",
-    "invoice_country",
-    "invoice_email",
-    "po_number",
-    "vat_id",
-    "price_excl_vat",
-    "vat_rate",
-    "vat_exemption_text",
-]
-
-
 def pdfs_into_database(apps, schema_editor):
     Invoice = apps.get_model("invoicing", "Invoice")
     InvoiceDocument = apps.get_model("invoicing", "InvoiceDocument")
@@ -50,10 +30,6 @@ def pdfs_into_database(apps, schema_editor):
         InvoiceDocument.objects.create(invoice=invoice, kind="pdf", content=content)
 
 
-def create_guards(apps, schema_editor):
-    guards.create(apps, schema_editor, FROZEN_REGISTRATION_FIELDS)
-
-
 def drop_guards(apps, schema_editor):
     guards.drop(apps, schema_editor)
 
@@ -61,7 +37,7 @@ def drop_guards(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("invoicing", "0001_initial"),
-        ("registrations", "0009_invoicing_moves_to_its_own_app"),
+        ("registrations", "0010_invoicing_moves_to_its_own_app"),
     ]
 
     operations = [
@@ -82,11 +58,4 @@ class Migration(migrations.Migration):
             constraint=models.UniqueConstraint(fields=("invoice", "kind"), name="one_document_per_kind"),
         ),
         migrations.RunPython(pdfs_into_database, migrations.RunPython.noop),
-        migrations.RemoveField(model_name="invoice", name="pdf"),
-        migrations.AddField(
-            model_name="invoice",
-            name="refunded_on",
-            field=models.DateField(blank=True, help_text="Alleen bij een creditfactuur van een betaalde factuur.", null=True, verbose_name="terugbetaald op"),
-        ),
-        migrations.RunPython(create_guards, drop_guards),
     ]

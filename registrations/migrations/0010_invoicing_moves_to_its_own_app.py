@@ -6,7 +6,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registrations", "0008_agreed_price_and_waiting_queue"),
+        ("registrations", "0009_agreed_price_required"),
         ("invoicing", "0001_initial"),
     ]
 

@@ -45,7 +45,7 @@ def revoke(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("invoicing", "0002_documents_in_the_database"),
+        ("invoicing", "0003_documents_guarded"),
         ("programme", "0002_edition_price_by_finance"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
