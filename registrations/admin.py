@@ -9,7 +9,7 @@ from programme.admin import EditionAdmin
 from programme.models import Edition
 from werkplaats.formats import money
 
-from . import tasks
+from . import models, tasks
 from .exports import csv_response, dutch_name_key
 from .models import (
     AlreadyRegistered,
@@ -66,34 +66,11 @@ def report_mail(modeladmin, request, queued, what):
         )
 
 
-# The public form asks these; staff and finance edit them here. The money fields
-# (what was agreed at sign-up) belong to finance: permission registrations.change_billing.
-PARTICIPANT_FIELDS = [
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "organisation",
-    "job_title",
-    "sector",
-    "role",
-    "own_case",
-    "dietary_needs",
-    "accessibility_needs",
-    "overnight_stay",
-]
-INVOICE_DETAIL_FIELDS = [
-    "invoice_organisation",
-    "invoice_attention",
-    "invoice_street",
-    "invoice_postcode",
-    "invoice_city",
-    "invoice_country",
-    "invoice_email",
-    "po_number",
-    "vat_id",
-]
-MONEY_FIELDS = ["price_excl_vat", "vat_rate", "vat_exemption_text"]
+# Staff edit the participant; the invoice details both staff and finance; the agreed price
+# only finance (permission registrations.change_billing).
+PARTICIPANT_FIELDS = [*models.PARTICIPANT_FIELDS, *models.PARTICIPATION_FIELDS]
+INVOICE_DETAIL_FIELDS = models.INVOICE_DETAIL_FIELDS
+MONEY_FIELDS = models.AGREED_PRICE_FIELDS
 RECORD_FIELDS = [
     "reference",
     "status",

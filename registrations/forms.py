@@ -10,30 +10,12 @@ from stdnum import exceptions as stdnum_exceptions
 from stdnum.eu import vat as eu_vat
 from stdnum.nl import postcode as nl_postcode
 
-from .models import Registration
-
-PARTICIPANT_FIELDS = [
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "organisation",
-    "job_title",
-    "sector",
-    "role",
-]
-PARTICIPATION_FIELDS = ["own_case", "dietary_needs", "accessibility_needs", "overnight_stay"]
-INVOICE_FIELDS = [
-    "invoice_organisation",
-    "invoice_attention",
-    "invoice_street",
-    "invoice_postcode",
-    "invoice_city",
-    "invoice_country",
-    "invoice_email",
-    "po_number",
-    "vat_id",
-]
+from .models import (
+    INVOICE_DETAIL_FIELDS,
+    PARTICIPANT_FIELDS,
+    PARTICIPATION_FIELDS,
+    Registration,
+)
 
 
 class RegistrationForm(forms.ModelForm):
@@ -62,7 +44,7 @@ class RegistrationForm(forms.ModelForm):
 
     class Meta:
         model = Registration
-        fields = PARTICIPANT_FIELDS + PARTICIPATION_FIELDS + INVOICE_FIELDS
+        fields = PARTICIPANT_FIELDS + PARTICIPATION_FIELDS + INVOICE_DETAIL_FIELDS
         labels = {
             "email": "E-mailadres",
             "phone": "Telefoonnummer",
@@ -125,7 +107,7 @@ class RegistrationForm(forms.ModelForm):
         self.helper.layout = Layout(
             Fieldset("Jouw gegevens", *PARTICIPANT_FIELDS),
             Fieldset("Je deelname", *PARTICIPATION_FIELDS),
-            Fieldset("Factuurgegevens", *INVOICE_FIELDS),
+            Fieldset("Factuurgegevens", *INVOICE_DETAIL_FIELDS),
             Fieldset(
                 "Voorwaarden",
                 HTML(

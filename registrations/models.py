@@ -31,6 +31,33 @@ class TransitionRefused(Exception):
     """A status change that the rules do not allow now; the message says why, in Dutch."""
 
 
+# The groups of fields a registration holds, named once for the form, the admin and invoicing.
+PARTICIPANT_FIELDS = [
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "organisation",
+    "job_title",
+    "sector",
+    "role",
+]
+PARTICIPATION_FIELDS = ["own_case", "dietary_needs", "accessibility_needs", "overnight_stay"]
+INVOICE_DETAIL_FIELDS = [
+    "invoice_organisation",
+    "invoice_attention",
+    "invoice_street",
+    "invoice_postcode",
+    "invoice_city",
+    "invoice_country",
+    "invoice_email",
+    "po_number",
+    "vat_id",
+]
+# What was agreed at sign-up; finance's (permission change_billing).
+AGREED_PRICE_FIELDS = ["price_excl_vat", "vat_rate", "vat_exemption_text"]
+
+
 def count_with_status(status):
     """An annotation for editions: how many of their registrations have `status`."""
     return models.Count("registrations", filter=models.Q(registrations__status=status))

@@ -9,7 +9,7 @@ import datetime
 import math
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection
 from django.utils import timezone
 
 from .models import RateLimit
@@ -25,6 +25,21 @@ def client_address(request):
     return request.META.get("REMOTE_ADDR", "")
 
 
+# One statement counts a hit: it inserts the client's row, or adds one to it, or starts a new
+# window when the old one ended. Atomic in PostgreSQL (the row is locked by the upsert) and in
+# SQLite (one writer at a time), so parallel hits of one client are each counted once, whichever
+# worker or app server they reach. Django's ORM has no upsert with expressions; both databases
+# speak this one.
+UPSERT = """
+INSERT INTO {table} (key, window_ends, hits) VALUES (%s, %s, 1)
+ON CONFLICT (key) DO UPDATE SET
+    hits = CASE WHEN {table}.window_ends <= %s THEN 1 ELSE {table}.hits + 1 END,
+    window_ends = CASE WHEN {table}.window_ends <= %s
+        THEN excluded.window_ends ELSE {table}.window_ends END
+RETURNING hits, window_ends
+"""
+
+
 def post_limit_exceeded(request, scope):
     """Count this request. None while the client is within the limit; once over it, the whole
     seconds until the window ends (for Retry-After)."""
@@ -32,22 +47,18 @@ def post_limit_exceeded(request, scope):
     key = f"{scope}:{client_address(request)}"[: RateLimit._meta.get_field("key").max_length]
     window = datetime.timedelta(seconds=settings.REGISTRATION_RATE_WINDOW)
     now = timezone.now()
-    with transaction.atomic():
-        # The row lock makes parallel hits of one client count one after the other. A racing
-        # first hit fails its insert on the unique key and then waits for the winner's row.
-        limit, created = RateLimit.objects.select_for_update().get_or_create(
-            key=key, defaults={"window_ends": now + window, "hits": 1}
-        )
-        if not created:
-            if limit.window_ends <= now:
-                limit.window_ends, limit.hits = now + window, 1
-            else:
-                limit.hits += 1
-            limit.save(update_fields=["window_ends", "hits"])
-    if created:
-        # A new client is the moment to forget those whose window ended long ago: one indexed
-        # DELETE, outside the lock above, and not on every hit.
+    sql = UPSERT.format(table=connection.ops.quote_name(RateLimit._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key, now + window, now, now])
+        hits, window_ends = cursor.fetchone()
+    if hits == 1:
+        # A new window is the moment to forget clients whose window ended long ago: one indexed
+        # DELETE, not on every hit.
         RateLimit.objects.filter(window_ends__lt=now - window).delete()
-    if limit.hits <= settings.REGISTRATION_RATE_LIMIT:
+    if hits <= settings.REGISTRATION_RATE_LIMIT:
         return None
-    return max(1, math.ceil((limit.window_ends - now).total_seconds()))
+    if isinstance(window_ends, str):  # SQLite returns RETURNING timestamps as text
+        window_ends = datetime.datetime.fromisoformat(window_ends)
+    if timezone.is_naive(window_ends):
+        window_ends = timezone.make_aware(window_ends, datetime.UTC)
+    return max(1, math.ceil((window_ends - now).total_seconds()))

@@ -4,7 +4,9 @@ import datetime
 import io
 import os
 import re
+import socket
 from decimal import Decimal
+from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -269,3 +271,83 @@ def stored_pdf(invoice):
     from registrations.invoicing.documents import pdf_bytes
 
     return pdf_bytes(invoice)
+
+
+def closed_port():
+    """A loopback port where nothing listens: connecting to it is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class _AdminForm(HTMLParser):
+    """What a browser would submit for the admin form with the given id, unchanged."""
+
+    def __init__(self, form_id):
+        super().__init__()
+        self.form_id = form_id
+        self.inside = False
+        self.fields = []
+        self._select = None
+        self._textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and attrs.get("id") == self.form_id:
+            self.inside = True
+        if not self.inside or "disabled" in attrs:
+            return
+        name = attrs.get("name")
+        if tag == "input" and name:
+            kind = attrs.get("type", "text")
+            if kind in ("submit", "button", "image", "file", "reset"):
+                return
+            if kind in ("checkbox", "radio"):
+                if "checked" in attrs:
+                    self.fields.append((name, attrs.get("value", "on")))
+                return
+            self.fields.append((name, attrs.get("value", "")))
+        elif tag == "select" and name:
+            self._select = {"name": name, "first": None, "selected": None}
+        elif tag == "option" and self._select is not None:
+            value = attrs.get("value", "")
+            if self._select["first"] is None:
+                self._select["first"] = value
+            if "selected" in attrs:
+                self._select["selected"] = value
+        elif tag == "textarea" and name:
+            self._textarea = [name, ""]
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._textarea[1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form" and self.inside:
+            self.inside = False
+        elif tag == "select" and self._select is not None:
+            chosen = self._select["selected"]
+            if chosen is None:
+                chosen = self._select["first"] or ""
+            self.fields.append((self._select["name"], chosen))
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None:
+            name, text = self._textarea
+            # Browsers drop the newline Django puts right after <textarea>.
+            self.fields.append((name, text.removeprefix("\n")))
+            self._textarea = None
+
+
+def form_data(response, form_id, **changes):
+    """The form as the page shows it, with `changes` typed in, ready to POST."""
+    assert response.status_code == 200
+    parser = _AdminForm(form_id)
+    parser.feed(response.content.decode())
+    assert parser.fields, f"no form #{form_id} on the page"
+    data = {}
+    for name, value in parser.fields:
+        data.setdefault(name, []).append(value)
+    for name, value in changes.items():
+        data[name] = value if isinstance(value, list) else [value]
+    data["_save"] = ["Opslaan"]
+    return data

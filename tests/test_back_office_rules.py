@@ -13,7 +13,7 @@ from programme.models import Edition
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.invoicing.models import Invoice, InvoiceRefused
 from registrations.models import Registration, TransitionRefused
-from tests.conftest import make_edition, make_registration, sign_up_data
+from tests.conftest import closed_port, make_edition, make_registration, sign_up_data
 
 pytestmark = pytest.mark.django_db
 
@@ -169,8 +169,6 @@ def test_the_freed_place_goes_to_the_first_in_line(client, staff_member, mailout
 
 
 def test_admin_does_not_say_mailed_when_the_mail_failed(client, staff_member, settings):
-    from tests.test_failures import closed_port
-
     edition = make_edition(capacity=1)
     first = make_registration(edition)
     waiting = make_registration(edition)

@@ -2,7 +2,6 @@
 
 import json
 import logging
-import socket
 import urllib.error
 import urllib.request
 from unittest import mock
@@ -12,14 +11,7 @@ from django.db import InterfaceError, OperationalError, ProgrammingError, connec
 from django.urls import reverse
 
 from registrations.models import Registration
-from tests.conftest import make_edition, make_registration, sign_up_data
-
-
-def closed_port():
-    """A loopback port where nothing listens: connecting to it is refused at once."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.conftest import closed_port, make_edition, make_registration, sign_up_data
 
 
 def _database_down(error=OperationalError):

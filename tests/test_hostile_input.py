@@ -29,7 +29,8 @@ STORED = "stored"
 def database_dump():
     """Every table, as dumpdata writes it: equal dumps mean an unchanged database."""
     out = io.StringIO()
-    call_command("dumpdata", format="json", stdout=out)
+    # The rate limit counts every POST, refused or not: that is its job, not a change.
+    call_command("dumpdata", format="json", exclude=["registrations.ratelimit"], stdout=out)
     return out.getvalue()
 
 
@@ -124,10 +125,10 @@ REQUEST_CASES = [
     Case("PATCH", 405, method="patch"),
     Case("DELETE", 405, method="delete"),
     Case("OPTIONS", 405, method="options"),
-    Case("oversized body", 400, {"own_case": "x" * 600_000}),
+    Case("oversized body", 413, {"own_case": "x" * 600_000}),
     Case(
         "oversized multipart body",
-        400,
+        413,
         body=(
             b'--grens\r\nContent-Disposition: form-data; name="own_case"\r\n\r\n'
             + b"x" * 600_000
@@ -242,13 +243,13 @@ PUBLIC_ADDRESSES = [
     Address("unknown edition", "/werkplaats/bestaat-niet/", 404),
     Address("unpublished edition", "/werkplaats/{draft}/", 404),
     Address("non-ASCII slug", "/werkplaats/w%C3%AFjk/", 404),
-    Address("NUL in slug", "/werkplaats/a%00b/", 404),
+    Address("NUL in slug", "/werkplaats/a%00b/", 400),
     Address("10 000-character slug", "/werkplaats/" + LONG + "/", 404),
     Address("calendar of an unknown edition", "/werkplaats/bestaat-niet/agenda.ics", 404),
     Address("calendar with parameters", "/werkplaats/{slug}/agenda.ics?tz=<x>", 200),
     Address("sign-up form with parameters", "/werkplaats/{slug}/inschrijven/?status=x", 200),
     Address("sign-up for an unpublished edition", "/werkplaats/{draft}/inschrijven/", 404),
-    Address("token with a NUL byte", "/inschrijving/a%00b/", 404),
+    Address("token with a NUL byte", "/inschrijving/a%00b/", 400),
     Address("token with SQL", "/inschrijving/%27%20OR%20%271%27=%271/", 404),
     Address("10 000-character token", "/inschrijving/" + LONG + "/", 404),
     Address("token with path traversal", "/inschrijving/..%2F..%2Fbeheer/", 404),

@@ -6,8 +6,7 @@ import smtplib
 import pytest
 from django.core import mail
 
-from registrations.invoicing import emails
-from registrations.invoicing import pdf
+from registrations.invoicing import emails, pdf
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from tests.conftest import make_registration, stored_pdf
 

@@ -1,14 +1,16 @@
 """An issued invoice never changes: the model, the database and the admin all refuse."""
 
 import datetime
+import hashlib
 from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
+from registrations.invoicing.documents import DocumentUnavailable
 from registrations.invoicing.issuing import issue_invoice
-from registrations.invoicing.models import Invoice, InvoiceIsFinal, InvoiceLine
+from registrations.invoicing.models import Invoice, InvoiceDocument, InvoiceIsFinal, InvoiceLine
 from registrations.models import Registration
 from tests.conftest import make_registration, pdf_text, stored_pdf
 
@@ -140,10 +142,21 @@ def test_payment_and_email_dates_may_change(invoice):
 
 
 def test_the_stored_pdf_cannot_be_swapped(invoice):
-    with pytest.raises(IntegrityError):
-        raw("UPDATE registrations_invoice SET pdf = 'elders.pdf' WHERE id = %s", [invoice.pk])
-    with pytest.raises(IntegrityError):
-        raw("UPDATE registrations_invoice SET pdf_sha256 = '' WHERE id = %s", [invoice.pk])
+    issued = invoice.pdf_sha256
+    other = b"%PDF-1.7 een andere pdf"
+    # The checksum taken at issue is set once: neither emptied nor replaced.
+    for value in ["", hashlib.sha256(other).hexdigest()]:
+        with pytest.raises(IntegrityError):
+            raw(
+                "UPDATE registrations_invoice SET pdf_sha256 = %s WHERE id = %s",
+                [value, invoice.pk],
+            )
+    # So a document swapped in the database is refused, not served.
+    InvoiceDocument.objects.filter(invoice=invoice).update(content=other)
+    with pytest.raises(DocumentUnavailable):
+        stored_pdf(invoice)
+    invoice.refresh_from_db()
+    assert invoice.pdf_sha256 == issued
 
 
 def test_admin_offers_no_way_to_change_or_delete(invoice, client, django_user_model):

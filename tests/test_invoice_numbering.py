@@ -8,9 +8,15 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from registrations.invoicing import pdf
+from registrations.invoicing import documents
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
-from registrations.invoicing.models import Invoice, InvoiceCounter, InvoiceIssuer, InvoiceRefused
+from registrations.invoicing.models import (
+    Invoice,
+    InvoiceCounter,
+    InvoiceDocument,
+    InvoiceIssuer,
+    InvoiceRefused,
+)
 from tests.conftest import make_edition, make_issuer, make_registration
 
 
@@ -65,41 +71,42 @@ def test_credit_notes_can_have_their_own_series(invoicing, open_edition):
     ]
 
 
-def test_a_failed_render_leaves_no_gap_and_no_file(invoicing, open_edition, monkeypatch):
-    issue_invoice(make_registration(open_edition), at=at(2022))
+def test_a_failed_render_leaves_no_gap_and_no_document(invoicing, open_edition, monkeypatch):
+    first = issue_invoice(make_registration(open_edition), at=at(2022))
     registration = make_registration(open_edition)
 
-    real_render = pdf.render_invoice
+    real_render = documents.render_invoice
 
     def broken(invoice):
         real_render(invoice)
         raise RuntimeError("printer on fire")
 
-    monkeypatch.setattr(pdf, "render_invoice", broken)
+    monkeypatch.setattr(documents, "render_invoice", broken)
     with pytest.raises(RuntimeError):
         issue_invoice(registration, at=at(2022))
-    monkeypatch.setattr(pdf, "render_invoice", real_render)
+    monkeypatch.setattr(documents, "render_invoice", real_render)
 
     assert InvoiceCounter.objects.get(series="2022-").last_number == 1
     assert not registration.invoices.exists()
+    assert list(InvoiceDocument.objects.values_list("invoice", flat=True)) == [first.pk]
     assert issue_invoice(registration, at=at(2022)).number == "2022-0002"
 
 
-def test_a_failure_after_the_file_is_stored_removes_it(invoicing, open_edition, monkeypatch):
-    from django.core.files.storage import default_storage
-
+def test_a_failure_after_the_document_is_stored_removes_it(invoicing, open_edition, monkeypatch):
     registration = make_registration(open_edition)
     real_save = Invoice.save
 
     def failing_save(self, *args, **kwargs):
+        # The checksum is saved after the document row is inserted: fail right there.
         real_save(self, *args, **kwargs)
-        if kwargs.get("update_fields") == ["pdf", "pdf_sha256"]:
+        if kwargs.get("update_fields") == ["pdf_sha256"]:
             raise RuntimeError("disk full")
 
     monkeypatch.setattr(Invoice, "save", failing_save)
     with pytest.raises(RuntimeError):
         issue_invoice(registration, at=at(2022))
-    assert not default_storage.exists("invoices/2022/factuur-2022-0001.pdf")
+    assert not InvoiceDocument.objects.exists()
+    assert not Invoice.objects.exists()
     assert InvoiceCounter.objects.filter(series="2022-", last_number__gt=0).count() == 0
 
 

@@ -14,8 +14,7 @@ from django_tasks_db.models import DBTaskResult
 
 from registrations import emails
 from registrations.models import Registration
-from tests.conftest import make_edition, make_registration, sign_up_data
-from tests.test_failures import closed_port
+from tests.conftest import closed_port, make_edition, make_registration, sign_up_data
 
 # The worker opens and closes its own transactions (and closes a connection it finds inside
 # one), as in production; so these tests run outside pytest-django's wrapping transaction.

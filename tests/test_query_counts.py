@@ -63,9 +63,10 @@ def test_sign_up_form_queries(client, edition, django_assert_max_num_queries):
 
 
 def test_sign_up_post_queries(client, edition, django_assert_max_num_queries):
-    # Edition, lock, count, insert, then (mail sent in the request) the task reads the
-    # registration and stamps the confirmation; plus the savepoints around them.
-    with django_assert_max_num_queries(10):
+    # The rate limit's one upsert (and, for a client's first hit, the cleanup of ended
+    # windows); edition, lock, counts, insert, then (mail sent in the request) the task reads
+    # the registration and stamps the confirmation; plus the savepoints around them.
+    with django_assert_max_num_queries(12):
         response = client.post(
             reverse("registrations:register", args=[edition.slug]), sign_up_data()
         )
@@ -80,18 +81,25 @@ def test_sign_up_post_with_the_mail_queue_only_adds_one_insert(client, edition, 
         assert client.post(url, sign_up_data()).status_code == 302
     statements = [query["sql"].split()[0] for query in queries.captured_queries]
     writes = [sql for sql in statements if sql in ("INSERT", "UPDATE", "DELETE")]
-    # The registration and its queued mail; no session row, no confirmation stamp.
-    assert writes == ["INSERT", "INSERT"]
+    # The rate limit's hit (and its cleanup of ended windows on a client's first hit), the
+    # registration and its queued mail; no session row, no confirmation stamp.
+    assert writes == ["INSERT", "DELETE", "INSERT", "INSERT"]
+    assert "registrations_ratelimit" in queries.captured_queries[1]["sql"]
     assert "django_tasks_database_dbtaskresult" in queries.captured_queries[-2]["sql"]
-    assert len(statements) <= 9
+    assert len(statements) <= 11
 
 
 def test_sign_up_post_queries_do_not_grow_with_the_registrations(client, edition):
     url = reverse("registrations:register", args=[edition.slug])
-    first = _queries(lambda: client.post(url, sign_up_data(email="een@example.nl")))
+    # Each from a client of its own, so both pay the rate limit's first-hit cleanup.
+    first = _queries(
+        lambda: client.post(url, sign_up_data(email="een@example.nl"), REMOTE_ADDR="10.0.0.1")
+    )
     for _ in range(25):
         make_registration(edition)
-    later = _queries(lambda: client.post(url, sign_up_data(email="twee@example.nl")))
+    later = _queries(
+        lambda: client.post(url, sign_up_data(email="twee@example.nl"), REMOTE_ADDR="10.0.0.2")
+    )
     assert later == first
 
 

@@ -4,7 +4,6 @@ what (Medewerkers, Financiën, an outsider)."""
 import csv
 import datetime
 import io
-from html.parser import HTMLParser
 
 import pytest
 from django.db import connection
@@ -14,7 +13,7 @@ from django.utils import timezone
 
 from programme.models import Edition
 from registrations.models import Registration
-from tests.conftest import make_edition, make_registration
+from tests.conftest import form_data, make_edition, make_registration
 
 CHANGELIST = reverse("admin:registrations_registration_changelist")
 EDITIONS = reverse("admin:programme_edition_changelist")
@@ -24,87 +23,15 @@ def change_url(registration):
     return reverse("admin:registrations_registration_change", args=[registration.pk])
 
 
-class _AdminForm(HTMLParser):
-    """What a browser would submit for the admin form with the given id, unchanged."""
-
-    def __init__(self, form_id):
-        super().__init__()
-        self.form_id = form_id
-        self.inside = False
-        self.fields = []
-        self._select = None
-        self._textarea = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form" and attrs.get("id") == self.form_id:
-            self.inside = True
-        if not self.inside or "disabled" in attrs:
-            return
-        name = attrs.get("name")
-        if tag == "input" and name:
-            kind = attrs.get("type", "text")
-            if kind in ("submit", "button", "image", "file", "reset"):
-                return
-            if kind in ("checkbox", "radio"):
-                if "checked" in attrs:
-                    self.fields.append((name, attrs.get("value", "on")))
-                return
-            self.fields.append((name, attrs.get("value", "")))
-        elif tag == "select" and name:
-            self._select = {"name": name, "first": None, "selected": None}
-        elif tag == "option" and self._select is not None:
-            value = attrs.get("value", "")
-            if self._select["first"] is None:
-                self._select["first"] = value
-            if "selected" in attrs:
-                self._select["selected"] = value
-        elif tag == "textarea" and name:
-            self._textarea = [name, ""]
-
-    def handle_data(self, data):
-        if self._textarea is not None:
-            self._textarea[1] += data
-
-    def handle_endtag(self, tag):
-        if tag == "form" and self.inside:
-            self.inside = False
-        elif tag == "select" and self._select is not None:
-            chosen = self._select["selected"]
-            if chosen is None:
-                chosen = self._select["first"] or ""
-            self.fields.append((self._select["name"], chosen))
-            self._select = None
-        elif tag == "textarea" and self._textarea is not None:
-            name, text = self._textarea
-            # Browsers drop the newline Django puts right after <textarea>.
-            self.fields.append((name, text.removeprefix("\n")))
-            self._textarea = None
-
-
-def form_data(response, form_id, **changes):
-    """The form as the page shows it, with `changes` typed in, ready to POST."""
-    assert response.status_code == 200
-    parser = _AdminForm(form_id)
-    parser.feed(response.content.decode())
-    assert parser.fields, f"no form #{form_id} on the page"
-    data = {}
-    for name, value in parser.fields:
-        data.setdefault(name, []).append(value)
-    for name, value in changes.items():
-        data[name] = value if isinstance(value, list) else [value]
-    data["_save"] = ["Opslaan"]
-    return data
-
-
 def result_pks(response):
     assert response.status_code == 200
     return {registration.pk for registration in response.context["cl"].result_list}
 
 
-def run_action(client, action, registrations, **extra):
+def run_action(client, action, registrations, query="", **extra):
+    """POST `action` on the changelist, filtered by `query` ("?status__exact=waiting")."""
     return client.post(
-        CHANGELIST,
+        CHANGELIST + query,
         {"action": action, "_selected_action": [r.pk for r in registrations], **extra},
     )
 
@@ -230,11 +157,10 @@ def test_change_page_groups_fields_in_fieldsets(anna, people):
 def test_confirm_from_waiting_list_respects_capacity(anna, db, mailoutbox):
     edition = make_edition(capacity=2)
     make_registration(edition)
-    start = datetime.datetime(2026, 1, 5, 9, 0, tzinfo=datetime.UTC)
-    earlier = make_registration(edition, status="waiting", created_at=start)
-    later = make_registration(
-        edition, status="waiting", created_at=start + datetime.timedelta(hours=1)
-    )
+    earlier = make_registration(edition, status="waiting")
+    # Someone waits, so the next sign-up joins the queue behind them, although a place is free.
+    later = make_registration(edition)
+    assert later.status == Registration.Status.WAITING
 
     response = run_action(anna, "confirm_from_waiting_list", [later, earlier])
     assert response.status_code == 302
@@ -245,10 +171,14 @@ def test_confirm_from_waiting_list_respects_capacity(anna, db, mailoutbox):
     assert later.status == Registration.Status.WAITING
     assert edition.registrations.confirmed().count() == 2
     assert [m.to for m in mailoutbox] == [[earlier.email]]
-    assert mailoutbox[0].subject.startswith("Bevestiging van je inschrijving")
+    assert mailoutbox[0].subject.startswith("Er is een plaats voor je")
     messages = [str(m) for m in anna.get(CHANGELIST).context["messages"]]
-    assert "1 inschrijving(en) bevestigd en gemaild." in messages
-    assert "1 inschrijving(en) niet bevestigd: de editie is vol." in messages
+    assert f"Bevestigd (1): {earlier.reference} bevestigd vanaf de wachtlijst" in messages
+    assert (
+        f"Overgeslagen: {later.reference} niet bevestigd: de editie is vol (2 plaatsen)."
+        in messages
+    )
+    assert "Bericht 'er is een plaats vrij': 1 verstuurd." in messages
 
 
 def test_confirm_from_waiting_list_skips_registrations_not_waiting(anna, people):
@@ -287,7 +217,7 @@ def read_csv(response):
     return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
 
 
-def test_participant_export_is_excel_friendly_csv_with_every_selected_row(anna, people):
+def test_participant_export_is_excel_friendly_csv_of_the_confirmed_participants(anna, people):
     people["fatima"].organisation = "Gemeente Utrecht; Wijkteam Noord"
     people["fatima"].created_at = datetime.datetime(2026, 3, 2, 10, 15, tzinfo=datetime.UTC)
     people["fatima"].save()
@@ -310,12 +240,9 @@ def test_participant_export_is_excel_friendly_csv_with_every_selected_row(anna, 
         "Kenmerk factuur",
         "Ingeschreven op",
     ]
+    # Unfiltered, the list is of who comes: the confirmed participants among the selection.
     by_email = {row[5]: row for row in rows[1:]}
-    assert set(by_email) == {
-        "fatima@utrecht.example.nl",
-        "jan@politie.example.nl",
-        "zoe@portaal.example.nl",
-    }
+    assert set(by_email) == {"fatima@utrecht.example.nl"}
     fatima = by_email["fatima@utrecht.example.nl"]
     assert fatima[0] == people["fatima"].reference
     assert fatima[2] == "bevestigd"
@@ -324,13 +251,30 @@ def test_participant_export_is_excel_friendly_csv_with_every_selected_row(anna, 
     assert fatima[7] == "Gemeente Utrecht; Wijkteam Noord"
     assert fatima[9:13] == ["Gemeente", "Programma- of projectleider", "ja", "PO-UTR-7"]
     assert fatima[13] == "02-03-2026 11:15"  # Amsterdam time
-    zoe = by_email["zoe@portaal.example.nl"]
-    assert zoe[3:5] == ["Zoë", "Müller"]
-    assert zoe[2] == "geannuleerd"
-    assert by_email["jan@politie.example.nl"][11] == "nee"
 
 
-def test_venue_export_lists_dietary_and_accessibility_needs_of_active_registrations(anna, people):
+@pytest.mark.parametrize(
+    "status, name, column, value",
+    [
+        ("cancelled", "zoe", 2, "geannuleerd"),
+        ("cancelled", "zoe", 3, "Zoë"),
+        ("cancelled", "zoe", 4, "Müller"),
+        ("waiting", "jan", 2, "wachtlijst"),
+        ("waiting", "jan", 11, "nee"),
+    ],
+)
+def test_participant_export_filtered_on_a_status_has_those_rows(
+    anna, people, status, name, column, value
+):
+    response = run_action(
+        anna, "export_participants", list(people.values()), query=f"?status__exact={status}"
+    )
+    rows = read_csv(response)
+    assert [row[0] for row in rows[1:]] == [people[name].reference]
+    assert rows[1][column] == value
+
+
+def test_venue_export_lists_dietary_and_accessibility_needs_of_the_participants(anna, people):
     people["fatima"].dietary_needs = "vegetarisch, geen noten"
     people["fatima"].save()
     people["jan"].accessibility_needs = "rolstoeltoegankelijke kamer"
@@ -340,17 +284,29 @@ def test_venue_export_lists_dietary_and_accessibility_needs_of_active_registrati
         'attachment; filename="locatie-dieet-toegankelijkheid.csv"'
     )
     rows = read_csv(response)
-    assert rows[0] == [
-        "Naam",
-        "Organisatie",
-        "Overnachten",
-        "Dieetwensen",
-        "Toegankelijkheid/wensen",
-    ]
+    header = ["Naam", "Organisatie", "Status", "Overnachten", "Dieetwensen"]
+    assert rows[0] == [*header, "Toegankelijkheid/wensen"]
+    # Unfiltered: who comes (the confirmed), then the counts the venue plans with.
     assert rows[1:] == [
-        ["Fatima El Amrani", "Gemeente Utrecht", "ja", "vegetarisch, geen noten", ""],
-        ["Jan de Vries", "Politie Midden-Nederland", "nee", "", "rolstoeltoegankelijke kamer"],
+        ["Fatima El Amrani", "Gemeente Utrecht", "bevestigd", "ja", "vegetarisch, geen noten", ""],
+        [],
+        ["Aantal per dieet", "", "", "", "", ""],
+        ["vegetarisch, geen noten", "1", "", "", "", ""],
+        ["Overnachten", "1", "", "", "", ""],
+        ["Totaal", "1", "", "", "", ""],
     ]
+    waiting = read_csv(
+        run_action(anna, "export_venue_list", list(people.values()), query="?status__exact=waiting")
+    )
+    assert waiting[1] == [
+        "Jan de Vries",
+        "Politie Midden-Nederland",
+        "wachtlijst",
+        "nee",
+        "",
+        "rolstoeltoegankelijke kamer",
+    ]
+    assert waiting[-1] == ["Totaal", "1", "", "", "", ""]
 
 
 # Groups and permissions
@@ -446,11 +402,15 @@ def femke(client, finance_user):
     return client
 
 
-def test_financien_can_view_registrations(femke, people):
+def test_financien_view_registrations_and_may_edit_only_the_billing(femke, people):
     assert result_pks(femke.get(CHANGELIST)) == {r.pk for r in people.values()}
     page = femke.get(change_url(people["fatima"]))
     assert page.status_code == 200
-    assert 'name="_save"' not in page.content.decode()
+    html = page.content.decode()
+    # Finance saves the invoice details and the agreed price; the participant is staff's.
+    assert 'name="_save"' in html
+    assert 'name="invoice_street"' in html and 'name="price_excl_vat"' in html
+    assert 'name="first_name"' not in html and 'name="email"' not in html
 
 
 def test_financien_can_export_the_participant_list(femke, people):
@@ -458,10 +418,13 @@ def test_financien_can_export_the_participant_list(femke, people):
     assert len(rows) == 2
 
 
-def test_financien_cannot_change_or_add_registrations(femke, people):
+def test_financien_cannot_change_participants_or_add_registrations(femke, people):
     registration = people["fatima"]
-    response = femke.post(change_url(registration), {"first_name": "Gewijzigd"})
-    assert response.status_code == 403
+    page = femke.get(change_url(registration))
+    response = femke.post(
+        change_url(registration), form_data(page, "registration_form", first_name="Gewijzigd")
+    )
+    assert response.status_code == 302  # saved, without the read-only participant fields
     assert femke.get(reverse("admin:registrations_registration_add")).status_code == 403
     assert femke.post(reverse("admin:registrations_registration_add"), {}).status_code == 403
     registration.refresh_from_db()
@@ -479,10 +442,12 @@ def test_financien_cannot_run_the_actions_that_change_registrations(femke, peopl
     assert mailoutbox == []
 
 
-def test_financien_cannot_change_or_add_editions(femke, edition_2022):
+def test_financien_cannot_change_the_content_of_editions_or_add_them(femke, edition_2022):
     change = reverse("admin:programme_edition_change", args=[edition_2022.pk])
-    assert femke.get(change).status_code == 200  # view only
-    assert femke.post(change, {"title": "Gewijzigd"}).status_code == 403
+    page = femke.get(change)
+    assert page.status_code == 200  # the price and VAT only (see test_roles.py)
+    response = femke.post(change, form_data(page, "edition_form", title="Gewijzigd"))
+    assert response.status_code == 302
     assert femke.get(reverse("admin:programme_edition_add")).status_code == 403
     assert femke.post(reverse("admin:programme_edition_add"), {}).status_code == 403
     edition_2022.refresh_from_db()

@@ -20,8 +20,7 @@ from django.test import Client
 from django.urls import reverse
 
 from registrations.models import Registration
-from tests.conftest import PASSWORD, make_edition, make_registration, sign_up_data
-from tests.test_failures import closed_port
+from tests.conftest import PASSWORD, closed_port, make_edition, make_registration, sign_up_data
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -247,7 +246,7 @@ def test_closed_form_error_pages_and_form_errors_keep_the_policy(client, db):
     assert with_errors.status_code == 200
     assert_strict_policy(with_errors)
     too_big = client.post(url, {"own_case": "x" * 600_000})
-    assert too_big.status_code == 400
+    assert too_big.status_code == 413
     assert_strict_policy(too_big)
 
 

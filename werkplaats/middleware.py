@@ -1,5 +1,9 @@
 import logging
+from urllib.parse import unquote
 
+from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
+from django.core.files.uploadhandler import FileUploadHandler
 from django.db import InterfaceError, OperationalError
 from django.shortcuts import render
 
@@ -31,3 +35,65 @@ class DatabaseUnavailableMiddleware:
         response = render(request, "503.html", status=503)
         response["Retry-After"] = "60"
         return response
+
+
+class NulInRequest(SuspiciousOperation):
+    """A NUL byte in the path or query string: no page of ours has one, and PostgreSQL refuses
+    it in a text parameter (a 500 if it reached a query)."""
+
+
+class UploadRefused(SuspiciousOperation):
+    """A file was sent to a page that takes none."""
+
+
+class RefuseFiles(FileUploadHandler):
+    """Django's upload handlers would stream any file to memory or disk, whether or not a form
+    wants it. This one refuses at the first file part, before reading its content."""
+
+    def new_file(self, *args, **kwargs):
+        raise UploadRefused("A file was sent to a view that takes no uploads.")
+
+    def receive_data_chunk(self, raw_data, start):
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+def accepts_uploads(view):
+    """Mark a view whose form takes a file; every other view refuses uploads."""
+    view.accepts_uploads = True
+    return view
+
+
+class RequestGuardMiddleware:
+    """Refuse what no page of ours takes, before a view or a query sees it.
+
+    A NUL byte in the path or query string is a 400. A view not marked @accepts_uploads
+    answers a body larger than DATA_UPLOAD_MAX_MEMORY_SIZE with 413 without reading it, and a
+    400 at the first file in a multipart body (Django counts only a form's fields, not its
+    files, against that limit). Ordinary multipart forms without files work as before.
+
+    Must come before CsrfViewMiddleware, whose process_view reads the POST body.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or "\x00" in unquote(request.META.get("QUERY_STRING", "")):
+            raise NulInRequest("NUL byte in the path or query string.")
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if getattr(view_func, "accepts_uploads", False):
+            return None
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads an unreadable length as an empty body too
+        if limit is not None and length > limit:
+            return render(request, "413.html", status=413)
+        request.upload_handlers = [RefuseFiles(request)]
+        return None

@@ -116,6 +116,9 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Refuses a NUL byte in the address, and uploads and oversized bodies where no form takes
+    # them (werkplaats/middleware.py); before CsrfViewMiddleware, which reads the body.
+    "werkplaats.middleware.RequestGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

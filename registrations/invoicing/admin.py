@@ -372,6 +372,8 @@ class InvoiceIssuerAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         issuer = InvoiceIssuer.objects.first()
         if issuer:
             return redirect("admin:invoicing_invoiceissuer_change", issuer.pk)

@@ -19,7 +19,7 @@ from stdnum import iban
 from stdnum.nl import btw
 
 from programme.models import amsterdam_date
-from registrations.models import Registration
+from registrations.models import AGREED_PRICE_FIELDS, INVOICE_DETAIL_FIELDS, Registration
 from werkplaats.formats import round_cents
 
 # What an invoice copies from its registration: once invoiced, these change only through the
@@ -28,18 +28,8 @@ INVOICE_FROZEN_FIELDS = [
     "edition",
     "first_name",
     "last_name",
-    "invoice_organisation",
-    "invoice_attention",
-    "invoice_street",
-    "invoice_postcode",
-    "invoice_city",
-    "invoice_country",
-    "invoice_email",
-    "po_number",
-    "vat_id",
-    "price_excl_vat",
-    "vat_rate",
-    "vat_exemption_text",
+    *INVOICE_DETAIL_FIELDS,
+    *AGREED_PRICE_FIELDS,
 ]
 
 

@@ -2,7 +2,9 @@
 
 Financiën may set an edition's price and VAT (programme.change_edition_price) and correct a
 registration's invoice details and agreed price (registrations.change_billing). Medewerkers
-keep content, programme and participants, and never had these new permissions.
+keep content, programme and participants. On a fresh database registrations 0002_groups gave
+them every permission of the edition and registration models, these new ones included: they
+are taken away here.
 """
 
 from django.contrib.auth.management import create_permissions
@@ -34,6 +36,9 @@ def grant(apps, schema_editor):
     Group = apps.get_model("auth", "Group")
     finance, _ = Group.objects.get_or_create(name="Financiën")
     finance.permissions.add(*_permissions(apps))
+    staff = Group.objects.filter(name="Medewerkers").first()
+    if staff:
+        staff.permissions.remove(*_permissions(apps))
 
 
 def revoke(apps, schema_editor):

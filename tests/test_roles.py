@@ -1,0 +1,573 @@
+"""Roles follow responsibility: the role matrix of the back office, page by page and action by
+action, for Medewerkers (content, programme, participants), Financiën (money), a staff user in
+no group (outsider) and an anonymous visitor.
+
+The groups are made by migrations; these tests use them as a fresh database has them.
+"""
+
+from decimal import Decimal
+
+import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from programme.models import Edition
+from registrations.invoicing.admin import CorrectionForm
+from registrations.invoicing.issuing import credit_invoice, issue_invoice
+from registrations.invoicing.models import Invoice, InvoiceDocument
+from registrations.models import Registration
+from tests.conftest import form_data, make_edition, make_registration
+
+MEDEWERKERS = "Medewerkers"
+FINANCIEN = "Financien"  # ASCII in test ids; the group is "Financiën"
+OUTSIDER = "outsider"
+ANONYMOUS = "anonymous"
+PERSONAS = [MEDEWERKERS, FINANCIEN, OUTSIDER, ANONYMOUS]
+LOGGED_IN = [MEDEWERKERS, FINANCIEN, OUTSIDER]
+FIXTURE = {MEDEWERKERS: "staff_member", FINANCIEN: "finance_user", OUTSIDER: "outsider"}
+
+LOGIN = reverse("admin:login")
+
+
+@pytest.fixture
+def world(open_edition, invoicing, staff_member, finance_user, outsider):
+    """One row of every model the admin shows, so each page is checked on a real object."""
+    now = timezone.now()
+    registration = make_registration(open_edition, first_name="Fatima")
+    invoiced = make_registration(open_edition, first_name="Pieter", email="pieter@example.nl")
+    invoice = issue_invoice(invoiced)
+    attempt = {"user_agent": "test", "ip_address": "192.0.2.1", "username": "mallory"}
+    rows = {
+        "auth.group": Group.objects.get(name="Medewerkers"),
+        "auth.user": outsider,
+        "axes.accessattempt": AccessAttempt.objects.create(
+            **attempt,
+            http_accept="*/*",
+            path_info="/beheer/login/",
+            attempt_time=now,
+            get_data="",
+            post_data="",
+            failures_since_start=1,
+        ),
+        "axes.accesslog": AccessLog.objects.create(
+            **attempt, http_accept="*/*", path_info="/beheer/login/", attempt_time=now
+        ),
+        "axes.accessfailurelog": AccessFailureLog.objects.create(
+            **attempt, http_accept="*/*", path_info="/beheer/login/", attempt_time=now
+        ),
+        "django_tasks_database.dbtaskresult": DBTaskResult.objects.create(
+            enqueued_at=now,
+            args_kwargs={"args": [], "kwargs": {}},
+            task_path="registrations.tasks.send_confirmation_email",
+            backend_name="default",
+            run_after=now,
+            exception_class_path="",
+            traceback="",
+        ),
+        "programme.edition": open_edition,
+        "registrations.registration": registration,
+        "invoicing.invoice": invoice,
+        "invoicing.invoiceissuer": invoicing,
+    }
+    return {
+        "edition": open_edition,
+        "registration": registration,
+        "invoiced": invoiced,
+        "invoice": invoice,
+        "issuer": invoicing,
+        "rows": rows,
+    }
+
+
+def log_in(client, request, persona):
+    if persona != ANONYMOUS:
+        client.force_login(request.getfixturevalue(FIXTURE[persona]))
+    return client
+
+
+# The groups, as the migrations make them
+
+
+def _perms(*names):
+    return set(names)
+
+
+CONTENT = [
+    f"programme.{action}_{model}"
+    for model in ["edition", "section", "contact", "day", "session"]
+    for action in ["add", "change", "delete", "view"]
+]
+GROUP_PERMISSIONS = {
+    "Medewerkers": _perms(
+        *CONTENT,
+        "registrations.add_registration",
+        "registrations.change_registration",
+        "registrations.delete_registration",
+        "registrations.view_registration",
+        "invoicing.view_invoice",
+        "invoicing.view_invoiceline",
+    ),
+    "Financiën": _perms(
+        "programme.view_edition",
+        "programme.change_edition_price",
+        "registrations.view_registration",
+        "registrations.change_billing",
+        "invoicing.view_invoice",
+        "invoicing.issue_invoice",
+        "invoicing.credit_invoice",
+        "invoicing.mark_paid",
+        "invoicing.send_invoice",
+        "invoicing.view_invoiceline",
+        "invoicing.view_invoiceissuer",
+        "invoicing.add_invoiceissuer",
+        "invoicing.change_invoiceissuer",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "group",
+    [
+        "Medewerkers",
+        "Financiën",
+    ],
+    ids=["Medewerkers", "Financien"],
+)
+def test_each_group_holds_exactly_the_permissions_of_its_responsibility(db, group):
+    held = {
+        f"{p.content_type.app_label}.{p.codename}"
+        for p in Group.objects.get(name=group).permissions.select_related("content_type")
+    }
+    assert held == GROUP_PERMISSIONS[group]
+
+
+# Every page of every registered model admin
+
+ALL_403 = (403, 403, 403)
+NO_GROUP_MODEL = dict.fromkeys(["changelist", "add", "change", "delete", "history"], ALL_403)
+
+
+# (Medewerkers, Financiën, outsider); anonymous visitors always go to the login page.
+PAGES = {
+    "auth.group": NO_GROUP_MODEL,
+    "auth.user": {**NO_GROUP_MODEL, "password_change": ALL_403},
+    "axes.accessattempt": NO_GROUP_MODEL,
+    "axes.accesslog": NO_GROUP_MODEL,
+    "axes.accessfailurelog": NO_GROUP_MODEL,
+    "django_tasks_database.dbtaskresult": NO_GROUP_MODEL,
+    "programme.edition": {
+        "changelist": (200, 200, 403),
+        "add": (200, 403, 403),
+        "change": (200, 200, 403),
+        "delete": (200, 403, 403),
+        "history": (200, 200, 403),
+    },
+    "registrations.registration": {
+        "changelist": (200, 200, 403),
+        "add": (200, 403, 403),
+        "change": (200, 200, 403),
+        "delete": (200, 403, 403),
+        "history": (200, 200, 403),
+        # Finance's "Corrigeren en opnieuw factureren", on an invoiced registration.
+        "correct": (403, 200, 403),
+    },
+    "invoicing.invoice": {
+        "changelist": (200, 200, 403),
+        "add": ALL_403,
+        "change": (200, 200, 403),  # read-only
+        "delete": ALL_403,  # with an explanation page for the groups
+        "history": (200, 200, 403),
+        "pdf": (200, 200, 403),
+    },
+    "invoicing.invoiceissuer": {
+        # One row: the list goes straight to it.
+        "changelist": (403, 302, 403),
+        "add": ALL_403,  # the one row exists
+        "change": (403, 200, 403),
+        "delete": ALL_403,
+        "history": (403, 200, 403),
+    },
+}
+
+
+def _page_cases():
+    for label, kinds in PAGES.items():
+        for kind, codes in kinds.items():
+            for persona, code in [*zip(LOGGED_IN, codes, strict=True), (ANONYMOUS, 302)]:
+                yield pytest.param(
+                    persona, label, kind, code, id=f"{persona}-{label}-{kind}-{code}"
+                )
+
+
+def _page_url(world, label, kind):
+    app_label, model_name = label.split(".")
+    name = f"admin:{app_label}_{model_name}_{kind}"
+    if kind in ("changelist", "add"):
+        return reverse(name)
+    if kind == "pdf":
+        return reverse(name, args=[world["invoice"].number])
+    if kind == "correct":
+        return reverse(name, args=[world["invoiced"].pk])
+    return reverse(name, args=[world["rows"][label].pk])
+
+
+def test_the_matrix_covers_every_page_of_every_registered_model():
+    registered = {}
+    for model, model_admin in admin.site._registry.items():
+        prefix = f"{model._meta.app_label}_{model._meta.model_name}_"
+        registered[model._meta.label_lower] = {
+            pattern.name.removeprefix(prefix) for pattern in model_admin.get_urls() if pattern.name
+        }
+    assert registered == {label: set(kinds) for label, kinds in PAGES.items()}
+
+
+@pytest.mark.parametrize("persona, label, kind, status", list(_page_cases()))
+def test_each_persona_gets_the_right_answer_on_each_admin_page(
+    client, world, request, persona, label, kind, status
+):
+    log_in(client, request, persona)
+    url = _page_url(world, label, kind)
+    response = client.get(url)
+    assert response.status_code == status, response.get("Location")
+    if persona == ANONYMOUS:
+        assert response["Location"].startswith(f"{LOGIN}?next=")
+    elif status == 302:  # the issuer's list, to its only row
+        change = reverse("admin:invoicing_invoiceissuer_change", args=[world["issuer"].pk])
+        assert response["Location"] == change
+    if label == "invoicing.invoice" and kind == "delete" and persona in (MEDEWERKERS, FINANCIEN):
+        assert "wordt nooit verwijderd, door niemand" in response.content.decode()
+    if label == "invoicing.invoice" and kind == "change" and status == 200:
+        assert 'name="_save"' not in response.content.decode()
+
+
+# Nobody adds, changes or deletes an invoice, not even by a crafted POST
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_nobody_adds_changes_or_deletes_an_invoice(client, world, request, persona):
+    log_in(client, request, persona)
+    invoice = world["invoice"]
+    before = _refreshed(invoice, "customer_organisation", "total_incl_vat")
+    expected = 302 if persona == ANONYMOUS else 403
+    add = client.post(reverse("admin:invoicing_invoice_add"), {"number": "2099-0001"})
+    change = client.post(
+        reverse("admin:invoicing_invoice_change", args=[invoice.pk]),
+        {"customer_organisation": "Overgenomen", "total_incl_vat": "1.00", "_save": "Opslaan"},
+    )
+    delete = client.post(
+        reverse("admin:invoicing_invoice_delete", args=[invoice.pk]), {"post": "yes"}
+    )
+    assert [add.status_code, change.status_code, delete.status_code] == [expected] * 3
+    assert Invoice.objects.count() == 1
+    assert _refreshed(invoice, "customer_organisation", "total_incl_vat") == before
+
+
+# Actions: offered exactly to the right role; for any other, a POST changes nothing
+
+# changelist -> action -> the personas to whom it is offered
+ACTIONS = {
+    "registrations_registration": {
+        "confirm_from_waiting_list": {MEDEWERKERS},
+        "cancel_registrations": {MEDEWERKERS},
+        "reinstate_registrations": {MEDEWERKERS},
+        "resend_confirmation": {MEDEWERKERS},
+        "export_participants": {MEDEWERKERS, FINANCIEN},
+        "export_venue_list": {MEDEWERKERS, FINANCIEN},
+        "issue_invoices": {FINANCIEN},
+        "delete_selected": {MEDEWERKERS},
+    },
+    "programme_edition": {
+        "duplicate_editions": {MEDEWERKERS},
+        "delete_selected": {MEDEWERKERS},
+    },
+    "invoicing_invoice": {
+        "download_zip": {MEDEWERKERS, FINANCIEN},
+        "export_bookkeeping": {MEDEWERKERS, FINANCIEN},
+        "mark_paid": {FINANCIEN},
+        "mark_refunded": {FINANCIEN},
+        "create_credit_notes": {FINANCIEN},
+        "email_invoices": {FINANCIEN},
+        "restore_documents": {FINANCIEN},
+    },
+}
+
+
+@pytest.mark.parametrize("persona", [MEDEWERKERS, FINANCIEN])
+@pytest.mark.parametrize("changelist", list(ACTIONS))
+def test_each_changelist_offers_exactly_the_actions_of_the_role(
+    client, world, request, changelist, persona
+):
+    log_in(client, request, persona)
+    response = client.get(reverse(f"admin:{changelist}_changelist"))
+    assert response.status_code == 200
+    action_form = response.context["action_form"]  # None when no action is offered
+    choices = action_form.fields["action"].choices if action_form else []
+    offered = {name for name, _label in choices if name}
+    assert offered == {a for a, roles in ACTIONS[changelist].items() if persona in roles}
+
+
+def _today():
+    return timezone.localdate().isoformat()
+
+
+def _refreshed(obj, *fields):
+    obj.refresh_from_db()
+    return tuple(getattr(obj, field) for field in fields)
+
+
+def _prepare(action, changelist, world, mailoutbox):
+    """(the rows to select, extra POST data, what the action would change)."""
+    edition = world["edition"]
+    if changelist == "registrations_registration":
+        if action == "confirm_from_waiting_list":
+            waiting = make_registration(edition, status=Registration.Status.WAITING)
+            return [waiting], {}, lambda: _refreshed(waiting, "status")
+        if action == "reinstate_registrations":
+            cancelled = make_registration(edition, status=Registration.Status.CANCELLED)
+            return [cancelled], {}, lambda: _refreshed(cancelled, "status", "cancelled_at")
+        registration = world["registration"]
+        observe = {
+            "cancel_registrations": lambda: _refreshed(registration, "status", "cancelled_at"),
+            "resend_confirmation": lambda: (
+                _refreshed(registration, "confirmation_sent_at"),
+                len(mailoutbox),
+            ),
+            "issue_invoices": lambda: registration.invoices.count(),
+            "delete_selected": lambda: Registration.objects.filter(pk=registration.pk).exists(),
+        }.get(action)
+        return [registration], {"post": "yes"}, observe
+    if changelist == "programme_edition":
+        if action == "delete_selected":
+            spare = make_edition(slug="zonder-inschrijvingen")
+            return [spare], {"post": "yes"}, lambda: Edition.objects.filter(pk=spare.pk).exists()
+        return [edition], {}, lambda: Edition.objects.count()
+    invoice = world["invoice"]
+    if action == "mark_paid":
+        return (
+            [invoice],
+            {"apply": "1", "paid_on": _today()},
+            lambda: _refreshed(invoice, "paid_on"),
+        )
+    if action == "mark_refunded":
+        invoice.record_payment(timezone.localdate())
+        credit = credit_invoice(invoice)
+        return (
+            [credit],
+            {"apply": "1", "refunded_on": _today()},
+            lambda: _refreshed(credit, "refunded_on"),
+        )
+    if action == "create_credit_notes":
+        return [invoice], {"apply": "1"}, lambda: Invoice.objects.credit_notes().count()
+    if action == "email_invoices":
+        return (
+            [invoice],
+            {"apply": "1"},
+            lambda: (_refreshed(invoice, "emailed_at"), len(mailoutbox)),
+        )
+    if action == "restore_documents":
+        InvoiceDocument.objects.filter(invoice=invoice).delete()
+        return [invoice], {}, lambda: InvoiceDocument.objects.filter(invoice=invoice).exists()
+    return [invoice], {}, None  # downloads: nothing to change
+
+
+def _action_cases():
+    for changelist, actions in ACTIONS.items():
+        for action, roles in actions.items():
+            for persona in PERSONAS:
+                verdict = "allowed" if persona in roles else "refused"
+                yield pytest.param(
+                    changelist,
+                    action,
+                    persona,
+                    persona in roles,
+                    id=f"{changelist.split('_', 1)[1]}-{action}-{persona}-{verdict}",
+                )
+
+
+@pytest.mark.parametrize("changelist, action, persona, allowed", list(_action_cases()))
+def test_an_action_works_for_its_role_and_changes_nothing_for_any_other(
+    client, world, request, mailoutbox, changelist, action, persona, allowed
+):
+    rows, extra, observe = _prepare(action, changelist, world, mailoutbox)
+    before = observe() if observe else None
+    log_in(client, request, persona)
+    response = client.post(
+        reverse(f"admin:{changelist}_changelist"),
+        {"action": action, "_selected_action": [row.pk for row in rows], "index": 0, **extra},
+    )
+    if observe is None:
+        # An export or download: a file for the role, nothing for anyone else.
+        is_file = response.status_code == 200 and "attachment" in response.get(
+            "Content-Disposition", ""
+        )
+        assert is_file == allowed, (response.status_code, response.get("Location"))
+    elif allowed:
+        assert response.status_code == 302, response.context and response.context.get("errors")
+        assert observe() != before, "the action did nothing for the role it belongs to"
+    else:
+        assert observe() == before
+    if persona == ANONYMOUS:
+        assert response.status_code == 302
+        assert response["Location"].startswith(f"{LOGIN}?next=")
+    elif persona == OUTSIDER:
+        assert response.status_code == 403
+
+
+# The change forms: the money belongs to Financiën, the participants to Medewerkers
+
+
+def edition_url(edition):
+    return reverse("admin:programme_edition_change", args=[edition.pk])
+
+
+def registration_url(registration):
+    return reverse("admin:registrations_registration_change", args=[registration.pk])
+
+
+def test_medewerkers_save_an_edition_but_not_its_price(client, world, staff_member):
+    edition = world["edition"]
+    client.force_login(staff_member)
+    page = client.get(edition_url(edition))
+    data = form_data(
+        page,
+        "edition_form",
+        venue_city="Zeist",
+        price_excl_vat="2500.00",
+        vat_rate="9",
+        vat_exemption_text="Vrijgesteld",
+    )
+    response = client.post(edition_url(edition), data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    edition.refresh_from_db()
+    assert edition.venue_city == "Zeist"
+    assert (edition.price_excl_vat, edition.vat_exemption_text) == (Decimal("1800.00"), "")
+    assert 'name="price_excl_vat"' not in page.content.decode()
+
+
+def test_financien_change_the_edition_price_but_not_its_title(client, world, finance_user):
+    edition = world["edition"]
+    title = edition.title
+    client.force_login(finance_user)
+    page = client.get(edition_url(edition))
+    html = page.content.decode()
+    assert 'name="price_excl_vat"' in html and 'name="vat_exemption_text"' in html
+    assert 'name="title"' not in html and 'name="venue_city"' not in html
+    data = form_data(
+        page, "edition_form", price_excl_vat="2000.00", title="Overgenomen", venue_city="Zeist"
+    )
+    response = client.post(edition_url(edition), data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    edition.refresh_from_db()
+    assert edition.price_excl_vat == Decimal("2000.00")
+    assert (edition.title, edition.venue_city) == (title, "Doorn")
+
+
+FIELD_CASES = [
+    (FINANCIEN, "invoice_street", "Nieuwe Gracht 5", True),
+    (FINANCIEN, "po_number", "PO-NIEUW", True),
+    (FINANCIEN, "price_excl_vat", "1500.00", True),
+    (FINANCIEN, "vat_exemption_text", "Vrijgesteld van btw", True),
+    (FINANCIEN, "first_name", "Gewijzigd", False),
+    (FINANCIEN, "email", "ander@example.nl", False),
+    (FINANCIEN, "dietary_needs", "veganistisch", False),
+    (MEDEWERKERS, "first_name", "Gewijzigd", True),
+    (MEDEWERKERS, "invoice_street", "Nieuwe Gracht 5", True),
+    (MEDEWERKERS, "price_excl_vat", "1500.00", False),
+    (MEDEWERKERS, "vat_exemption_text", "Vrijgesteld van btw", False),
+]
+
+
+@pytest.mark.parametrize(
+    "persona, field, value, may",
+    [
+        pytest.param(*case, id=f"{case[0]}-{case[1]}-{'may' if case[3] else 'may-not'}")
+        for case in FIELD_CASES
+    ],
+)
+def test_who_changes_which_registration_field(client, world, request, persona, field, value, may):
+    registration = world["registration"]
+    before = getattr(registration, field)
+    log_in(client, request, persona)
+    page = client.get(registration_url(registration))
+    assert (f'name="{field}"' in page.content.decode()) == may
+    response = client.post(
+        registration_url(registration), form_data(page, "registration_form", **{field: value})
+    )
+    assert response.status_code == 302, response.context and response.context["errors"]
+    registration.refresh_from_db()
+    after = getattr(registration, field)
+    expected = (Decimal(value) if field == "price_excl_vat" else value) if may else before
+    assert after == expected
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_nobody_changes_status_or_consent_through_the_change_form(client, world, request, persona):
+    registration = world["registration"]
+    before = _refreshed(
+        registration,
+        "status",
+        "terms_accepted_at",
+        "privacy_accepted_at",
+        "cancelled_at",
+        "created_at",
+    )
+    log_in(client, request, persona)
+    url = registration_url(registration)
+    page = client.get(url)
+    data = form_data(page, "registration_form") if page.status_code == 200 else {}
+    typed = "2020-01-01 10:00:00"
+    data.update(
+        status="cancelled",
+        terms_accepted_at=typed,
+        privacy_accepted_at=typed,
+        cancelled_at=typed,
+        created_at=typed,
+    )
+    response = client.post(url, data)
+    expected = {MEDEWERKERS: 302, FINANCIEN: 302, OUTSIDER: 403, ANONYMOUS: 302}[persona]
+    assert response.status_code == expected
+    if page.status_code == 200:
+        html = page.content.decode()
+        for name in ["status", "terms_accepted_at", "privacy_accepted_at", "created_at"]:
+            assert f'name="{name}"' not in html
+    after = _refreshed(
+        registration,
+        "status",
+        "terms_accepted_at",
+        "privacy_accepted_at",
+        "cancelled_at",
+        "created_at",
+    )
+    assert after == before
+    assert after[0] == Registration.Status.CONFIRMED
+
+
+# Finance's correction page: credit, change, issue again
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_only_financien_correct_an_invoiced_registration(client, world, request, persona):
+    invoiced = world["invoiced"]
+    data = {
+        name: "" if value is None else value
+        for name, value in CorrectionForm(instance=invoiced).initial.items()
+    }
+    data["price_excl_vat"] = "1500.00"
+    log_in(client, request, persona)
+    response = client.post(
+        reverse("admin:registrations_registration_correct", args=[invoiced.pk]), data
+    )
+    invoiced.refresh_from_db()
+    if persona == FINANCIEN:
+        assert response.status_code == 302
+        assert invoiced.price_excl_vat == Decimal("1500.00")
+        assert Invoice.objects.credit_notes().count() == 1
+        assert invoiced.invoices.uncredited().get().total_excl_vat == Decimal("1500.00")
+        return
+    assert response.status_code == (302 if persona == ANONYMOUS else 403)
+    assert invoiced.price_excl_vat == Decimal("1800.00")
+    assert list(Invoice.objects.values_list("pk", flat=True)) == [world["invoice"].pk]
