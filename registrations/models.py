@@ -81,12 +81,19 @@ class RegistrationQuerySet(models.QuerySet):
             waiting=models.Count("pk", filter=models.Q(status=Registration.Status.WAITING)),
         )
 
-    def places_left(self, edition):
+    def places_left(self, edition, counts=None):
         """Free places of `edition` (None: no maximum). The one home of this rule: the
         sign-up, the transitions, the page and the admin all ask here."""
         if edition.capacity is None:
             return None
-        return max(edition.capacity - self.filter(edition=edition).confirmed().count(), 0)
+        confirmed = (counts or self.counts(edition))["confirmed"]
+        return max(edition.capacity - confirmed, 0)
+
+    def newcomer_waits(self, edition):
+        """Whether someone joining `edition` now goes on the waiting list: when no place is
+        left, and while anyone waits (the queue is never jumped). Ask under the edition lock."""
+        counts = self.counts(edition)
+        return counts["waiting"] > 0 or self.places_left(edition, counts) == 0
 
     def register(self, edition, at=None, **fields):
         """Sign a participant up for `edition` through the public form: see `place`."""
@@ -103,7 +110,6 @@ class RegistrationQuerySet(models.QuerySet):
 
         The price and VAT treatment are copied from the edition as they are now: that is
         what the participant agreed to, whatever the edition says later.
-
         """
         at = at or timezone.now()
         try:
@@ -114,9 +120,7 @@ class RegistrationQuerySet(models.QuerySet):
                 if edition.price_excl_vat is None:
                     # A draft without a price yet: nobody can have agreed to one.
                     raise RegistrationClosed
-                counts = self.counts(edition)
-                full = edition.capacity is not None and counts["confirmed"] >= edition.capacity
-                if full or counts["waiting"]:
+                if self.newcomer_waits(edition):
                     registration.status = Registration.Status.WAITING
                     registration.waiting_since = at
                 else:
@@ -416,9 +420,7 @@ class Registration(models.Model):
         at = at or timezone.now()
         with transaction.atomic():
             edition = Edition.objects.select_for_update().get(pk=self.edition_id)
-            counts = Registration.objects.counts(edition)
-            full = edition.capacity is not None and counts["confirmed"] >= edition.capacity
-            if full or counts["waiting"]:
+            if Registration.objects.newcomer_waits(edition):
                 to, fields = self.Status.WAITING, {"waiting_since": at}
             else:
                 to, fields = self.Status.CONFIRMED, {}

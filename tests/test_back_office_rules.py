@@ -557,3 +557,28 @@ def test_consent_timestamps_are_read_only(client, staff_member):
     client.post(url, data)
     registration.refresh_from_db()
     assert registration.terms_accepted_at == accepted
+
+
+def test_the_database_refuses_overbooking_past_the_models():
+    edition = make_edition(capacity=1)
+    make_registration(edition)
+    waiting = make_registration(edition)
+    with pytest.raises(IntegrityError, match="vol"), transaction.atomic():
+        Registration.objects.filter(pk=waiting.pk).update(status="confirmed", waiting_since=None)
+    twin = Registration.objects.get(pk=waiting.pk)
+    twin.pk, twin.token, twin.email = None, "twin-token", "twin@example.nl"
+    twin.status, twin.waiting_since = "confirmed", None
+    with pytest.raises(IntegrityError, match="vol"), transaction.atomic():
+        Registration.objects.bulk_create([twin])
+    assert Registration.objects.confirmed().count() == 1
+
+
+def test_the_database_refuses_a_maximum_below_the_confirmed_count():
+    edition = make_edition(capacity=3)
+    make_registration(edition)
+    make_registration(edition)
+    with pytest.raises(IntegrityError, match="meer bevestigde deelnemers"), transaction.atomic():
+        Edition.objects.filter(pk=edition.pk).update(capacity=1)
+    Edition.objects.filter(pk=edition.pk).update(capacity=2)
+    edition.refresh_from_db()
+    assert edition.capacity == 2
