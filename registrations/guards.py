@@ -87,20 +87,22 @@ SQLITE_DROP = [
 ]
 
 
-def create(apps, schema_editor):
+def execute(schema_editor, postgresql, sqlite):
+    """Run the PostgreSQL script or the SQLite statements, whichever database this is."""
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL, params=None)
+        # No parameters: a % in a RAISE message must reach PostgreSQL as written.
+        schema_editor.execute(postgresql, params=None)
     elif vendor == "sqlite":
-        for statement in SQLITE:
+        for statement in sqlite:
             schema_editor.execute(statement)
     else:
-        raise NotImplementedError(f"No capacity triggers for {vendor}: add them before using it.")
+        raise NotImplementedError(f"No database guards for {vendor}: add them before using it.")
+
+
+def create(apps, schema_editor):
+    execute(schema_editor, POSTGRESQL, SQLITE)
 
 
 def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL_DROP, params=None)
-    else:
-        for statement in SQLITE_DROP:
-            schema_editor.execute(statement)
+    execute(schema_editor, POSTGRESQL_DROP, SQLITE_DROP)

@@ -8,6 +8,8 @@ drops its triggers: such a migration must drop and create them again around its 
 (tests/test_invoice_immutability.py fails if it does not).
 """
 
+from registrations.guards import execute
+
 INVOICE = "registrations_invoice"
 LINE = "registrations_invoiceline"
 REGISTRATION = "registrations_registration"
@@ -131,28 +133,20 @@ def create(apps, schema_editor, registration_fields):
     `registration_fields`: the registration fields an invoice froze, as the migration knows
     them (INVOICE_FROZEN_FIELDS of that time).
     """
-    vendor = schema_editor.connection.vendor
     Invoice = apps.get_model("invoicing", "Invoice")
     Registration = apps.get_model("registrations", "Registration")
     frozen_registration = _columns(Registration, registration_fields)
-    if vendor == "postgresql":
-        # No parameters: the % in RAISE messages must reach PostgreSQL as written.
-        schema_editor.execute(_postgresql(frozen_registration), params=None)
-    elif vendor == "sqlite":
-        frozen_invoice = [
-            field.column
-            for field in Invoice._meta.concrete_fields
-            if field.name not in MUTABLE and not field.primary_key
-        ]
-        for statement in _sqlite(frozen_invoice, frozen_registration):
-            schema_editor.execute(statement)
-    else:
-        raise NotImplementedError(f"No invoice triggers for {vendor}: add them before using it.")
+    frozen_invoice = [
+        field.column
+        for field in Invoice._meta.concrete_fields
+        if field.name not in MUTABLE and not field.primary_key
+    ]
+    execute(
+        schema_editor,
+        _postgresql(frozen_registration),
+        _sqlite(frozen_invoice, frozen_registration),
+    )
 
 
 def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL_DROP, params=None)
-    else:
-        for statement in SQLITE_DROP:
-            schema_editor.execute(statement)
+    execute(schema_editor, POSTGRESQL_DROP, SQLITE_DROP)
