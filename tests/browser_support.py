@@ -6,7 +6,6 @@ thread and only sees committed data).
 """
 
 import datetime
-import importlib
 import json
 import os
 import re
@@ -172,31 +171,32 @@ def invoices_removed_afterwards(db):
     """Delete the test's invoices at the end, so the database can be emptied for the next test.
 
     After a transactional test pytest-django empties every table. On PostgreSQL that is a
-    TRUNCATE, which the triggers that keep issued invoices (migration 0004) let through; on
+    TRUNCATE, which the triggers that keep issued invoices (invoicing/guards.py) let through; on
     SQLite it is a DELETE, which they refuse. So the triggers are dropped for this clean-up
     and created again at once.
     """
     yield
+    from django.apps import apps
     from django.db import connection
 
-    from registrations.invoicing.models import Invoice, InvoiceLine
+    from registrations.invoicing import guards
+    from registrations.invoicing.models import (
+        INVOICE_FROZEN_FIELDS,
+        Invoice,
+        InvoiceDocument,
+        InvoiceLine,
+    )
 
     if connection.vendor != "sqlite":
         return
-    triggers = importlib.import_module("registrations.migrations.0004_invoice_triggers")
-    frozen = [
-        field.column
-        for field in Invoice._meta.concrete_fields
-        if field.name not in triggers.MUTABLE and not field.primary_key
-    ]
-    with connection.cursor() as cursor:
-        for statement in triggers.SQLITE_REVERSE:
-            cursor.execute(statement)
-        InvoiceLine.objects.all().delete()
-        Invoice.objects.filter(credited_invoice__isnull=False).delete()
-        Invoice.objects.all().delete()
-        for statement in triggers.sqlite_statements(frozen):
-            cursor.execute(statement)
+    with connection.schema_editor() as editor:
+        guards.drop(apps, editor)
+    InvoiceDocument.objects.all().delete()
+    InvoiceLine.objects.all().delete()
+    Invoice.objects.filter(credited_invoice__isnull=False).delete()
+    Invoice.objects.all().delete()
+    with connection.schema_editor() as editor:
+        guards.create(apps, editor, INVOICE_FROZEN_FIELDS)
 
 
 def tab_to(page, selector, limit=120):
@@ -367,10 +367,10 @@ def state_not_found(page, settings):
 
 
 def state_too_many_requests(page, settings):
-    from django.core.cache import cache
+    from registrations.models import RateLimit
 
     # One sign-up POST is allowed, the second is one too many; earlier POSTs do not count.
-    cache.clear()
+    RateLimit.objects.all().delete()
     settings.REGISTRATION_RATE_LIMIT = 1
     state_form_with_errors(page, settings)
     with page.expect_navigation() as navigation:

@@ -64,7 +64,7 @@ def _fast_passwords_and_private_media(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    # The rate limit lives in the cache; every test starts with a clean slate.
+    # The workshop page is cached per edition state; every test starts with a clean slate.
     cache.clear()
     yield
     cache.clear()

@@ -167,11 +167,16 @@ def test_staff_member_finds_a_registration_and_confirms_it_from_the_waiting_list
 
     rows.first.locator("input.action-select").check()
     page.locator("select[name=action]").select_option(
-        label="Bevestigen vanaf wachtlijst (als er plaats is)"
+        label="Bevestigen vanaf de wachtlijst (wie vooraan staat)"
     )
     page.get_by_role("button", name="Uitvoeren").click()
 
-    expect(page.locator(".messagelist")).to_contain_text("1 inschrijving(en) bevestigd en gemaild.")
+    expect(page.locator(".messagelist")).to_contain_text(
+        f"Bevestigd (1): {waiting.reference} bevestigd vanaf de wachtlijst"
+    )
+    expect(page.locator(".messagelist")).to_contain_text(
+        "Bericht 'er is een plaats vrij': 1 verstuurd."
+    )
     expect(page.locator("#result_list tbody tr").first).to_contain_text("bevestigd")
     waiting.refresh_from_db()
     assert waiting.status == Registration.Status.CONFIRMED
@@ -219,7 +224,7 @@ def test_finance_issues_downloads_marks_paid_and_credits_invoices(
     log_in(page, finance_user)
     page.get_by_role("link", name="Inschrijvingen", exact=True).click()
     run_admin_action(page, "Factuur aanmaken", "Gemeente Zwolle", "Woonstichting De Kern")
-    expect(page.locator(".messagelist")).to_contain_text("2 factuur/facturen aangemaakt")
+    expect(page.locator(".messagelist")).to_contain_text("Aangemaakt (2)")
     zwolle = Invoice.objects.get(customer_organisation="Gemeente Zwolle")
     kern = Invoice.objects.get(customer_organisation="Woonstichting De Kern")
 
@@ -245,17 +250,17 @@ def test_finance_issues_downloads_marks_paid_and_credits_invoices(
     expect(page.get_by_label("Betaald op")).to_have_value(today().isoformat())
     page.get_by_role("button", name="Facturen als betaald markeren").click()
     expect(page.locator(".messagelist")).to_contain_text(
-        "1 factuur/facturen als betaald gemarkeerd."
+        f"Betaald (1): {zwolle.number} betaald op {today():%d-%m-%Y}"
     )
     zwolle.refresh_from_db()
     assert zwolle.paid_on == today()
 
     run_admin_action(page, "Creditfactuur maken…", kern.number)
     page.get_by_role("button", name="Creditfactuur maken").click()
-    expect(page.locator(".messagelist")).to_contain_text("Creditfactuur aangemaakt")
+    expect(page.locator(".messagelist")).to_contain_text("Gecrediteerd (1)")
     credit = Invoice.objects.get(credited_invoice=kern)
     expect(page.locator(".messagelist")).to_contain_text(
-        f"Creditfactuur aangemaakt: {credit.number}."
+        f"{kern.number} gecrediteerd met {credit.number}"
     )
     assert credit.total_incl_vat == -kern.total_incl_vat
     assert credit.pdf_sha256

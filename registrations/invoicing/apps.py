@@ -7,7 +7,7 @@ class InvoicingConfig(AppConfig):
 
     name = "registrations.invoicing"
     label = "invoicing"
-    verbose_name = "Facturen"
+    verbose_name = "Facturatie"
 
     def ready(self):
         # The PDF's system checks, and the receiver that takes a cancelled, invoiced
