@@ -23,7 +23,8 @@ def _closed(request, edition, status=200):
 
 
 def too_many_requests(request, retry_after):
-    response = render(request, "429.html", status=429)
+    context = {"retry_minutes": -(-retry_after // 60)}
+    response = render(request, "429.html", context, status=429)
     response["Retry-After"] = str(retry_after)
     return response
 

@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from registrations.invoicing import pdf
+from registrations.invoicing import documents
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.invoicing.models import Invoice, InvoiceDocument, InvoiceIssuer
 from tests.conftest import make_registration, stored_pdf
@@ -59,7 +59,7 @@ def test_download_never_renders_again(client, invoice, finance_user, monkeypatch
     def no_render(invoice):
         raise AssertionError("a download must serve the stored file")
 
-    monkeypatch.setattr(pdf, "render_invoice", no_render)
+    monkeypatch.setattr(documents, "render_invoice", no_render)
     client.force_login(finance_user)
     assert client.get(pdf_url(invoice)).status_code == 200
 

@@ -81,11 +81,14 @@ class RequestGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if "\x00" in request.path or "\x00" in unquote(request.META.get("QUERY_STRING", "")):
-            raise NulInRequest("NUL byte in the path or query string.")
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
+        # In process_view, not __call__: the 400 then passes every middleware on its way out,
+        # so it carries the same security headers (CSP) as any other page. A path that no
+        # URL pattern takes is a 404 before this.
+        if "\x00" in request.path or "\x00" in unquote(request.META.get("QUERY_STRING", "")):
+            raise NulInRequest("NUL byte in the path or query string.")
         if getattr(view_func, "accepts_uploads", False):
             return None
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
