@@ -63,6 +63,8 @@ class EditionAdmin(admin.ModelAdmin):
         ),
         ("Prijs en btw", {"fields": [*MONEY_FIELDS, "price_includes"]}),
         ("Inschrijving", {"fields": ["registration_deadline", "capacity", "terms"]}),
+        ("Bewijs van deelname", {"fields": ["contact_hours_per_day", "accreditation_text"]}),
+        ("Privacy", {"fields": ["retention_months"]}),
     ]
 
     @staticmethod

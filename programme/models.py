@@ -98,6 +98,33 @@ class Edition(models.Model):
         blank=True,
         help_text="Leeg laten voor onbeperkt. Daarna komen inschrijvingen op de wachtlijst.",
     )
+    contact_hours_per_day = models.DecimalField(
+        "contacturen per dag",
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(Decimal("24"))],
+        help_text=(
+            "Voor het bewijs van deelname. Leeg: de tijd van begin tot eind per dag. Vul het "
+            "aantal in dat de beroepsregistratie erkent, bijvoorbeeld 6 (zonder pauzes)."
+        ),
+    )
+    accreditation_text = models.TextField(
+        "accreditatie",
+        blank=True,
+        help_text="Staat op het bewijs van deelname, bijvoorbeeld het registerkeurmerk en -nummer.",
+    )
+    retention_months = models.PositiveSmallIntegerField(
+        "bewaartermijn persoonsgegevens (maanden)",
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(36)],
+        help_text=(
+            "Zoveel maanden na de laatste dag worden de persoonsgegevens van de deelnemers "
+            "vanzelf geanonimiseerd (1 tot 36). Dieet- en toegankelijkheidswensen gaan al "
+            "direct na afloop weg. Facturen blijven zeven jaar ongewijzigd bewaard."
+        ),
+    )
     terms = models.TextField(
         "voorwaarden en annulering",
         blank=True,

@@ -1,0 +1,20 @@
+"""programme 0003 rebuilt programme_edition on SQLite, which drops its triggers: make the
+capacity guards again (registrations/guards.py)."""
+
+from django.db import migrations
+
+from registrations import guards
+
+
+def recreate(apps, schema_editor):
+    guards.drop(apps, schema_editor)
+    guards.create(apps, schema_editor)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("registrations", "0011_capacity_guards"),
+        ("programme", "0003_event_days_and_retention"),
+    ]
+
+    operations = [migrations.RunPython(recreate, migrations.RunPython.noop)]
