@@ -15,6 +15,7 @@ from .models import (
     AlreadyRegistered,
     Registration,
     RegistrationClosed,
+    RetentionRecord,
     TransitionRefused,
     count_with_status,
 )
@@ -511,3 +512,21 @@ class EditionWithPlacesAdmin(EditionAdmin):
 
 admin.site.unregister(Edition)
 admin.site.register(Edition, EditionWithPlacesAdmin)
+
+
+@admin.register(RetentionRecord)
+class RetentionRecordAdmin(admin.ModelAdmin):
+    """What the daily retention job did: read-only, the record an audit asks for."""
+
+    list_display = ["edition", "action", "registrations", "due_on", "done_at"]
+    list_filter = ["action", "edition"]
+    date_hierarchy = "done_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

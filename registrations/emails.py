@@ -86,3 +86,13 @@ def send_cancellation_confirmation(registration):
         [registration.email],
     )
     return send_logged(message, registration.reference, "cancellation confirmation")
+
+
+def notify_staff_of_retention(edition, due, count):
+    """Thirty days ahead: the edition's participants will be anonymised on `due`."""
+    message = render_message(
+        "staff_retention_notice",
+        {"edition": edition, "due": due, "count": count},
+        [settings.STAFF_NOTIFICATION_EMAIL],
+    )
+    return send_logged(message, f"edition {edition.pk}", "retention notice")

@@ -449,3 +449,36 @@ class RateLimit(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class RetentionRecord(models.Model):
+    """What the retention job did, to which edition, when: the record an audit asks for."""
+
+    class Action(models.TextChoices):
+        NEEDS_ERASED = "needs_erased", "dieet- en toegankelijkheidswensen gewist"
+        NOTICE = "notice", "medewerkers gewaarschuwd"
+        ANONYMISED = "anonymised", "geanonimiseerd"
+
+    edition = models.ForeignKey(
+        Edition, on_delete=models.PROTECT, related_name="retention_records", verbose_name="editie"
+    )
+    action = models.CharField("wat", max_length=20, choices=Action.choices)
+    registrations = models.PositiveIntegerField("aantal inschrijvingen")
+    due_on = models.DateField("anonimiseren op")
+    done_at = models.DateTimeField("gedaan op", default=timezone.now)
+
+    class Meta:
+        verbose_name = "bewaartermijnactie"
+        verbose_name_plural = "bewaartermijnacties"
+        ordering = ["-done_at"]
+        constraints = [
+            # The notice goes out once per edition and due date, however often the job runs.
+            models.UniqueConstraint(
+                fields=["edition", "due_on"],
+                condition=models.Q(action="notice"),
+                name="one_retention_notice_per_due_date",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.edition}: {self.get_action_display()} ({self.registrations})"

@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from programme import seed
 from programme.models import Contact, Day, Edition, Section, Session
-from registrations.models import Registration
-from tests.conftest import make_edition, make_registration
+from tests.conftest import make_registration
 
 
 def run(*args, **options):
@@ -174,78 +173,3 @@ def test_create_local_admin_creates_a_superuser_once_and_prints_the_password(set
     assert User.objects.count() == 1
     admin.refresh_from_db()
     assert admin.check_password(password)
-
-
-# anonymise_registrations
-
-
-@pytest.fixture
-def old_and_recent(db):
-    today = timezone.localdate()
-    old = make_edition(
-        slug="oud",
-        start_date=today - datetime.timedelta(days=500),
-        end_date=today - datetime.timedelta(days=498),
-        registration_deadline=today - datetime.timedelta(days=560),
-    )
-    recent = make_edition(slug="recent")
-    old_registration = make_registration(
-        old,
-        dietary_needs="glutenvrij",
-        accessibility_needs="rolstoel",
-        own_case="Onze wijk",
-        vat_id="NL000099998B57",
-    )
-    recent_registration = make_registration(recent, dietary_needs="vegan")
-    return old_registration, recent_registration
-
-
-def test_anonymise_dry_run_changes_nothing(old_and_recent):
-    old, recent = old_and_recent
-    before = list(Registration.objects.order_by("pk").values())
-    output = run("anonymise_registrations", dry_run=True)
-    assert "Dry run: 1 inschrijving(en)" in output
-    assert list(Registration.objects.order_by("pk").values()) == before
-
-
-def test_anonymise_erases_personal_fields_of_old_editions_only(old_and_recent):
-    old, recent = old_and_recent
-    recent_before = Registration.objects.filter(pk=recent.pk).values().get()
-    output = run("anonymise_registrations")
-    assert "1 inschrijving(en) geanonimiseerd" in output
-
-    old.refresh_from_db()
-    assert old.first_name == "Geanonimiseerd"
-    assert old.last_name == ""
-    assert old.email == f"geanonimiseerd-{old.pk}@invalid"
-    assert old.phone == ""
-    assert old.own_case == ""
-    assert old.dietary_needs == ""
-    assert old.accessibility_needs == ""
-    assert old.invoice_street == ""
-    assert old.invoice_email == "geanonimiseerd@invalid"
-    assert old.vat_id == ""
-    assert old.anonymised_at is not None
-    # Kept for statistics.
-    assert old.organisation == "Gemeente Utrecht"
-    assert old.sector == "gemeente"
-    assert old.status == Registration.Status.CONFIRMED
-
-    assert Registration.objects.filter(pk=recent.pk).values().get() == recent_before
-
-
-def test_anonymise_twice_does_nothing_the_second_time(old_and_recent):
-    run("anonymise_registrations")
-    output = run("anonymise_registrations")
-    assert "0 inschrijving(en) geanonimiseerd" in output
-
-
-def test_anonymise_respects_the_retention_period(old_and_recent):
-    old, recent = old_and_recent
-    # The old edition ended ~16 months ago: a 24-month retention keeps it.
-    run("anonymise_registrations", months=24)
-    old.refresh_from_db()
-    assert old.anonymised_at is None
-    run("anonymise_registrations", months=12)
-    old.refresh_from_db()
-    assert old.anonymised_at is not None

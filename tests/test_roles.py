@@ -19,7 +19,7 @@ from programme.models import Edition
 from registrations.invoicing.admin import CorrectionForm
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.invoicing.models import Invoice, InvoiceDocument
-from registrations.models import Registration
+from registrations.models import Registration, RetentionRecord
 from tests.conftest import form_data, make_edition, make_registration
 
 MEDEWERKERS = "Medewerkers"
@@ -72,6 +72,9 @@ def world(open_edition, invoicing, staff_member, finance_user, outsider):
         "registrations.registration": registration,
         "invoicing.invoice": invoice,
         "invoicing.invoiceissuer": invoicing,
+        "registrations.retentionrecord": RetentionRecord.objects.create(
+            edition=open_edition, action="needs_erased", registrations=1, due_on=now.date()
+        ),
     }
     return {
         "edition": open_edition,
@@ -108,6 +111,7 @@ GROUP_PERMISSIONS = {
         "registrations.change_registration",
         "registrations.delete_registration",
         "registrations.view_registration",
+        "registrations.view_retentionrecord",
         "invoicing.view_invoice",
         "invoicing.view_invoiceline",
     ),
@@ -174,6 +178,14 @@ PAGES = {
         "history": (200, 200, 403),
         # Finance's "Corrigeren en opnieuw factureren", on an invoiced registration.
         "correct": (403, 200, 403),
+    },
+    # What the retention job did: Medewerkers read it; nobody adds, changes or deletes it.
+    "registrations.retentionrecord": {
+        "changelist": (200, 403, 403),
+        "add": ALL_403,
+        "change": (200, 403, 403),
+        "delete": ALL_403,
+        "history": (200, 403, 403),
     },
     "invoicing.invoice": {
         "changelist": (200, 200, 403),

@@ -1,0 +1,58 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from registrations import emails, retention
+
+
+class NoticeNotSent(Exception):
+    """The mail server refused the notice: its record is rolled back, the next run tries again."""
+
+
+class Command(BaseCommand):
+    help = (
+        "De dagelijkse bewaartermijnen (draai dit elke dag, bijvoorbeeld met cron): wist dieet- "
+        "en toegankelijkheidswensen na afloop van een editie, waarschuwt medewerkers 30 dagen "
+        "voordat een editie wordt geanonimiseerd, en anonimiseert inschrijvingen van edities "
+        "waarvan de bewaartermijn voorbij is. Twee keer draaien doet niets dubbel."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dry-run", action="store_true", help="Alleen laten zien.")
+
+    def handle(self, *args, dry_run=False, **options):
+        if dry_run:
+            self._report_plan()
+            return
+        for edition, count in retention.erase_needs().items():
+            self.stdout.write(f"{edition}: dieet- en toegankelijkheidswensen gewist bij {count}.")
+        for edition, due in retention.editions_to_announce():
+            count = edition.registrations.filter(anonymised_at__isnull=True).count()
+            try:
+                with transaction.atomic():
+                    if not retention.record_notice(edition, due, count):
+                        continue
+                    if not emails.notify_staff_of_retention(edition, due, count):
+                        raise NoticeNotSent
+            except NoticeNotSent:
+                self.stderr.write(f"{edition}: waarschuwing niet verstuurd; morgen opnieuw.")
+                continue
+            self.stdout.write(
+                f"{edition}: medewerkers gewaarschuwd (anonimiseren op {due:%d-%m-%Y})."
+            )
+        anonymised = 0
+        for edition, due in retention.editions_due():
+            count = retention.anonymise(edition, due)
+            anonymised += count
+            self.stdout.write(f"{edition}: {count} inschrijving(en) geanonimiseerd.")
+        self.stdout.write(self.style.SUCCESS(f"{anonymised} inschrijving(en) geanonimiseerd."))
+
+    def _report_plan(self):
+        needs = retention.needs_due().count()
+        self.stdout.write(f"Dry run: dieet- en toegankelijkheidswensen te wissen bij {needs}.")
+        for edition, due in retention.editions_to_announce():
+            self.stdout.write(
+                f"Dry run: waarschuwing voor {edition} (anonimiseren op {due:%d-%m-%Y})."
+            )
+        for edition, _due in retention.editions_due():
+            count = edition.registrations.filter(anonymised_at__isnull=True).count()
+            self.stdout.write(f"Dry run: {count} inschrijving(en) van {edition} te anonimiseren.")
