@@ -1,10 +1,14 @@
 import logging
+import re
 from urllib.parse import unquote
 
 from django.conf import settings
-from django.core.exceptions import SuspiciousOperation
+from django.contrib import messages
+from django.contrib.admin import helpers
+from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.core.files.uploadhandler import FileUploadHandler
 from django.db import InterfaceError, OperationalError
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 
 logger = logging.getLogger(__name__)
@@ -66,6 +70,10 @@ def accepts_uploads(view):
     return view
 
 
+# What the admin's row checkboxes carry: whole numbers, or a UUID (django-tasks' results).
+PRIMARY_KEY = re.compile(r"\d+|[0-9a-fA-F-]{32,36}")
+
+
 class RequestGuardMiddleware:
     """Refuse what no page of ours takes, before a view or a query sees it.
 
@@ -100,3 +108,17 @@ class RequestGuardMiddleware:
             return render(request, "413.html", status=413)
         request.upload_handlers = [RefuseFiles(request)]
         return None
+
+    def process_exception(self, request, exception):
+        """An admin action posted with rows that are no primary key at all (a forged or
+        garbled form): Django's admin would let the database driver fail on them (a 500).
+        Say so in Dutch on the list, and change nothing (the action never ran)."""
+        if request.method != "POST" or not isinstance(exception, ValueError | ValidationError):
+            return None
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        if not selected or all(PRIMARY_KEY.fullmatch(value) for value in selected):
+            return None
+        messages.error(
+            request, "De selectie klopt niet. Kies de rijen opnieuw en probeer het nog eens."
+        )
+        return HttpResponseRedirect(request.get_full_path())
