@@ -351,3 +351,33 @@ def form_data(response, form_id, **changes):
         data[name] = value if isinstance(value, list) else [value]
     data["_save"] = ["Opslaan"]
     return data
+
+
+def post_in_parallel(url, data_of, count, at_once=None, **client_options):
+    """POST `data_of(n)` to `url` from `count` threads released together (at most `at_once`
+    in flight); the status codes, or the error, of each, in order."""
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    start = threading.Barrier(count)
+    slots = threading.BoundedSemaphore(at_once or count)
+    results = [None] * count
+
+    def post(number):
+        start.wait()
+        with slots:
+            try:
+                results[number] = Client(**client_options).post(url, data_of(number)).status_code
+            except Exception as error:  # every failure is counted by the caller
+                results[number] = repr(error)
+            finally:
+                connection.close()
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results

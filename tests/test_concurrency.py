@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from registrations.models import Registration
-from tests.conftest import make_edition, sign_up_data
+from tests.conftest import make_edition, post_in_parallel, sign_up_data
 
 SIGN_UPS = 100
 CAPACITY = 30
@@ -23,28 +23,12 @@ def test_100_parallel_sign_ups_for_30_places_confirm_exactly_30(postgres, settin
     settings.REGISTRATION_RATE_LIMIT = 10_000  # all from one address; not the rate limit's test
     edition = make_edition(capacity=CAPACITY)
     url = reverse("registrations:register", args=[edition.slug])
-    start = threading.Barrier(SIGN_UPS)
-    slots = threading.BoundedSemaphore(AT_ONCE)
-    results = [None] * SIGN_UPS
-
-    def sign_up(number):
-        start.wait()
-        with slots:
-            try:
-                response = Client().post(
-                    url, sign_up_data(email=f"deelnemer{number}@gemeente.example.nl")
-                )
-                results[number] = response.status_code
-            except Exception as error:  # every failure is counted below
-                results[number] = repr(error)
-            finally:
-                connection.close()
-
-    threads = [threading.Thread(target=sign_up, args=(n,)) for n in range(SIGN_UPS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    results = post_in_parallel(
+        url,
+        lambda number: sign_up_data(email=f"deelnemer{number}@gemeente.example.nl"),
+        SIGN_UPS,
+        at_once=AT_ONCE,
+    )
 
     assert Counter(results) == {302: SIGN_UPS}
     statuses = Counter(

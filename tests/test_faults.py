@@ -5,7 +5,6 @@ to store, go missing or get damaged. None of them may end in a 5xx."""
 import datetime
 import hashlib
 import io
-import threading
 from collections import Counter
 
 import pytest
@@ -14,7 +13,6 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.test.client import MULTIPART_CONTENT, encode_multipart
@@ -25,7 +23,13 @@ from registrations.invoicing import documents
 from registrations.invoicing.issuing import issue_invoice
 from registrations.invoicing.models import Invoice, InvoiceCounter, InvoiceDocument
 from registrations.models import RateLimit, Registration
-from tests.conftest import make_edition, make_registration, sign_up_data, stored_pdf
+from tests.conftest import (
+    make_edition,
+    make_registration,
+    post_in_parallel,
+    sign_up_data,
+    stored_pdf,
+)
 from werkplaats.middleware import RequestGuardMiddleware, UploadRefused, accepts_uploads
 
 AT = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
@@ -124,26 +128,12 @@ def test_parallel_posts_through_the_limit_allow_exactly_the_limit(postgres, sett
     settings.REGISTRATION_RATE_LIMIT = PARALLEL_LIMIT
     edition = make_edition(capacity=PARALLEL_POSTS)
     url = register_url(edition)
-    start = threading.Barrier(PARALLEL_POSTS)
-    results = [None] * PARALLEL_POSTS
-
-    def sign_up(number):
-        start.wait()
-        try:
-            response = Client(REMOTE_ADDR="192.0.2.20").post(
-                url, sign_up_data(email=f"deelnemer{number}@gemeente.example.nl")
-            )
-            results[number] = response.status_code
-        except Exception as error:  # every failure is counted below
-            results[number] = repr(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sign_up, args=(n,)) for n in range(PARALLEL_POSTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    results = post_in_parallel(
+        url,
+        lambda number: sign_up_data(email=f"deelnemer{number}@gemeente.example.nl"),
+        PARALLEL_POSTS,
+        REMOTE_ADDR="192.0.2.20",
+    )
 
     assert Counter(results) == {302: PARALLEL_LIMIT, 429: PARALLEL_POSTS - PARALLEL_LIMIT}
     assert Registration.objects.filter(edition=edition).count() == PARALLEL_LIMIT
