@@ -254,7 +254,27 @@ TASKS = {"default": {"BACKEND": TASK_QUEUES[TASKS_BACKEND_NAME]}}
 REGISTRATION_RATE_LIMIT = env_int("REGISTRATION_RATE_LIMIT", 10, minimum=1)
 REGISTRATION_RATE_WINDOW = env_int("REGISTRATION_RATE_WINDOW", 600, minimum=1)
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The cache holds the rendered workshop page (per edition state, so never stale) and, with
+# Redis, the sessions. Without REDIS_URL everything works on the database alone: each worker
+# keeps its own copy of the page, and sessions live in the database. With it, every worker and
+# app server shares one cache, and a session costs no database query (cached_db: written
+# through to the database, so a Redis restart logs nobody out).
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            f"REDIS_URL must start with redis://, rediss:// or unix:// (got {REDIS_URL!r})."
+        )
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "werkplaats",
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 LOGGING = {
     "version": 1,
