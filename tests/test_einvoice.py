@@ -20,7 +20,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from registrations.forms import RegistrationForm
-from registrations.invoicing import documents, einvoice, emails
+from registrations.invoicing import documents, einvoice, emails, issuing
 from registrations.invoicing.documents import ubl_bytes
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.invoicing.models import (
@@ -334,6 +334,33 @@ def test_without_rules_configured_nothing_is_validated(
     break_the_generator(monkeypatch)
     invoice = issue_invoice(make_registration(edition_2022), at=AT)
     assert b"BuyerReference" not in ubl_bytes(invoice)
+
+
+def test_an_invoice_from_before_e_invoices_keeps_its_pdf_alone(
+    client, invoicing, edition_2022, finance_user, monkeypatch
+):
+    def pdf_only(invoice):
+        documents._store(invoice, InvoiceDocument.Kind.PDF, documents.render_invoice(invoice))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(issuing, "store_documents", pdf_only)
+        invoice = single(edition_2022)
+    original = stored_pdf(invoice)
+    assert (invoice.ubl_sha256, documents.kinds(invoice)) == ("", ["pdf"])
+    assert PdfReader(io.BytesIO(original)).attachments == {}
+
+    # Restored as it was issued: without an e-invoice inside.
+    InvoiceDocument.objects.filter(invoice=invoice).delete()
+    assert documents.restore(invoice, InvoiceDocument.Kind.PDF)
+    assert stored_pdf(invoice) == original
+    client.force_login(finance_user)
+    response = client.post(
+        reverse("admin:invoicing_invoice_changelist"),
+        {"action": "download_zip", "_selected_action": [invoice.pk]},
+    )
+    assert zipfile.ZipFile(io.BytesIO(response.content)).namelist() == ["factuur-2022-0001.pdf"]
+    assert emails.send_invoice(invoice)
+    assert [name for name, _, _ in mail.outbox[0].attachments] == ["factuur-2022-0001.pdf"]
 
 
 def run_validation(*options):

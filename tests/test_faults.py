@@ -488,7 +488,10 @@ def test_the_check_command_restores_what_it_can(invoicing, open_edition):
     for document in InvoiceDocument.objects.filter(kind=PDF):
         assert bytes(document.content) == originals[document.invoice_id]
     assert InvoiceDocument.objects.filter(kind=PDF).count() == 2
-    assert run_check() == ("2 pdf's gecontroleerd, 0 hersteld; alles klopt.\n", None)
+    assert run_check() == (
+        "2 facturen gecontroleerd (pdf en e-factuur), 0 hersteld; alles klopt.\n",
+        None,
+    )
 
 
 def test_the_check_command_fails_when_a_document_cannot_be_restored(invoice, monkeypatch):

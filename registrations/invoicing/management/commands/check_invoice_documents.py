@@ -44,7 +44,10 @@ class Command(BaseCommand):
                 f"{len(unresolved)} van {checked} facturen hebben een document dat ontbreekt of "
                 f"niet klopt ({', '.join(unresolved)}): {advice}."
             )
-        self.stdout.write(f"{checked} pdf's gecontroleerd, {restored} hersteld; alles klopt.")
+        self.stdout.write(
+            f"{checked} facturen gecontroleerd (pdf en e-factuur), {restored} hersteld; "
+            "alles klopt."
+        )
 
     def restore_document(self, invoice, kind):
         """Put a document back when a new one has the SHA-256 of issue; say what happened."""
