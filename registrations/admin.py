@@ -174,6 +174,8 @@ class RegistrationAdmin(admin.ModelAdmin):
                     "invoice_country",
                     "invoice_email",
                     ("po_number", "vat_id"),
+                    ("kvk_number", "oin"),
+                    "peppol_id",
                 ]
             },
         ),

@@ -37,6 +37,14 @@ class RegistrationForm(forms.ModelForm):
         label="Ik heb de privacyverklaring gelezen en ga akkoord met het gebruik van mijn gegevens.",
         error_messages={"required": "Ga akkoord met de privacyverklaring om in te schrijven."},
     )
+    # Longer than 8 here: people copy it as "1234 5678" from letterheads; clean_kvk_number
+    # takes the spaces out and the model checks the 8 digits.
+    kvk_number = forms.CharField(
+        label="KvK-nummer van je organisatie",
+        max_length=20,
+        required=False,
+        help_text="8 cijfers. Verplicht voor een factuuradres in Nederland, tenzij je een OIN invult.",
+    )
     # A honeypot: people never see or fill it; simple bots fill every field.
     website = forms.CharField(label="Laat dit veld leeg", required=False, max_length=200)
     # Made fresh for every form page: tells a double-clicked submit from a second sign-up.
@@ -54,6 +62,8 @@ class RegistrationForm(forms.ModelForm):
             "invoice_organisation": "Naam organisatie",
             "invoice_email": "E-mailadres voor de factuur",
             "vat_id": "Btw-nummer van je organisatie",
+            "oin": "OIN (overheidsorganisaties)",
+            "peppol_id": "Peppol-ID (als je organisatie e-facturen via Peppol ontvangt)",
         }
         help_texts = {
             "own_case": (
@@ -68,6 +78,11 @@ class RegistrationForm(forms.ModelForm):
                 "met hun inkoopordernummer."
             ),
             "vat_id": "Alleen als je organisatie dat op de factuur wil, bijvoorbeeld NL123456789B01.",
+            "oin": (
+                "20 cijfers. Voor gemeenten en andere overheidsorganisaties: vul dit in plaats "
+                "van of naast het KvK-nummer in."
+            ),
+            "peppol_id": "Bijvoorbeeld 0106:12345678 of 0190: gevolgd door het OIN. Mag leeg blijven.",
         }
         widgets = {
             "own_case": forms.Textarea(attrs={"rows": 4}),
@@ -145,6 +160,15 @@ class RegistrationForm(forms.ModelForm):
                 "of laat het veld leeg."
             ) from None
 
+    def clean_kvk_number(self):
+        return re.sub(r"[\s.]", "", self.cleaned_data["kvk_number"])
+
+    def clean_oin(self):
+        return re.sub(r"\s", "", self.cleaned_data["oin"])
+
+    def clean_peppol_id(self):
+        return re.sub(r"\s", "", self.cleaned_data["peppol_id"])
+
     def clean_submission_key(self):
         # Only ever compared, never shown: anything but a key this form made counts as none.
         key = self.cleaned_data["submission_key"]
@@ -168,6 +192,17 @@ class RegistrationForm(forms.ModelForm):
                 self.add_error(
                     "invoice_postcode", "Vul een Nederlandse postcode in, bijvoorbeeld 1234 AB."
                 )
+        dutch_address = str(cleaned.get("invoice_country", "")) == "NL"
+        identified = cleaned.get("kvk_number") or cleaned.get("oin")
+        if dutch_address and not identified and not self.has_error("kvk_number"):
+            # BR-NL-10 of SI-UBL 2.0: an e-invoice to a Dutch organisation names it by its KvK
+            # number or OIN, or the buyer's system refuses it.
+            self.add_error(
+                "kvk_number",
+                "Vul het KvK-nummer van je organisatie in, of bij een overheidsorganisatie het "
+                "OIN. We sturen de factuur ook als e-factuur, en de systemen van Nederlandse "
+                "organisaties hebben dat nummer nodig om hem te verwerken.",
+            )
         if not cleaned.get("invoice_organisation"):
             cleaned["invoice_organisation"] = cleaned.get("organisation", "")
         if not cleaned.get("invoice_email"):

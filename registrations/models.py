@@ -1,7 +1,9 @@
+import re
 import secrets
 from decimal import Decimal
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
@@ -53,9 +55,38 @@ INVOICE_DETAIL_FIELDS = [
     "invoice_email",
     "po_number",
     "vat_id",
+    "kvk_number",
+    "oin",
+    "peppol_id",
 ]
 # What was agreed at sign-up; finance's (permission change_billing).
 AGREED_PRICE_FIELDS = ["price_excl_vat", "vat_rate", "vat_exemption_text"]
+
+
+def validate_kvk_number(value):
+    # python-stdnum has no Dutch KvK module: a KvK number is 8 digits, without a check digit.
+    if not (len(value) == 8 and value.isdigit()):
+        raise ValidationError("Een KvK-nummer bestaat uit 8 cijfers.")
+
+
+def validate_oin(value):
+    if not (len(value) == 20 and value.isdigit()):
+        raise ValidationError("Een OIN bestaat uit precies 20 cijfers.")
+
+
+def validate_peppol_id(value):
+    """scheme:identifier, the scheme an ISO 6523 code of 4 digits (0106 KvK, 0190 OIN, ...)."""
+    scheme, _, identifier = value.partition(":")
+    valid = re.fullmatch(r"\d{4}", scheme) and re.fullmatch(r"[A-Za-z0-9._\-]{1,50}", identifier)
+    if valid and scheme == "0106":
+        valid = len(identifier) == 8 and identifier.isdigit()
+    if valid and scheme == "0190":
+        valid = len(identifier) == 20 and identifier.isdigit()
+    if not valid:
+        raise ValidationError(
+            "Een Peppol-ID heeft de vorm schema:nummer, bijvoorbeeld 0106:12345678 (KvK-nummer) "
+            "of 0190: gevolgd door het OIN van 20 cijfers."
+        )
 
 
 def count_with_status(status):
@@ -222,6 +253,21 @@ class Registration(models.Model):
         help_text="Staat op de factuur; veel gemeenten hebben dit nodig.",
     )
     vat_id = models.CharField("btw-nummer", max_length=30, blank=True)
+    # Who the buyer is in an e-invoice (SI-UBL 2.0): a Dutch organisation by its KvK number, a
+    # public body by its OIN; the Peppol ID is where an e-invoice can reach it.
+    kvk_number = models.CharField(
+        "KvK-nummer", max_length=8, blank=True, validators=[validate_kvk_number]
+    )
+    oin = models.CharField(
+        "OIN",
+        max_length=20,
+        blank=True,
+        validators=[validate_oin],
+        help_text="Organisatie-identificatienummer van een overheidsorganisatie (20 cijfers).",
+    )
+    peppol_id = models.CharField(
+        "Peppol-ID", max_length=60, blank=True, validators=[validate_peppol_id]
+    )
     # What was agreed at sign-up (copied from the edition by `place`); invoices charge this.
     price_excl_vat = models.DecimalField(
         "afgesproken prijs excl. btw",

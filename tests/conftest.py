@@ -7,6 +7,7 @@ import re
 import socket
 from decimal import Decimal
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -131,6 +132,9 @@ def sign_up_data(**overrides):
         "invoice_email": "facturen@utrecht.example.nl",
         "po_number": "PO-2022-0042",
         "vat_id": "",
+        "kvk_number": "30280353",
+        "oin": "",
+        "peppol_id": "",
         "accept_terms": "on",
         "accept_privacy": "on",
         "website": "",
@@ -171,6 +175,7 @@ def make_registration(edition, at=None, **overrides):
         "invoice_country": "NL",
         "invoice_email": "facturen@utrecht.example.nl",
         "po_number": "PO-2022-0042",
+        "kvk_number": "30280353",
         "terms_accepted_at": now,
         "privacy_accepted_at": now,
     }
@@ -255,6 +260,17 @@ def make_issuer(**overrides):
 def invoicing(db):
     """A complete invoice issuer, so invoices can be issued."""
     return make_issuer()
+
+
+@pytest.fixture
+def einvoice_rules(settings):
+    """The official e-invoice rules (SI-UBL 2.0, EN 16931) from the shared folder, configured
+    as EINVOICE_RULES_DIR: every invoice issued in the test is validated."""
+    rules = Path(settings.BASE_DIR).parent / "shared" / "einvoice"
+    files = [rules / "si-ubl-2.0.xsl", rules / "EN16931-UBL-validation.xslt"]
+    require(all(path.is_file() for path in files), f"needs the official e-invoice rules in {rules}")
+    settings.EINVOICE_RULES_DIR = str(rules)
+    return rules
 
 
 def pdf_text(content):

@@ -559,7 +559,7 @@ def test_consent_timestamps_are_read_only(client, staff_member):
     assert registration.terms_accepted_at == accepted
 
 
-def test_the_database_refuses_overbooking_past_the_models():
+def test_the_database_refuses_overbooking_past_the_models(postgres):
     edition = make_edition(capacity=1)
     make_registration(edition)
     waiting = make_registration(edition)
@@ -573,7 +573,7 @@ def test_the_database_refuses_overbooking_past_the_models():
     assert Registration.objects.confirmed().count() == 1
 
 
-def test_the_database_refuses_a_maximum_below_the_confirmed_count():
+def test_the_database_refuses_a_maximum_below_the_confirmed_count(postgres):
     edition = make_edition(capacity=3)
     make_registration(edition)
     make_registration(edition)

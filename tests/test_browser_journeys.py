@@ -72,6 +72,7 @@ def test_participant_signs_up_on_a_phone_using_only_the_keyboard(open_page):
     type_into(page, "id_invoice_postcode", data["invoice_postcode"])
     type_into(page, "id_invoice_city", data["invoice_city"])
     type_into(page, "id_po_number", data["po_number"])
+    type_into(page, "id_kvk_number", data["kvk_number"])
     tab_to(page, "#id_accept_terms")
     page.keyboard.press("Space")
     tab_to(page, "#id_accept_privacy")
@@ -106,7 +107,7 @@ def test_form_opened_before_the_deadline_and_sent_after_it_is_refused(open_page)
         page.locator(f"#id_{name}").fill(data[name])
     page.locator("#id_sector").select_option(data["sector"])
     page.locator("#id_role").select_option(data["role"])
-    for name in ("invoice_street", "invoice_postcode", "invoice_city"):
+    for name in ("invoice_street", "invoice_postcode", "invoice_city", "kvk_number"):
         page.locator(f"#id_{name}").fill(data[name])
     page.locator("#id_accept_terms").check()
     page.locator("#id_accept_privacy").check()

@@ -35,6 +35,7 @@ from werkplaats.middleware import RequestGuardMiddleware, UploadRefused, accepts
 AT = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
 INVOICES = reverse("admin:invoicing_invoice_changelist")
 REGISTRATIONS = reverse("admin:registrations_registration_changelist")
+PDF = InvoiceDocument.Kind.PDF
 
 
 def register_url(edition):
@@ -309,7 +310,7 @@ def nothing_issued():
 def test_a_failed_render_while_issuing_rolls_everything_back(invoicing, open_edition, monkeypatch):
     registration = make_registration(open_edition)
 
-    def broken(invoice):
+    def broken(invoice, **options):
         raise RuntimeError("renderer crashed")
 
     with monkeypatch.context() as patch:
@@ -319,7 +320,7 @@ def test_a_failed_render_while_issuing_rolls_everything_back(invoicing, open_edi
 
     assert nothing_issued()
     assert issue_invoice(registration, at=AT).number == "2022-0001"
-    assert InvoiceDocument.objects.count() == 1
+    assert InvoiceDocument.objects.count() == 2  # the PDF and the e-invoice
 
 
 def test_a_full_disk_while_storing_the_document_rolls_everything_back(
@@ -337,15 +338,17 @@ def test_a_full_disk_while_storing_the_document_rolls_everything_back(
 
     assert nothing_issued()
     assert issue_invoice(registration, at=AT).number == "2022-0001"
-    assert InvoiceDocument.objects.count() == 1
+    assert InvoiceDocument.objects.count() == 2  # the PDF and the e-invoice
 
 
 def lose(invoice):
-    InvoiceDocument.objects.filter(invoice=invoice).delete()
+    InvoiceDocument.objects.filter(invoice=invoice, kind=PDF).delete()
 
 
 def damage(invoice):
-    InvoiceDocument.objects.filter(invoice=invoice).update(content=b"%PDF-1.7 overschreven")
+    InvoiceDocument.objects.filter(invoice=invoice, kind=PDF).update(
+        content=b"%PDF-1.7 overschreven"
+    )
 
 
 @pytest.mark.parametrize(
@@ -388,7 +391,7 @@ def test_the_restore_action_puts_back_exactly_the_original(client, invoice, fina
 
     assert response.status_code == 200
     assert "pdf van 2022-0001 hersteld" in response.content.decode()
-    restored = bytes(InvoiceDocument.objects.get(invoice=invoice).content)
+    restored = bytes(InvoiceDocument.objects.get(invoice=invoice, kind=PDF).content)
     assert restored == original
     assert hashlib.sha256(restored).hexdigest() == invoice.pdf_sha256
     assert (
@@ -397,13 +400,13 @@ def test_the_restore_action_puts_back_exactly_the_original(client, invoice, fina
 
 
 def test_the_restore_action_leaves_a_sound_document_alone(client, invoice, finance_user):
-    before = InvoiceDocument.objects.get(invoice=invoice)
+    before = InvoiceDocument.objects.get(invoice=invoice, kind=PDF)
     client.force_login(finance_user)
 
     response = act(client, "restore_documents", [invoice])
 
     assert "pdf van 2022-0001 is in orde" in response.content.decode()
-    after = InvoiceDocument.objects.get(invoice=invoice)
+    after = InvoiceDocument.objects.get(invoice=invoice, kind=PDF)
     assert (after.pk, after.stored_at, bytes(after.content)) == (
         before.pk,
         before.stored_at,
@@ -417,7 +420,9 @@ def test_the_restore_action_stores_nothing_when_a_new_render_differs(
 ):
     fault(invoice)
     left = list(InvoiceDocument.objects.filter(invoice=invoice).values_list("content", flat=True))
-    monkeypatch.setattr(documents, "render_invoice", lambda invoice: b"%PDF-1.7 een andere pdf")
+    monkeypatch.setattr(
+        documents, "render_invoice", lambda invoice, **options: b"%PDF-1.7 een andere pdf"
+    )
     client.force_login(finance_user)
 
     response = act(client, "restore_documents", [invoice])
@@ -452,8 +457,11 @@ def test_the_check_command_reports_without_changing_anything(invoicing, open_edi
     assert "2022-0003" in lines[1] and "controlesom" in lines[1]
     assert sound.number not in out
     assert error and "2 van 3" in error and "--restore" in error
-    assert not InvoiceDocument.objects.filter(invoice=missing).exists()
-    assert bytes(InvoiceDocument.objects.get(invoice=damaged).content) == b"%PDF-1.7 overschreven"
+    assert not InvoiceDocument.objects.filter(invoice=missing, kind=PDF).exists()
+    assert (
+        bytes(InvoiceDocument.objects.get(invoice=damaged, kind=PDF).content)
+        == b"%PDF-1.7 overschreven"
+    )
 
 
 def test_the_check_command_restores_what_it_can(invoicing, open_edition):
@@ -467,18 +475,23 @@ def test_the_check_command_restores_what_it_can(invoicing, open_edition):
     assert error is None
     assert "De pdf van 2022-0001 is hersteld" in out
     assert "De pdf van 2022-0002 is hersteld" in out
-    for document in InvoiceDocument.objects.all():
+    for document in InvoiceDocument.objects.filter(kind=PDF):
         assert bytes(document.content) == originals[document.invoice_id]
-    assert InvoiceDocument.objects.count() == 2
-    assert run_check() == ("2 pdf's gecontroleerd, 0 hersteld; alles klopt.\n", None)
+    assert InvoiceDocument.objects.filter(kind=PDF).count() == 2
+    assert run_check() == (
+        "2 facturen gecontroleerd (pdf en e-factuur), 0 hersteld; alles klopt.\n",
+        None,
+    )
 
 
 def test_the_check_command_fails_when_a_document_cannot_be_restored(invoice, monkeypatch):
     lose(invoice)
-    monkeypatch.setattr(documents, "render_invoice", lambda invoice: b"%PDF-1.7 een andere pdf")
+    monkeypatch.setattr(
+        documents, "render_invoice", lambda invoice, **options: b"%PDF-1.7 een andere pdf"
+    )
 
     out, error = run_check("--restore")
 
     assert "2022-0001" in out and "kan niet worden hersteld" in out
     assert error and "2022-0001" in error and "back-up" in error
-    assert not InvoiceDocument.objects.exists()
+    assert not InvoiceDocument.objects.filter(kind=PDF).exists()

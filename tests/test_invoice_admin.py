@@ -169,7 +169,12 @@ def test_zip_holds_the_stored_pdfs(client, invoicing, open_edition, finance_user
     response = act(client, INVOICES, "download_zip", [first, second])
     assert response["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.content))
-    assert archive.namelist() == ["factuur-2022-0001.pdf", "factuur-2022-0002.pdf"]
+    assert archive.namelist() == [
+        "factuur-2022-0001.pdf",
+        "factuur-2022-0001.xml",
+        "factuur-2022-0002.pdf",
+        "factuur-2022-0002.xml",
+    ]
     assert archive.read("factuur-2022-0002.pdf") == stored_pdf(second)
 
 

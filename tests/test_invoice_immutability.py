@@ -8,7 +8,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
-from registrations.invoicing.documents import DocumentUnavailable
+from registrations.invoicing.documents import DocumentUnavailable, ubl_bytes
 from registrations.invoicing.issuing import issue_invoice
 from registrations.invoicing.models import Invoice, InvoiceDocument, InvoiceIsFinal, InvoiceLine
 from registrations.models import Registration
@@ -48,6 +48,8 @@ def test_editing_the_edition_does_not_change_the_invoice(invoice):
         ("invoice_organisation", "Gemeente Amersfoort"),
         ("invoice_street", "Stadhuisplein 1"),
         ("po_number", "ANDERS"),
+        ("kvk_number", "12345678"),
+        ("oin", "00000001001234567000"),
         ("last_name", "Jansen"),
         ("price_excl_vat", Decimal("1950.00")),
     ],
@@ -109,6 +111,9 @@ def test_model_refuses_to_save_changes(invoice):
         ("invoice_date", "2022-01-01"),
         ("po_number", ""),
         ("vat_exemption_text", "vrijgesteld"),
+        ("customer_kvk_number", "12345678"),
+        ("customer_oin", "00000001001234567000"),
+        ("customer_peppol_id", "0106:12345678"),
     ],
 )
 def test_database_refuses_raw_updates_of_the_snapshot(invoice, column, value):
@@ -157,6 +162,24 @@ def test_the_stored_pdf_cannot_be_swapped(invoice):
         stored_pdf(invoice)
     invoice.refresh_from_db()
     assert invoice.pdf_sha256 == issued
+
+
+def test_the_stored_e_invoice_cannot_be_swapped(invoice):
+    issued = invoice.ubl_sha256
+    assert issued
+    for value in ["", hashlib.sha256(b"<Invoice/>").hexdigest()]:
+        with pytest.raises(IntegrityError):
+            raw(
+                "UPDATE registrations_invoice SET ubl_sha256 = %s WHERE id = %s",
+                [value, invoice.pk],
+            )
+    InvoiceDocument.objects.filter(invoice=invoice, kind=InvoiceDocument.Kind.UBL).update(
+        content=b"<Invoice/>"
+    )
+    with pytest.raises(DocumentUnavailable, match="e-factuur"):
+        ubl_bytes(invoice)
+    invoice.refresh_from_db()
+    assert invoice.ubl_sha256 == issued
 
 
 def test_admin_offers_no_way_to_change_or_delete(invoice, client, django_user_model):

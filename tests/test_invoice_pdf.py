@@ -10,7 +10,7 @@ import pytest
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from registrations.invoicing import pdf
+from registrations.invoicing import documents, pdf
 from registrations.invoicing.issuing import issue_invoice
 from registrations.invoicing.models import InvoiceDocument, vat_breakdown
 from tests.conftest import make_registration, pdf_text, stored_pdf
@@ -97,8 +97,8 @@ def test_pdf_is_pdf_a_3b(invoice):
 
 def test_rendering_the_same_invoice_again_gives_the_same_bytes(invoice):
     stored = stored_pdf(invoice)
-    assert pdf.render_invoice(invoice) == stored
-    assert pdf.render_invoice(invoice) == stored
+    assert documents.render(invoice, InvoiceDocument.Kind.PDF) == stored
+    assert documents.render(invoice, InvoiceDocument.Kind.PDF) == stored
 
 
 def test_stored_sha256_matches_the_document(invoice):

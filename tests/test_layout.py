@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# Imported on first use on purpose: WeasyPrint costs most of a second to import, which
-# pages that never render a PDF should not pay (see registrations/invoicing/pdf.py).
-LAZY_ALLOWED = {"weasyprint", "weasyprint.text.fonts", "weasyprint.urls"}
+# Imported on first use on purpose: WeasyPrint and Saxon cost time to import, which pages that
+# never render a PDF or validate an e-invoice should not pay (registrations/invoicing/pdf.py,
+# einvoice.py).
+LAZY_ALLOWED = {"weasyprint", "weasyprint.text.fonts", "weasyprint.urls", "saxonche"}
 
 
 def modules(folder, exclude=None):

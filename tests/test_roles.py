@@ -194,6 +194,7 @@ PAGES = {
         "delete": ALL_403,  # with an explanation page for the groups
         "history": (200, 200, 403),
         "pdf": (200, 200, 403),
+        "ubl": (200, 200, 403),  # the e-invoice, beside the PDF
     },
     "invoicing.invoiceissuer": {
         # One row: the list goes straight to it.
@@ -220,7 +221,7 @@ def _page_url(world, label, kind):
     name = f"admin:{app_label}_{model_name}_{kind}"
     if kind in ("changelist", "add"):
         return reverse(name)
-    if kind == "pdf":
+    if kind in ("pdf", "ubl"):
         return reverse(name, args=[world["invoice"].number])
     if kind == "correct":
         return reverse(name, args=[world["invoiced"].pk])

@@ -297,6 +297,21 @@ ADMIN_URL = env_str("DJANGO_ADMIN_URL", "beheer/").strip("/") + "/"
 # Only behind a reverse proxy that sets X-Forwarded-For: rate limits then count per client.
 USE_X_FORWARDED_FOR = env_bool("DJANGO_USE_X_FORWARDED_FOR", False)
 
+# The official e-invoice rule files (si-ubl-2.0.xsl and EN16931-UBL-validation.xslt, published
+# by the Peppol authority NL and the CEN; the project keeps no copy). Set: every e-invoice is
+# validated when it is issued, and one with a fatal finding refuses the issue. Empty: none is.
+EINVOICE_RULES_DIR = env_str("EINVOICE_RULES_DIR").strip()
+if EINVOICE_RULES_DIR:
+    _missing = [
+        name
+        for name in ("si-ubl-2.0.xsl", "EN16931-UBL-validation.xslt")
+        if not (Path(EINVOICE_RULES_DIR) / name).is_file()
+    ]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"EINVOICE_RULES_DIR={EINVOICE_RULES_DIR!r} lacks {', '.join(_missing)}."
+        )
+
 # The invoice address form lists the likely countries first.
 COUNTRIES_FIRST = ["NL", "BE", "DE"]
 COUNTRIES_FIRST_BREAK = "──────────"

@@ -21,7 +21,7 @@ from registrations.tasks import Queued
 from werkplaats.formats import money
 
 from . import exports, issuing, tasks
-from .documents import pdf_bytes, restore_pdf
+from .documents import Kind, document_bytes, kinds, restore
 from .models import (
     INVOICE_FROZEN_FIELDS,
     Invoice,
@@ -154,6 +154,13 @@ class InvoiceDisplayMixin:
         url = reverse("admin:invoicing_invoice_pdf", args=[invoice.number])
         return format_html('<a href="{}">{}</a>', url, invoice.filename)
 
+    @admin.display(description="e-factuur")
+    def ubl_link(self, invoice):
+        if not invoice.pk or not invoice.ubl_sha256:
+            return "–"
+        url = reverse("admin:invoicing_invoice_ubl", args=[invoice.number])
+        return format_html('<a href="{}">{}</a>', url, invoice.ubl_filename)
+
 
 class ReadOnlyAdminMixin:
     """Issued invoices are final: nobody adds, edits or deletes them here."""
@@ -180,7 +187,15 @@ class RegistrationInvoiceInline(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.T
 
     model = Invoice
     fk_name = "registration"
-    fields = ["number_link", "kind", "invoice_date", "incl_vat", "status_label", "pdf_link"]
+    fields = [
+        "number_link",
+        "kind",
+        "invoice_date",
+        "incl_vat",
+        "status_label",
+        "pdf_link",
+        "ubl_link",
+    ]
     readonly_fields = fields
     extra = 0
     verbose_name_plural = "facturen"
@@ -392,6 +407,7 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "incl_vat",
         "status_label",
         "pdf_link",
+        "ubl_link",
     ]
     list_filter = [
         InvoiceStatusFilter,
@@ -418,8 +434,8 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                 "fields": [
                     ("number", "kind"),
                     "status_label",
-                    "pdf_link",
-                    "pdf_sha256",
+                    ("pdf_link", "ubl_link"),
+                    ("pdf_sha256", "ubl_sha256"),
                     ("invoice_date", "due_date"),
                     ("supply_start", "supply_end"),
                     "credited_invoice",
@@ -440,6 +456,8 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                     "customer_country_name",
                     "customer_email",
                     ("customer_vat_id", "po_number"),
+                    ("customer_kvk_number", "customer_oin"),
+                    "customer_peppol_id",
                     "payment_reference",
                 ]
             },
@@ -495,25 +513,40 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.pdf_view),
                 name="invoicing_invoice_pdf",
             ),
+            path(
+                "<invoice_number:number>/xml/",
+                self.admin_site.admin_view(self.ubl_view),
+                name="invoicing_invoice_ubl",
+            ),
             *super().get_urls(),
         ]
 
     def pdf_view(self, request, number):
         """The PDF stored at issue time, for users who may view invoices; never re-rendered."""
-        # A download needs the checksum, not the whole snapshot.
-        invoice = get_object_or_404(Invoice.objects.only("number", "pdf_sha256"), number=number)
+        return self._document_download(request, number, Kind.PDF)
+
+    def ubl_view(self, request, number):
+        """The e-invoice (UBL) stored at issue time, under the same rules as the PDF."""
+        return self._document_download(request, number, Kind.UBL)
+
+    def _document_download(self, request, number, kind):
+        # A download needs the checksums, not the whole snapshot.
+        invoice = get_object_or_404(
+            Invoice.objects.only("number", "pdf_sha256", "ubl_sha256"), number=number
+        )
         if not self.has_view_permission(request, invoice):
             raise PermissionDenied
         try:
-            content = pdf_bytes(invoice)
+            content = document_bytes(invoice, kind)
         except InvoiceRefused as refusal:
             self.message_user(request, str(refusal), messages.ERROR)
             return redirect("admin:invoicing_invoice_changelist")
+        pdf = kind == Kind.PDF
         return FileResponse(
             io.BytesIO(content),
             as_attachment=True,
-            filename=invoice.filename,
-            content_type="application/pdf",
+            filename=invoice.filename if pdf else invoice.ubl_filename,
+            content_type="application/pdf" if pdf else "application/xml",
         )
 
     def has_credit_invoice_permission(self, request):
@@ -536,7 +569,9 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     def vat(self, invoice):
         return money(invoice.total_vat)
 
-    @admin.action(description="Download geselecteerde pdf's (ZIP)", permissions=["view"])
+    @admin.action(
+        description="Download geselecteerde pdf's en e-facturen (ZIP)", permissions=["view"]
+    )
     def download_zip(self, request, queryset):
         try:
             content = exports.invoices_zip(queryset.order_by("number"))
@@ -640,7 +675,9 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         )
         return None
 
-    @admin.action(description="Mail de pdf naar het factuuradres…", permissions=["send_invoice"])
+    @admin.action(
+        description="Mail de pdf en e-factuur naar het factuuradres…", permissions=["send_invoice"]
+    )
     def email_invoices(self, request, queryset):
         already = [invoice for invoice in queryset.order_by("number") if invoice.emailed_at]
         if already and "apply" not in request.POST:
@@ -663,7 +700,9 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         queued = Queued()
 
         def step(invoice):
-            pdf_bytes(invoice)  # a missing or damaged PDF is reported now, not by the worker
+            # A missing or damaged document is reported now, not by the worker.
+            for kind in kinds(invoice):
+                document_bytes(invoice, kind)
             queued.results.append(tasks.send_invoice_email.enqueue(invoice.pk))
             return f"{invoice.number} naar {invoice.customer_email}"
 
@@ -673,9 +712,14 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Pdf controleren en herstellen", permissions=["issue_invoice"])
     def restore_documents(self, request, queryset):
+        """The PDF and, when the invoice has one, the e-invoice."""
+
         def step(invoice):
-            if restore_pdf(invoice):
-                return f"pdf van {invoice.number} hersteld (controlesom klopt)"
-            return f"pdf van {invoice.number} is in orde"
+            return "; ".join(
+                f"{Kind(kind).label} van {invoice.number} hersteld (controlesom klopt)"
+                if restore(invoice, kind)
+                else f"{Kind(kind).label} van {invoice.number} is in orde"
+                for kind in kinds(invoice)
+            )
 
         apply_to_each(self, request, queryset.order_by("number"), step, "Gecontroleerd")

@@ -6,11 +6,15 @@ from django.utils import timezone
 from registrations.emails import render_message, send_logged
 from werkplaats import formats
 
-from .documents import pdf_bytes
+from .documents import pdf_bytes, ubl_bytes
 
 
 def send_invoice(invoice):
-    """The invoice's stored PDF (never a new render) to the invoice e-mail address."""
+    """The invoice's stored PDF and e-invoice (never a new render) to the invoice e-mail
+    address; an invoice from before e-invoices has its PDF only."""
+    attachments = [(invoice.filename, pdf_bytes(invoice), "application/pdf")]
+    if invoice.ubl_sha256:
+        attachments.append((invoice.ubl_filename, ubl_bytes(invoice), "application/xml"))
     message = render_message(
         "invoice",
         {
@@ -20,7 +24,7 @@ def send_invoice(invoice):
             "total": formats.money(abs(invoice.total_incl_vat)),
         },
         [invoice.customer_email],
-        attachments=[(invoice.filename, pdf_bytes(invoice), "application/pdf")],
+        attachments=attachments,
     )
     if invoice.issuer_email:
         # Accounts payable answer the invoice mail; that should reach finance.

@@ -1,25 +1,27 @@
-"""The files finance takes out of the admin: a ZIP of PDFs and the bookkeeping CSV."""
+"""The files finance takes out of the admin: a ZIP of PDFs and e-invoices, and the bookkeeping
+CSV."""
 
 import io
 import zipfile
 
 from werkplaats.formats import round_cents
 
-from .documents import pdf_bytes
+from .documents import Kind, document_bytes, kinds
 from .models import vat_breakdown
 
 
 def invoices_zip(invoices):
-    """One ZIP with the stored PDF of each invoice, named factuur-<number>.pdf."""
+    """One ZIP with the stored documents of each invoice: factuur-<number>.pdf and, when it
+    has one, its e-invoice factuur-<number>.xml."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for invoice in invoices:
             day = invoice.invoice_date
-            info = zipfile.ZipInfo(
-                invoice.filename, date_time=(day.year, day.month, day.day, 0, 0, 0)
-            )
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, pdf_bytes(invoice))
+            for kind in kinds(invoice):
+                name = invoice.filename if kind == Kind.PDF else invoice.ubl_filename
+                info = zipfile.ZipInfo(name, date_time=(day.year, day.month, day.day, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, document_bytes(invoice, kind))
     return buffer.getvalue()
 
 

@@ -15,8 +15,8 @@ LINE = "registrations_invoiceline"
 REGISTRATION = "registrations_registration"
 
 # Issued invoices: these columns may change after issue; a set-once column only while empty.
-MUTABLE = ["pdf_sha256", "paid_on", "emailed_at", "refunded_on"]
-SET_ONCE = ["pdf_sha256"]
+MUTABLE = ["pdf_sha256", "ubl_sha256", "paid_on", "emailed_at", "refunded_on"]
+SET_ONCE = ["pdf_sha256", "ubl_sha256"]
 
 # An uncredited invoice of the registration exists (in SQL, for OLD.id).
 INVOICED = f"""EXISTS (
@@ -28,10 +28,11 @@ REGISTRATION_MESSAGE = (
 )
 
 
-def _postgresql(frozen_registration_columns):
+def _postgresql(frozen_registration_columns, set_once_columns):
     quoted = ", ".join(f"'{name}'" for name in MUTABLE)
     set_once = " OR ".join(
-        f"(OLD.{name} <> '' AND NEW.{name} IS DISTINCT FROM OLD.{name})" for name in SET_ONCE
+        f"(OLD.{name} <> '' AND NEW.{name} IS DISTINCT FROM OLD.{name})"
+        for name in set_once_columns
     )
     registration_row = ", ".join(f"NEW.{c}" for c in frozen_registration_columns)
     registration_old = ", ".join(f"OLD.{c}" for c in frozen_registration_columns)
@@ -89,9 +90,9 @@ DROP FUNCTION IF EXISTS invoicing_registration_guard();
 """
 
 
-def _sqlite(frozen_invoice_columns, frozen_registration_columns):
+def _sqlite(frozen_invoice_columns, frozen_registration_columns, set_once_columns):
     changed = " OR ".join(f'NEW."{c}" IS NOT OLD."{c}"' for c in frozen_invoice_columns)
-    set_once = " OR ".join(f"(OLD.{c} <> '' AND NEW.{c} IS NOT OLD.{c})" for c in SET_ONCE)
+    set_once = " OR ".join(f"(OLD.{c} <> '' AND NEW.{c} IS NOT OLD.{c})" for c in set_once_columns)
     registration_changed = " OR ".join(
         f'NEW."{c}" IS NOT OLD."{c}"' for c in frozen_registration_columns
     )
@@ -141,10 +142,13 @@ def create(apps, schema_editor, registration_fields):
         for field in Invoice._meta.concrete_fields
         if field.name not in MUTABLE and not field.primary_key
     ]
+    # An older migration knows fewer set-once columns (ubl_sha256 came with e-invoices).
+    existing = {field.name for field in Invoice._meta.concrete_fields}
+    set_once = [name for name in SET_ONCE if name in existing]
     execute(
         schema_editor,
-        _postgresql(frozen_registration),
-        _sqlite(frozen_invoice, frozen_registration),
+        _postgresql(frozen_registration, set_once),
+        _sqlite(frozen_invoice, frozen_registration, set_once),
     )
 
 

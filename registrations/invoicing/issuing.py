@@ -1,6 +1,7 @@
 """Issuing invoices and credit notes, and correcting an invoice by credit and reissue.
 
-An invoice is numbered, snapshotted and rendered to PDF in one transaction, with the series
+An invoice is numbered, snapshotted, turned into an e-invoice (validated when the rules are
+configured) and rendered to PDF in one transaction, with the series
 counter row locked: parallel issues wait for each other, and a failure anywhere (the render,
 the database, a full disk) rolls everything back together, number and documents included, so
 numbers have no gaps and never repeat, and no document exists without its invoice.
@@ -17,7 +18,7 @@ from programme.models import amsterdam_date
 from registrations.models import Registration
 from werkplaats.formats import period, round_cents
 
-from .documents import store_pdf
+from .documents import store_documents
 from .models import (
     Invoice,
     InvoiceCounter,
@@ -162,6 +163,9 @@ def issue_invoice(registration, at=None, by=None, lines=None):
             customer_country_name=registration.invoice_country.name,
             customer_email=registration.invoice_email,
             customer_vat_id=registration.vat_id,
+            customer_kvk_number=registration.kvk_number,
+            customer_oin=registration.oin,
+            customer_peppol_id=registration.peppol_id,
             po_number=registration.po_number,
             payment_reference=number,
             vat_exemption_text=registration.vat_exemption_text,
@@ -220,7 +224,11 @@ def credit_invoice(invoice, at=None, by=None):
 
 
 def _finish(invoice, lines):
-    """Totals, insert, PDF: the last steps of issuing, inside the caller's transaction."""
+    """Totals, insert, documents: the last steps of issuing, inside the caller's transaction.
+
+    An e-invoice that the configured rules find fatal refuses the whole issue (InvoiceRefused):
+    the transaction rolls back, so no invoice, number or document remains.
+    """
     breakdown = vat_breakdown(lines)
     invoice.total_excl_vat = sum((base for _, base, _ in breakdown), Decimal("0.00"))
     invoice.total_vat = sum((vat for _, _, vat in breakdown), Decimal("0.00"))
@@ -229,7 +237,7 @@ def _finish(invoice, lines):
     for line in lines:
         line.invoice = invoice
     InvoiceLine.objects.bulk_create(lines)
-    store_pdf(invoice)
+    store_documents(invoice)
     return invoice
 
 

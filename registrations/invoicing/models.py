@@ -19,7 +19,12 @@ from stdnum import iban
 from stdnum.nl import btw
 
 from programme.models import amsterdam_date
-from registrations.models import AGREED_PRICE_FIELDS, INVOICE_DETAIL_FIELDS, Registration
+from registrations.models import (
+    AGREED_PRICE_FIELDS,
+    INVOICE_DETAIL_FIELDS,
+    Registration,
+    validate_kvk_number,
+)
 from werkplaats.formats import round_cents
 
 # What an invoice copies from its registration: once invoiced, these change only through the
@@ -51,11 +56,6 @@ def vat_breakdown(lines):
         (rate, round_cents(base), round_cents(base * rate / 100))
         for rate, base in sorted(bases.items(), reverse=True)
     ]
-
-
-def _validate_kvk(value):
-    if not (len(value) == 8 and value.isdigit()):
-        raise ValidationError("Een KvK-nummer bestaat uit 8 cijfers.")
 
 
 def _validate_vat_id(value):
@@ -90,7 +90,7 @@ class InvoiceIssuer(models.Model):
     city = models.CharField("plaats", max_length=100, blank=True)
     country = CountryField("land", default="NL")
     kvk_number = models.CharField(
-        "KvK-nummer", max_length=20, blank=True, validators=[_validate_kvk]
+        "KvK-nummer", max_length=20, blank=True, validators=[validate_kvk_number]
     )
     vat_id = models.CharField("btw-id", max_length=20, blank=True, validators=[_validate_vat_id])
     iban = models.CharField("IBAN", max_length=34, blank=True, validators=[_validate_iban])
@@ -237,7 +237,7 @@ class InvoiceQuerySet(models.QuerySet):
 class Invoice(models.Model):
     """An issued invoice or credit note: a frozen snapshot of everything printed on it.
 
-    Only the PDF (stored once), the payment date and the e-mail date may change after
+    Only its documents' checksums (each set once), the payment date and the e-mail date may change after
     issue; database triggers refuse everything else, and any DELETE.
     """
 
@@ -254,8 +254,9 @@ class Invoice(models.Model):
         REFUND_DUE = "refund_due", "terug te betalen"
         REFUNDED = "refunded", "terugbetaald"
 
-    # pdf_sha256 is set once, in the issuing transaction (the triggers refuse a second value).
-    MUTABLE_FIELDS = frozenset({"pdf_sha256", "paid_on", "emailed_at", "refunded_on"})
+    # The checksums are set once, in the issuing transaction (the triggers refuse a second
+    # value).
+    MUTABLE_FIELDS = frozenset({"pdf_sha256", "ubl_sha256", "paid_on", "emailed_at", "refunded_on"})
 
     number = models.CharField("factuurnummer", max_length=40, unique=True)
     series = models.CharField("reeks", max_length=40, editable=False)
@@ -301,6 +302,9 @@ class Invoice(models.Model):
     customer_country_name = models.CharField("land", max_length=100)
     customer_email = models.EmailField("e-mailadres voor de factuur", max_length=254)
     customer_vat_id = models.CharField("btw-nummer klant", max_length=30, blank=True)
+    customer_kvk_number = models.CharField("KvK-nummer klant", max_length=8, blank=True)
+    customer_oin = models.CharField("OIN klant", max_length=20, blank=True)
+    customer_peppol_id = models.CharField("Peppol-ID klant", max_length=60, blank=True)
     po_number = models.CharField("inkoopordernummer of kenmerk", max_length=100, blank=True)
     payment_reference = models.CharField("betalingskenmerk", max_length=40)
 
@@ -310,6 +314,8 @@ class Invoice(models.Model):
     vat_exemption_text = models.CharField("btw-vrijstelling", max_length=200, blank=True)
 
     pdf_sha256 = models.CharField("SHA-256 van de pdf", max_length=64, blank=True)
+    # Empty for invoices issued before e-invoices existed: they have a PDF only.
+    ubl_sha256 = models.CharField("SHA-256 van de e-factuur", max_length=64, blank=True)
     paid_on = models.DateField("betaald op", null=True, blank=True)
     emailed_at = models.DateTimeField("gemaild op", null=True, blank=True)
     refunded_on = models.DateField(
@@ -396,6 +402,10 @@ class Invoice(models.Model):
     def filename(self):
         return f"factuur-{self.number}.pdf"
 
+    @property
+    def ubl_filename(self):
+        return f"factuur-{self.number}.xml"
+
     def status(self, today=None):
         """Derived from the dates and the credit note: open, overdue, paid, credited; a credit
         note of a paid invoice is a refund due until finance records it as paid back."""
@@ -451,6 +461,7 @@ class InvoiceDocument(models.Model):
 
     class Kind(models.TextChoices):
         PDF = "pdf", "pdf"
+        UBL = "ubl", "e-factuur"
 
     invoice = models.ForeignKey(
         Invoice, on_delete=models.PROTECT, related_name="documents", verbose_name="factuur"

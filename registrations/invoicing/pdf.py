@@ -6,6 +6,7 @@ a second, which views that never render a PDF should not pay.
 """
 
 import atexit
+import datetime
 import mimetypes
 import threading
 from pathlib import Path
@@ -121,16 +122,32 @@ def _engine():
     return _cache
 
 
-def render_html(html, *, identifier, created, stylesheets=True):
+def render_html(html, *, identifier, created, stylesheets=True, attachments=()):
     """PDF bytes for `html` with the invoice options; `created` is an ISO date.
 
+    `attachments`: (file name, bytes, description) to embed, as PDF/A-3 allows; an embedded
+    e-invoice is the "Alternative" form of the same invoice (as in Factur-X/ZUGFeRD).
     The fixed creation date and identifier make the output reproducible byte for byte.
     Renders one at a time: WeasyPrint's font machinery is not made for threads.
     """
-    from weasyprint import HTML
+    from weasyprint import HTML, Attachment
 
+    moment = datetime.datetime.fromisoformat(created)
     with _lock:
         engine = _engine()
+        # Made for each render: WeasyPrint cannot reuse an Attachment.
+        embedded = [
+            Attachment(
+                string=content,
+                name=name,
+                description=description,
+                created=moment,
+                modified=moment,
+                relationship="Alternative",
+                url_fetcher=engine["fetcher"],
+            )
+            for name, content, description in attachments
+        ]
         document = HTML(
             string=html,
             base_url=static_dirs()[0].as_uri() + "/",
@@ -142,7 +159,9 @@ def render_html(html, *, identifier, created, stylesheets=True):
         )
         document.metadata.created = created
         document.metadata.modified = created
-        return document.write_pdf(pdf_identifier=identifier.encode(), **PDF_OPTIONS)
+        return document.write_pdf(
+            pdf_identifier=identifier.encode(), attachments=embedded, **PDF_OPTIONS
+        )
 
 
 def invoice_context(invoice):
@@ -182,8 +201,15 @@ def invoice_context(invoice):
     }
 
 
-def render_invoice(invoice):
-    """The invoice's PDF bytes, from its snapshot alone (never the live registration)."""
+def render_invoice(invoice, einvoice=None):
+    """The invoice's PDF bytes, from its snapshot alone (never the live registration), with
+    the e-invoice bytes `einvoice` embedded when given."""
     with translation.override("nl"):
         html = render_to_string("invoicing/invoice.html", invoice_context(invoice))
-    return render_html(html, identifier=invoice.number, created=invoice.invoice_date.isoformat())
+    attachments = [(invoice.ubl_filename, einvoice, "E-factuur (UBL, SI-UBL 2.0)")]
+    return render_html(
+        html,
+        identifier=invoice.number,
+        created=invoice.invoice_date.isoformat(),
+        attachments=attachments if einvoice else (),
+    )

@@ -1,5 +1,5 @@
-"""programme 0003 rebuilt programme_edition on SQLite, which drops its triggers: make the
-capacity guards again (registrations/guards.py)."""
+"""The capacity guards again after programme 0003 changed programme_edition (on SQLite that
+is a rebuild, which drops a table's triggers; registrations/guards.py now makes none there)."""
 
 from django.db import migrations
 

@@ -9,6 +9,7 @@ import django.core.validators
 import django.db.models.deletion
 import django_countries.fields
 import registrations.invoicing.models
+import registrations.models
 from django.db import migrations, models
 
 
@@ -62,7 +63,7 @@ class Migration(migrations.Migration):
                     ('postcode', models.CharField(blank=True, max_length=20, verbose_name='postcode')),
                     ('city', models.CharField(blank=True, max_length=100, verbose_name='plaats')),
                     ('country', django_countries.fields.CountryField(default='NL', max_length=2, verbose_name='land')),
-                    ('kvk_number', models.CharField(blank=True, max_length=20, validators=[registrations.invoicing.models._validate_kvk], verbose_name='KvK-nummer')),
+                    ('kvk_number', models.CharField(blank=True, max_length=20, validators=[registrations.models.validate_kvk_number], verbose_name='KvK-nummer')),
                     ('vat_id', models.CharField(blank=True, max_length=20, validators=[registrations.invoicing.models._validate_vat_id], verbose_name='btw-id')),
                     ('iban', models.CharField(blank=True, max_length=34, validators=[registrations.invoicing.models._validate_iban], verbose_name='IBAN')),
                     ('bic', models.CharField(blank=True, max_length=11, verbose_name='BIC')),
