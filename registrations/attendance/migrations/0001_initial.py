@@ -9,8 +9,12 @@ class Migration(migrations.Migration):
 
     initial = True
 
+    # Registration's fields are final at 0010 (0011 and 0012 only add database triggers).
+    # Not depending on 0011 keeps the plan's order: programme.0003 rebuilds the edition table
+    # on SQLite, which 0011's triggers would stop, and nothing else orders the two.
     dependencies = [
-        ('registrations', '0012_capacity_guards_after_edition_fields'),
+        ('programme', '0003_event_days_and_retention'),
+        ('registrations', '0010_invoicing_moves_to_its_own_app'),
     ]
 
     operations = [
