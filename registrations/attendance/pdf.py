@@ -18,13 +18,15 @@ from werkplaats import formats, pdf
 
 # A badge is 90 x 55 mm, eight on an A4 sheet (2 x 4), with cut lines around each.
 BADGES_PER_SHEET = 8
-# The name's box on a badge: 80 mm wide, two lines at most.
+# The name's box on a badge (badges.css): 80 x 23 mm, at most three lines of 1.15 em.
 NAME_WIDTH_PT = 80 / 25.4 * 72
-NAME_LINES = 2
+NAME_HEIGHT_PT = 23 / 25.4 * 72
+LINE_HEIGHT = 1.15
+MAX_LINES = 3
 NAME_LARGEST_PT, NAME_SMALLEST_PT = 22, 8
-# DejaVu Sans Bold's widest common letters are about 0.72 em; assuming that width for every
-# letter keeps a name inside its box whatever its letters are.
-EM_PER_CHAR = 0.72
+# DejaVu Sans Bold averages about 0.65 em per letter in names, capitals up to 0.78; 0.7
+# leaves room for a name of wide letters without shrinking ordinary names much.
+EM_PER_CHAR = 0.7
 
 
 def participants(edition):
@@ -56,12 +58,14 @@ def attendance_list(edition, day):
 
 
 def name_size(name):
-    """The largest font size (pt) at which `name` fits its badge: two lines at most, and its
-    longest word on one line. Long names get a smaller size instead of overflowing."""
+    """The largest font size (pt) at which `name` fits its badge: as many lines as the box
+    holds at that size (three at most), and its longest word on one line. Long names get a
+    smaller size instead of overflowing."""
     words = name.split() or [""]
     for size in range(NAME_LARGEST_PT, NAME_SMALLEST_PT - 1, -1):
         per_line = math.floor(NAME_WIDTH_PT / (size * EM_PER_CHAR))
-        if max(len(word) for word in words) <= per_line and _lines(words, per_line) <= NAME_LINES:
+        lines = min(MAX_LINES, math.floor(NAME_HEIGHT_PT / (size * LINE_HEIGHT)))
+        if max(len(word) for word in words) <= per_line and _lines(words, per_line) <= lines:
             return size
     return NAME_SMALLEST_PT
 
