@@ -14,11 +14,11 @@ from werkplaats import formats
 
 
 def checkin_url(edition):
-    return reverse("admin:attendance_checkin", args=[edition.pk])
+    return reverse("admin:programme_edition_checkin", args=[edition.pk])
 
 
 def list_url(edition, day, kind="pdf"):
-    return reverse(f"admin:attendance_list_{kind}", args=[edition.pk, day.isoformat()])
+    return reverse(f"admin:programme_edition_attendance_{kind}", args=[edition.pk, day.isoformat()])
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def test_a_day_outside_the_edition_is_not_found(client, staff_member, ended_edit
     client.force_login(staff_member)
     before = ended_edition.start_date - datetime.timedelta(days=1)
     assert client.get(list_url(ended_edition, before)).status_code == 404
-    bad = reverse("admin:attendance_list_pdf", args=[ended_edition.pk, "gisteren"])
+    bad = reverse("admin:programme_edition_attendance_pdf", args=[ended_edition.pk, "gisteren"])
     assert client.get(bad).status_code == 404
 
 
@@ -242,4 +242,4 @@ def test_edition_page_links_to_checkin_lists_and_badges(client, staff_member, en
     for day in edition_days(ended_edition):
         assert list_url(ended_edition, day) in html
         assert list_url(ended_edition, day, "csv") in html
-    assert reverse("admin:attendance_badges", args=[ended_edition.pk]) in html
+    assert reverse("admin:programme_edition_badges", args=[ended_edition.pk]) in html

@@ -88,7 +88,7 @@ def test_badges_of_an_edition_hold_all_its_confirmed(client, staff_member, ended
     make_registration(ended_edition, first_name="Ömer", last_name="Bakker")
     make_registration(ended_edition, first_name="Weg", last_name="Weg", status="cancelled")
     client.force_login(staff_member)
-    response = client.get(reverse("admin:attendance_badges", args=[ended_edition.pk]))
+    response = client.get(reverse("admin:programme_edition_badges", args=[ended_edition.pk]))
     assert response.status_code == 200
     text = pdf_text(b"".join(response.streaming_content))
     assert text.index("Ömer Bakker") < text.index("Sanne de Vries")
@@ -103,7 +103,8 @@ def test_only_staff_print_badges(client, request, persona, ended_edition):
     person = make_registration(ended_edition)
     client.force_login(request.getfixturevalue(persona))
     assert (
-        client.get(reverse("admin:attendance_badges", args=[ended_edition.pk])).status_code == 403
+        client.get(reverse("admin:programme_edition_badges", args=[ended_edition.pk])).status_code
+        == 403
     )
     response = admin_action(client, REGISTRATIONS, "name_badges", [person])
     assert response.get("Content-Type") != "application/pdf"

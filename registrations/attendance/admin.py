@@ -63,8 +63,12 @@ class AttendanceEditionAdmin(registrations_admin.EditionWithPlacesAdmin):
             (
                 (
                     formats.day(day, weekday=True),
-                    reverse("admin:attendance_list_pdf", args=[edition.pk, day.isoformat()]),
-                    reverse("admin:attendance_list_csv", args=[edition.pk, day.isoformat()]),
+                    reverse(
+                        "admin:programme_edition_attendance_pdf", args=[edition.pk, day.isoformat()]
+                    ),
+                    reverse(
+                        "admin:programme_edition_attendance_csv", args=[edition.pk, day.isoformat()]
+                    ),
                 )
                 for day in edition_days(edition)
             ),
@@ -72,26 +76,30 @@ class AttendanceEditionAdmin(registrations_admin.EditionWithPlacesAdmin):
         return format_html(
             '<ul><li><a href="{}">Aanwezigheid vastleggen</a></li>{}'
             '<li><a href="{}">Naambadges van alle bevestigde deelnemers (pdf)</a></li></ul>',
-            reverse("admin:attendance_checkin", args=[edition.pk]),
+            reverse("admin:programme_edition_checkin", args=[edition.pk]),
             lists,
-            reverse("admin:attendance_badges", args=[edition.pk]),
+            reverse("admin:programme_edition_badges", args=[edition.pk]),
         )
 
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("<int:pk>/aanwezigheid/", view(self.checkin_view), name="attendance_checkin"),
+            path(
+                "<int:pk>/aanwezigheid/", view(self.checkin_view), name="programme_edition_checkin"
+            ),
             path(
                 "<int:pk>/presentielijst/<str:day>.pdf",
                 view(self.attendance_list_pdf),
-                name="attendance_list_pdf",
+                name="programme_edition_attendance_pdf",
             ),
             path(
                 "<int:pk>/presentielijst/<str:day>.csv",
                 view(self.attendance_list_csv),
-                name="attendance_list_csv",
+                name="programme_edition_attendance_csv",
             ),
-            path("<int:pk>/naambadges.pdf", view(self.badges_view), name="attendance_badges"),
+            path(
+                "<int:pk>/naambadges.pdf", view(self.badges_view), name="programme_edition_badges"
+            ),
             *super().get_urls(),
         ]
 
@@ -180,7 +188,7 @@ class AttendanceEditionAdmin(registrations_admin.EditionWithPlacesAdmin):
                         f"{absent.reference} staat als niet verschenen: op geen dag aanwezig.",
                         messages.WARNING,
                     )
-            return redirect("admin:attendance_checkin", edition.pk)
+            return redirect("admin:programme_edition_checkin", edition.pk)
         recorded = {
             (a.registration_id, a.date): a.present
             for a in Attendance.objects.filter(registration__edition=edition)
@@ -337,12 +345,6 @@ class CertificateAdmin(admin.ModelAdmin):
         "pdf_link",
     ]
 
-    def has_view_permission(self, request, obj=None):
-        return request.user.has_perm(VIEW)
-
-    def has_module_permission(self, request):
-        return request.user.has_perm(VIEW)
-
     def has_add_permission(self, request):
         return False
 
@@ -368,6 +370,7 @@ class CertificateAdmin(admin.ModelAdmin):
         ]
 
     def pdf_view(self, request, pk):
-        _require(request, VIEW)
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         certificate = get_object_or_404(Certificate.objects.select_related("registration"), pk=pk)
         return _pdf_response(pdf.certificate(certificate), certificate.filename)
