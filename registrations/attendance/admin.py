@@ -11,7 +11,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from programme.models import Edition, amsterdam_date
+from programme.models import Edition
 from registrations import admin as registrations_admin
 from registrations.exports import csv_response
 from registrations.models import Registration
@@ -19,7 +19,14 @@ from registrations.tasks import Queued
 from werkplaats import formats
 
 from . import pdf, tasks
-from .models import Attendance, Certificate, CertificateRefused, edition_days
+from .models import (
+    Attendance,
+    Certificate,
+    CertificateRefused,
+    edition_days,
+    participants,
+    recordable_days,
+)
 
 MANAGE = "registrations.change_registration"
 VIEW = "registrations.view_registration"
@@ -126,7 +133,7 @@ class AttendanceEditionAdmin(registrations_admin.EditionWithPlacesAdmin):
         edition, date = self._edition_day(pk, day)
         rows = [
             [n, r.full_name, r.organisation, ""]
-            for n, r in enumerate(pdf.participants(edition), start=1)
+            for n, r in enumerate(participants(edition), start=1)
         ]
         return csv_response(
             f"presentielijst-{edition.slug}-{date}.csv",
@@ -137,7 +144,7 @@ class AttendanceEditionAdmin(registrations_admin.EditionWithPlacesAdmin):
     def badges_view(self, request, pk):
         _require(request, MANAGE)
         edition = get_object_or_404(Edition, pk=pk)
-        return badges_response(pdf.participants(edition), edition)
+        return badges_response(participants(edition), edition)
 
     def has_manage_attendance_permission(self, request):
         return request.user.has_perm(MANAGE)
@@ -151,7 +158,7 @@ class AttendanceEditionAdmin(registrations_admin.EditionWithPlacesAdmin):
             self.message_user(request, "Kies één editie voor de naambadges.", messages.WARNING)
             return None
         edition = queryset.get()
-        return badges_response(pdf.participants(edition), edition)
+        return badges_response(participants(edition), edition)
 
     def checkin_view(self, request, pk):
         """Who was there, per participant per day: a plain form of checkboxes that works on a
@@ -159,10 +166,9 @@ class AttendanceEditionAdmin(registrations_admin.EditionWithPlacesAdmin):
         be filled in yet."""
         _require(request, MANAGE)
         edition = get_object_or_404(Edition, pk=pk)
-        today = amsterdam_date(timezone.now())
         days = edition_days(edition)
-        open_days = [day for day in days if day <= today]
-        people = pdf.participants(edition)
+        open_days = recordable_days(edition)
+        people = participants(edition)
         if request.method == "POST":
             present = set()
             for value in request.POST.getlist("present"):

@@ -7,6 +7,8 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from programme.models import amsterdam_date
+from registrations.exports import dutch_name_key
 from registrations.models import Registration
 
 
@@ -18,6 +20,20 @@ def edition_days(edition):
     """Every calendar day of the edition, first to last."""
     count = (edition.end_date - edition.start_date).days + 1
     return [edition.start_date + datetime.timedelta(days=n) for n in range(count)]
+
+
+def recordable_days(edition, at=None):
+    """The days whose attendance can be recorded at `at` (default: now): those that have
+    begun. Nobody can have been present on a day still to come."""
+    today = amsterdam_date(at or timezone.now())
+    return [day for day in edition_days(edition) if day <= today]
+
+
+def participants(edition):
+    """The confirmed participants of `edition`, in Dutch order ('de Vries' under V): the
+    people on the attendance list, the check-in page and the badges."""
+    people = Registration.objects.filter(edition=edition).confirmed()
+    return sorted(people, key=lambda r: dutch_name_key(r.last_name, r.first_name))
 
 
 def contact_hours_per_day(edition):

@@ -13,8 +13,9 @@ from django.utils import translation
 
 from programme.models import amsterdam_date
 from registrations.exports import dutch_name_key
-from registrations.models import Registration
 from werkplaats import formats, pdf
+
+from .models import participants
 
 # A badge is 90 x 55 mm, eight on an A4 sheet (2 x 4), with cut lines around each.
 BADGES_PER_SHEET = 8
@@ -27,12 +28,6 @@ NAME_LARGEST_PT, NAME_SMALLEST_PT = 22, 8
 # DejaVu Sans Bold averages about 0.65 em per letter in names, capitals up to 0.78; 0.7
 # leaves room for a name of wide letters without shrinking ordinary names much.
 EM_PER_CHAR = 0.7
-
-
-def participants(edition):
-    """The confirmed participants of `edition`, in Dutch order ('de Vries' under V)."""
-    people = Registration.objects.filter(edition=edition).confirmed()
-    return sorted(people, key=lambda r: dutch_name_key(r.last_name, r.first_name))
 
 
 def _render(template, context, *, stylesheet, identifier, created):
