@@ -178,16 +178,15 @@ class AttendanceEditionAdmin(registrations_admin.EditionWithPlacesAdmin):
                 except ValueError:
                     continue
             present = {(r, d) for r, d in present if d in open_days}
-            no_show = request.POST.get("no_show", "")
+            # The "Niet verschenen" button of one row submits the whole form, ticks included.
+            no_show = [r for r in people if str(r.pk) == request.POST.get("no_show")]
             try:
-                Attendance.objects.record(edition, open_days, present)
+                Attendance.objects.record(edition, open_days, present, no_shows=no_show)
             except ValidationError as refusal:
                 self.message_user(request, "; ".join(refusal.messages), messages.ERROR)
             else:
                 self.message_user(request, "Aanwezigheid opgeslagen.", messages.SUCCESS)
-                absent = next((r for r in people if str(r.pk) == no_show), None)
-                if absent is not None:
-                    Attendance.objects.mark_no_show(absent)
+                for absent in no_show:
                     self.log_change(request, absent, "Niet verschenen (op geen dag aanwezig)")
                     self.message_user(
                         request,

@@ -56,9 +56,10 @@ class AttendanceQuerySet(models.QuerySet):
         return self.filter(present=True)
 
     @transaction.atomic
-    def record(self, edition, days, present):
+    def record(self, edition, days, present, no_shows=()):
         """Record, for every confirmed participant of `edition` and each of `days`, whether
-        they were there: `present` holds the (registration id, date) pairs that were.
+        they were there: `present` holds the (registration id, date) pairs that were; the
+        participants in `no_shows` came on none of the edition's days.
 
         One transaction: a check-in list is saved whole or not at all.
         """
@@ -76,6 +77,10 @@ class AttendanceQuerySet(models.QuerySet):
                     date=day,
                     defaults={"present": (registration_id, day) in present},
                 )
+        for registration in no_shows:
+            if registration.pk not in ids:
+                raise ValidationError("Iemand op de lijst is geen bevestigde deelnemer.")
+            self.mark_no_show(registration)
 
     @transaction.atomic
     def mark_no_show(self, registration):
