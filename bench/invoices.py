@@ -67,6 +67,7 @@ def main():
         from registrations.invoicing.issuing import issue_invoice
         from registrations.invoicing.models import InvoiceIssuer
         from registrations.models import Registration
+        from werkplaats import pdf as engine
 
         for warning in checks.invoice_pdf_dependencies():
             print(f"WARNING {warning.id}: {warning.msg}")
@@ -151,7 +152,7 @@ def main():
 
         ratio_ok = ratio <= RATIO_TARGET
         bulk_ok = bulk_seconds < BULK_TARGET_SECONDS * args.count / 500
-        print(f"database: {connection.vendor}; pdf options: {pdf.PDF_OPTIONS}")
+        print(f"database: {connection.vendor}; pdf options: {engine.PDF_OPTIONS}")
         print(f"first issue in this process (cold):   {first_issue_ms:8.1f} ms")
         print(f"invoice render, median of {args.rounds}:       {invoice_ms:8.1f} ms")
         print(f"bare A4 paragraph (floor), median:    {floor_ms:8.1f} ms")

@@ -397,3 +397,60 @@ def post_in_parallel(url, data_of, count, at_once=None, **client_options):
     for thread in threads:
         thread.join(timeout=120)
     return results
+
+
+def make_ended_edition(days_ago=30, **overrides):
+    """A published three-day edition that ended `days_ago` days before today."""
+    start = datetime.date.today() - datetime.timedelta(days=days_ago + 2)
+    fields = {
+        "start_date": start,
+        "end_date": start + datetime.timedelta(days=2),
+        "registration_deadline": start - datetime.timedelta(days=14),
+    }
+    return make_edition(**{**fields, **overrides})
+
+
+@pytest.fixture
+def ended_edition(db):
+    return make_ended_edition()
+
+
+def admin_action(client, url, action, rows, **extra):
+    """POST an admin changelist action for `rows`, as the changelist form does."""
+    data = {"action": action, "_selected_action": [row.pk for row in rows], "index": 0, **extra}
+    return client.post(url, data)
+
+
+def pdf_fonts(content):
+    """{font name: embedded?} for every font a PDF's pages use."""
+    from pypdf import PdfReader
+
+    fonts = {}
+    for page in PdfReader(io.BytesIO(content)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descriptor = font.get("/FontDescriptor")
+            if descriptor is None and "/DescendantFonts" in font:
+                descriptor = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
+            descriptor = descriptor.get_object() if descriptor else {}
+            embedded = any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
+            fonts[str(font["/BaseFont"])] = embedded
+    return fonts
+
+
+def pdf_text_pieces(content):
+    """(page number, x, y, text) of every piece of text in a PDF, in points from the page's
+    bottom left."""
+    from pypdf import PdfReader
+
+    pieces = []
+    for number, page in enumerate(PdfReader(io.BytesIO(content)).pages, start=1):
+
+        def visit(text, cm, tm, font, size, number=number):
+            if text.strip():
+                x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+                y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+                pieces.append((number, x, y, text.strip()))
+
+        page.extract_text(visitor_text=visit)
+    return pieces

@@ -14,6 +14,7 @@ from registrations.invoicing import documents, pdf
 from registrations.invoicing.issuing import issue_invoice
 from registrations.invoicing.models import InvoiceDocument, vat_breakdown
 from tests.conftest import make_registration, pdf_text, stored_pdf
+from werkplaats import pdf as engine
 
 AT = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
 
@@ -156,7 +157,7 @@ def test_vat_is_rounded_half_up_per_rate(invoicing, edition_2022):
 
 
 def test_fetcher_refuses_network_and_files_outside_static(settings):
-    fetcher = pdf._fetcher_class()()
+    fetcher = engine._fetcher_class()()
     for url in [
         "http://127.0.0.1/logo.png",
         "https://example.org/style.css",

@@ -6,11 +6,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from registrations.invoicing import checks, pdf
+from registrations.invoicing import checks
 from registrations.invoicing.issuing import issue_invoice
 from registrations.invoicing.models import InvoiceIssuer
 from registrations.models import Registration
 from tests.conftest import make_issuer
+from werkplaats import pdf
 
 
 def test_check_warns_without_harfbuzz_subset(monkeypatch):

@@ -1,7 +1,8 @@
 """The folders tell the architecture: imports point one way, and none hides in a function.
 
 programme (the workshop as published) uses neither registrations nor invoicing; sign-up
-(registrations) never uses invoicing; invoicing (registrations/invoicing) may use both.
+(registrations) never uses invoicing or attendance; invoicing (registrations/invoicing) and
+attendance (registrations/attendance) may use both, and never each other.
 """
 
 import ast
@@ -11,15 +12,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Imported on first use on purpose: WeasyPrint and Saxon cost time to import, which pages that
-# never render a PDF or validate an e-invoice should not pay (registrations/invoicing/pdf.py,
-# einvoice.py).
+# never render a PDF or validate an e-invoice should not pay (werkplaats/pdf.py,
+# registrations/invoicing/einvoice.py).
 LAZY_ALLOWED = {"weasyprint", "weasyprint.text.fonts", "weasyprint.urls", "saxonche"}
 
 
-def modules(folder, exclude=None):
+def modules(folder, exclude=()):
     for path in sorted((ROOT / folder).rglob("*.py")):
         relative = path.relative_to(ROOT)
-        if "migrations" in relative.parts or (exclude and relative.is_relative_to(exclude)):
+        if "migrations" in relative.parts or any(relative.is_relative_to(e) for e in exclude):
             continue
         yield relative, ast.parse(path.read_text(encoding="utf-8"))
 
@@ -35,14 +36,22 @@ def imported(tree):
 @pytest.mark.parametrize(
     "folder, exclude, forbidden",
     [
-        ("programme", None, ("registrations",)),
-        ("registrations", "registrations/invoicing", ("registrations.invoicing",)),
+        ("programme", (), ("registrations",)),
+        (
+            "registrations",
+            ("registrations/invoicing", "registrations/attendance"),
+            ("registrations.invoicing", "registrations.attendance"),
+        ),
+        ("registrations/invoicing", (), ("registrations.attendance",)),
+        ("registrations/attendance", (), ("registrations.invoicing",)),
+        # formats and pdf are the layer below every app; only the URLconf joins the apps.
+        ("werkplaats", ("werkplaats/urls.py",), ("programme", "registrations")),
     ],
 )
 def test_imports_point_one_way(folder, exclude, forbidden):
     wrong = [
         f"{path}: {name}"
-        for path, tree in modules(folder, exclude and Path(exclude))
+        for path, tree in modules(folder, [Path(e) for e in exclude])
         for name in imported(tree)
         if name.startswith(forbidden)
     ]

@@ -16,11 +16,12 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from programme.models import Edition
+from registrations.attendance.models import Attendance, Certificate
 from registrations.invoicing.admin import CorrectionForm
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.invoicing.models import Invoice, InvoiceDocument
 from registrations.models import Registration, RetentionRecord
-from tests.conftest import form_data, make_edition, make_registration
+from tests.conftest import form_data, make_edition, make_ended_edition, make_registration
 
 MEDEWERKERS = "Medewerkers"
 FINANCIEN = "Financien"  # ASCII in test ids; the group is "Financiën"
@@ -40,6 +41,9 @@ def world(open_edition, invoicing, staff_member, finance_user, outsider):
     registration = make_registration(open_edition, first_name="Fatima")
     invoiced = make_registration(open_edition, first_name="Pieter", email="pieter@example.nl")
     invoice = issue_invoice(invoiced)
+    attended = make_registration(make_ended_edition(), first_name="Sanne")
+    Attendance.objects.create(registration=attended, date=attended.edition.start_date, present=True)
+    certificate = Certificate.objects.issue(attended)
     attempt = {"user_agent": "test", "ip_address": "192.0.2.1", "username": "mallory"}
     rows = {
         "auth.group": Group.objects.get(name="Medewerkers"),
@@ -75,6 +79,7 @@ def world(open_edition, invoicing, staff_member, finance_user, outsider):
         "registrations.retentionrecord": RetentionRecord.objects.create(
             edition=open_edition, action="needs_erased", registrations=1, due_on=now.date()
         ),
+        "attendance.certificate": certificate,
     }
     return {
         "edition": open_edition,
@@ -82,6 +87,8 @@ def world(open_edition, invoicing, staff_member, finance_user, outsider):
         "invoiced": invoiced,
         "invoice": invoice,
         "issuer": invoicing,
+        "attended": attended,
+        "certificate": certificate,
         "rows": rows,
     }
 
@@ -114,6 +121,7 @@ GROUP_PERMISSIONS = {
         "registrations.view_retentionrecord",
         "invoicing.view_invoice",
         "invoicing.view_invoiceline",
+        "attendance.view_certificate",
     ),
     "Financiën": _perms(
         "programme.view_edition",
@@ -129,6 +137,7 @@ GROUP_PERMISSIONS = {
         "invoicing.view_invoiceissuer",
         "invoicing.add_invoiceissuer",
         "invoicing.change_invoiceissuer",
+        "attendance.view_certificate",
     ),
 }
 
@@ -169,6 +178,12 @@ PAGES = {
         "change": (200, 200, 403),
         "delete": (200, 403, 403),
         "history": (200, 200, 403),
+        # The days themselves: recording attendance and printing badges is the Medewerkers'
+        # work; the attendance list (PDF, CSV) may be read by whoever sees registrations.
+        "checkin": (200, 403, 403),
+        "attendance_pdf": (200, 200, 403),
+        "attendance_csv": (200, 200, 403),
+        "badges": (200, 403, 403),
     },
     "registrations.registration": {
         "changelist": (200, 200, 403),
@@ -196,6 +211,14 @@ PAGES = {
         "pdf": (200, 200, 403),
         "ubl": (200, 200, 403),  # the e-invoice, beside the PDF
     },
+    "attendance.certificate": {
+        "changelist": (200, 200, 403),
+        "add": ALL_403,
+        "change": (200, 200, 403),  # read-only: a certificate is a snapshot
+        "delete": ALL_403,
+        "history": (200, 200, 403),
+        "pdf": (200, 200, 403),
+    },
     "invoicing.invoiceissuer": {
         # One row: the list goes straight to it.
         "changelist": (403, 302, 403),
@@ -221,8 +244,15 @@ def _page_url(world, label, kind):
     name = f"admin:{app_label}_{model_name}_{kind}"
     if kind in ("changelist", "add"):
         return reverse(name)
+    if kind == "pdf" and label == "attendance.certificate":
+        return reverse(name, args=[world["certificate"].pk])
     if kind in ("pdf", "ubl"):
         return reverse(name, args=[world["invoice"].number])
+    if kind in ("attendance_pdf", "attendance_csv"):
+        edition = world["edition"]
+        return reverse(name, args=[edition.pk, edition.start_date.isoformat()])
+    if kind in ("checkin", "badges"):
+        return reverse(name, args=[world["edition"].pk])
     if kind == "correct":
         return reverse(name, args=[world["invoiced"].pk])
     return reverse(name, args=[world["rows"][label].pk])
@@ -292,10 +322,14 @@ ACTIONS = {
         "export_venue_list": {MEDEWERKERS, FINANCIEN},
         "issue_invoices": {FINANCIEN},
         "delete_selected": {MEDEWERKERS},
+        "name_badges": {MEDEWERKERS},
+        "mark_no_show": {MEDEWERKERS},
+        "send_certificates": {MEDEWERKERS},
     },
     "programme_edition": {
         "duplicate_editions": {MEDEWERKERS},
         "delete_selected": {MEDEWERKERS},
+        "name_badges": {MEDEWERKERS},
     },
     "invoicing_invoice": {
         "download_zip": {MEDEWERKERS, FINANCIEN},
@@ -339,6 +373,13 @@ def _prepare(action, changelist, world, mailoutbox):
         if action == "confirm_from_waiting_list":
             waiting = make_registration(edition, status=Registration.Status.WAITING)
             return [waiting], {}, lambda: _refreshed(waiting, "status")
+        if action == "send_certificates":
+            attended = world["attended"]
+            Certificate.objects.all().delete()
+            Attendance.objects.create(
+                registration=attended, date=attended.edition.end_date, present=True
+            )
+            return [attended], {}, lambda: (Certificate.objects.count(), len(mailoutbox))
         if action == "reinstate_registrations":
             cancelled = make_registration(edition, status=Registration.Status.CANCELLED)
             return [cancelled], {}, lambda: _refreshed(cancelled, "status", "cancelled_at")
@@ -350,6 +391,7 @@ def _prepare(action, changelist, world, mailoutbox):
                 len(mailoutbox),
             ),
             "issue_invoices": lambda: registration.invoices.count(),
+            "mark_no_show": lambda: registration.attendances.count(),
             "delete_selected": lambda: Registration.objects.filter(pk=registration.pk).exists(),
         }.get(action)
         return [registration], {"post": "yes"}, observe
@@ -357,6 +399,8 @@ def _prepare(action, changelist, world, mailoutbox):
         if action == "delete_selected":
             spare = make_edition(slug="zonder-inschrijvingen")
             return [spare], {"post": "yes"}, lambda: Edition.objects.filter(pk=spare.pk).exists()
+        if action == "name_badges":
+            return [edition], {}, None  # a download
         return [edition], {}, lambda: Edition.objects.count()
     invoice = world["invoice"]
     if action == "mark_paid":

@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "programme",
     "registrations",
     "registrations.invoicing",
+    "registrations.attendance",
 ]
 
 MIDDLEWARE = [

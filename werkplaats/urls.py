@@ -12,5 +12,6 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("", include("registrations.urls")),
+    path("", include("registrations.attendance.urls")),
     path("", include("programme.urls")),
 ]

@@ -4,7 +4,7 @@ import ctypes.util
 
 from django.core.checks import Warning, register
 
-from .pdf import font_paths
+from werkplaats.pdf import font_paths
 
 
 @register()

@@ -1,0 +1,212 @@
+import datetime
+import secrets
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from programme.models import amsterdam_date
+from registrations.exports import dutch_name_key
+from registrations.models import Registration
+
+
+class CertificateRefused(Exception):
+    """No certificate for this registration (yet); the message says why, in Dutch."""
+
+
+def edition_days(edition):
+    """Every calendar day of the edition, first to last."""
+    count = (edition.end_date - edition.start_date).days + 1
+    return [edition.start_date + datetime.timedelta(days=n) for n in range(count)]
+
+
+def recordable_days(edition, at=None):
+    """The days whose attendance can be recorded at `at` (default: now): those that have
+    begun. Nobody can have been present on a day still to come."""
+    today = amsterdam_date(at or timezone.now())
+    return [day for day in edition_days(edition) if day <= today]
+
+
+def participants(edition):
+    """The confirmed participants of `edition`, in Dutch order ('de Vries' under V): the
+    people on the attendance list, the check-in page and the badges."""
+    people = Registration.objects.filter(edition=edition).confirmed()
+    return sorted(people, key=lambda r: dutch_name_key(r.last_name, r.first_name))
+
+
+def contact_hours_per_day(edition):
+    """The hours one attended day counts for: what the edition says the professional register
+    recognises, or else the time from the daily start to the daily end."""
+    if edition.contact_hours_per_day is not None:
+        return Decimal(edition.contact_hours_per_day)
+    start = datetime.datetime.combine(edition.start_date, edition.daily_start_time)
+    end = datetime.datetime.combine(edition.start_date, edition.daily_end_time)
+    hours = Decimal((end - start).total_seconds()) / 3600
+    return hours.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def contact_hours(edition, days_attended):
+    return (contact_hours_per_day(edition) * days_attended).quantize(Decimal("0.1"))
+
+
+class AttendanceQuerySet(models.QuerySet):
+    def present(self):
+        return self.filter(present=True)
+
+    @transaction.atomic
+    def record(self, edition, days, present, no_shows=()):
+        """Record, for every confirmed participant of `edition` and each of `days`, whether
+        they were there: `present` holds the (registration id, date) pairs that were; the
+        participants in `no_shows` came on none of the edition's days.
+
+        One transaction: a check-in list is saved whole or not at all.
+        """
+        allowed = set(edition_days(edition))
+        if not set(days) <= allowed:
+            raise ValidationError("Een dag valt buiten de editie.")
+        people = Registration.objects.filter(edition=edition).confirmed()
+        ids = set(people.values_list("pk", flat=True))
+        if any(registration_id not in ids for registration_id, _ in present):
+            raise ValidationError("Iemand op de lijst is geen bevestigde deelnemer.")
+        for registration_id in sorted(ids):
+            for day in days:
+                self.update_or_create(
+                    registration_id=registration_id,
+                    date=day,
+                    defaults={"present": (registration_id, day) in present},
+                )
+        for registration in no_shows:
+            if registration.pk not in ids:
+                raise ValidationError("Iemand op de lijst is geen bevestigde deelnemer.")
+            self.mark_no_show(registration)
+
+    @transaction.atomic
+    def mark_no_show(self, registration):
+        """The participant came on none of the days: absent on every day of the edition."""
+        for day in edition_days(registration.edition):
+            self.update_or_create(registration=registration, date=day, defaults={"present": False})
+
+
+class Attendance(models.Model):
+    """Whether one participant was there on one day of the edition."""
+
+    registration = models.ForeignKey(
+        Registration,
+        on_delete=models.CASCADE,
+        related_name="attendances",
+        verbose_name="inschrijving",
+    )
+    date = models.DateField("dag")
+    present = models.BooleanField("aanwezig", default=False)
+    recorded_at = models.DateTimeField("vastgelegd op", auto_now=True)
+
+    objects = AttendanceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "aanwezigheid"
+        verbose_name_plural = "aanwezigheid"
+        ordering = ["date", "registration"]
+        constraints = [
+            models.UniqueConstraint(fields=["registration", "date"], name="one_attendance_per_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.registration.reference} {self.date:%d-%m-%Y}"
+
+    def clean(self):
+        edition = self.registration.edition
+        if not edition.start_date <= self.date <= edition.end_date:
+            raise ValidationError({"date": "Deze dag valt buiten de editie."})
+
+
+def new_code():
+    # 24 random bytes (192 bits): the verification page's only key, so it must not be guessable.
+    return secrets.token_urlsafe(24)
+
+
+class CertificateQuerySet(models.QuerySet):
+    def issue(self, registration, at=None):
+        """The registration's certificate, made now if it has none: only once the edition
+        has ended, and only for a confirmed participant present on at least one day.
+
+        The certificate copies what it states, so it stays true and verifiable after the
+        registration has been anonymised.
+        """
+        at = at or timezone.now()
+        existing = self.filter(registration=registration).first()
+        if existing:
+            return existing
+        edition = registration.edition
+        if not edition.has_ended(at):
+            raise CertificateRefused(
+                f"{registration.reference}: de editie is nog niet afgelopen; een bewijs van "
+                "deelname kan pas daarna."
+            )
+        if registration.status != Registration.Status.CONFIRMED:
+            raise CertificateRefused(f"{registration.reference} is geen bevestigde deelnemer.")
+        attended = registration.attendances.present().filter(
+            date__range=(edition.start_date, edition.end_date)
+        )
+        days = attended.count()
+        if not days:
+            raise CertificateRefused(
+                f"{registration.reference} was op geen enkele dag aanwezig; geen bewijs van "
+                "deelname."
+            )
+        return self.create(
+            registration=registration,
+            participant_name=registration.full_name,
+            workshop_title=edition.title,
+            organisers=edition.organisers,
+            start_date=edition.start_date,
+            end_date=edition.end_date,
+            venue=", ".join(v for v in [edition.venue_name, edition.venue_city] if v),
+            days_attended=days,
+            contact_hours=contact_hours(edition, days),
+            accreditation_text=edition.accreditation_text,
+            issued_at=at,
+        )
+
+
+class Certificate(models.Model):
+    """Bewijs van deelname: a snapshot of what it states, and a code anyone can verify."""
+
+    registration = models.OneToOneField(
+        Registration,
+        on_delete=models.PROTECT,
+        related_name="certificate",
+        verbose_name="inschrijving",
+    )
+    code = models.CharField(
+        "verificatiecode", max_length=64, unique=True, default=new_code, editable=False
+    )
+    participant_name = models.CharField("naam", max_length=201)
+    workshop_title = models.CharField("werkplaats", max_length=200)
+    organisers = models.CharField("organisatoren", max_length=200)
+    start_date = models.DateField("eerste dag")
+    end_date = models.DateField("laatste dag")
+    venue = models.CharField("locatie", max_length=310)
+    days_attended = models.PositiveSmallIntegerField("dagen aanwezig")
+    contact_hours = models.DecimalField("contacturen", max_digits=5, decimal_places=1)
+    accreditation_text = models.TextField("accreditatie", blank=True)
+    issued_at = models.DateTimeField("uitgegeven op")
+    emailed_at = models.DateTimeField("gemaild op", null=True, blank=True)
+
+    objects = CertificateQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "bewijs van deelname"
+        verbose_name_plural = "bewijzen van deelname"
+        ordering = ["-issued_at", "participant_name"]
+
+    def __str__(self):
+        return f"Bewijs van deelname {self.registration.reference}"
+
+    def get_absolute_url(self):
+        return reverse("attendance:verify", args=[self.code])
+
+    @property
+    def filename(self):
+        return f"bewijs-van-deelname-{self.start_date:%Y}-{self.registration_id}.pdf"

@@ -1,0 +1,150 @@
+"""The PDF engine every document of the site shares: invoices, attendance lists, name badges
+and certificates. WeasyPrint with one embedded font, a URL fetcher that only serves our own
+static files, one render at a time, and reproducible bytes.
+
+WeasyPrint is imported on first use: it costs most of a second, which views that never render
+a PDF should not pay.
+"""
+
+import atexit
+import datetime
+import mimetypes
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from django.conf import settings
+
+# The one font of every PDF, from Debian's fonts-dejavu-core, embedded through @font-face
+# so a missing file stops the render instead of falling back to whatever the system has.
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+# The family name the stylesheets use. Kept from when only invoices were rendered: stored
+# invoices are restored only when a new render has exactly the recorded bytes.
+FONT_FAMILY = "Factuur DejaVu Sans"
+FONT_FILES = {"normal": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf"}
+# PDF/A-3b: the archival variant, so a file stays readable for as long as it is kept.
+PDF_OPTIONS = {"pdf_variant": "pdf/a-3b"}
+
+_lock = threading.Lock()
+_cache = {}
+
+
+def static_dirs():
+    return [Path(directory).resolve() for directory in settings.STATICFILES_DIRS]
+
+
+def stylesheet_path(stylesheet):
+    for directory in static_dirs():
+        if (directory / stylesheet).is_file():
+            return directory / stylesheet
+    raise FileNotFoundError(f"{stylesheet} is not in STATICFILES_DIRS")
+
+
+def font_paths():
+    return {weight: FONT_DIR / name for weight, name in FONT_FILES.items()}
+
+
+def font_face_css():
+    return "\n".join(
+        f'@font-face {{ font-family: "{FONT_FAMILY}"; font-weight: {weight}; '
+        f'src: url("{path.as_uri()}"); }}'
+        for weight, path in font_paths().items()
+    )
+
+
+def _fetcher_class():
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class StaticOnlyURLFetcher(URLFetcher):
+        """Serves our own static files and the font, nothing else.
+
+        No network (http, https, ftp, data), and no file:// outside those folders: a
+        template or a participant's text can never pull in a remote or private file.
+        fail_on_errors makes a refused or missing file stop the render.
+        """
+
+        def __init__(self):
+            super().__init__(allowed_protocols={"file"}, fail_on_errors=True)
+            self.roots = static_dirs()
+            self.files = {path.resolve() for path in font_paths().values()}
+
+        def fetch(self, url, headers=None):
+            parts = urlsplit(url)
+            if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+                raise ValueError(f"Pdf haalt niets op van buiten: {url}")
+            path = Path(url2pathname(parts.path)).resolve()
+            allowed = path in self.files or any(path.is_relative_to(root) for root in self.roots)
+            if not allowed or not path.is_file():
+                raise ValueError(f"Pdf mag dit bestand niet gebruiken: {url}")
+            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(
+                path.as_uri(), body=path.read_bytes(), headers={"Content-Type": content_type}
+            )
+
+    return StaticOnlyURLFetcher
+
+
+def _engine(stylesheet):
+    """The fetcher and font configuration (once per process) and the parsed stylesheets of
+    `stylesheet` (once per file, again only when it changed: local development).
+
+    One FontConfiguration for all renders: building it costs more than a render.
+    """
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    if "fonts" not in _cache:
+        # Drop it before the interpreter tears down the modules its __del__ needs.
+        atexit.register(_cache.clear)
+        _cache.update(fetcher=_fetcher_class()(), fonts=FontConfiguration(), sheets={})
+    fetcher, fonts = _cache["fetcher"], _cache["fonts"]
+    css_path = stylesheet_path(stylesheet)
+    key = (css_path, css_path.stat().st_mtime_ns)
+    parsed = _cache["sheets"].get(stylesheet)
+    if parsed is None or parsed[0] != key:
+        parsed = (
+            key,
+            [
+                CSS(string=font_face_css(), font_config=fonts, url_fetcher=fetcher),
+                CSS(url=css_path.as_uri(), font_config=fonts, url_fetcher=fetcher),
+            ],
+        )
+        _cache["sheets"][stylesheet] = parsed
+    return fetcher, fonts, parsed[1]
+
+
+def render_html(html, *, stylesheet, identifier, created, stylesheets=True, attachments=()):
+    """PDF bytes for `html` with `stylesheet` (a path under static/); `created` is an ISO date.
+
+    `attachments`: (file name, bytes, description) to embed, as PDF/A-3 allows; an embedded
+    e-invoice is the "Alternative" form of the same invoice (as in Factur-X/ZUGFeRD).
+    The fixed creation date and identifier make the output reproducible byte for byte.
+    Renders one at a time: WeasyPrint's font machinery is not made for threads.
+    """
+    from weasyprint import HTML, Attachment
+
+    moment = datetime.datetime.fromisoformat(created)
+    with _lock:
+        fetcher, fonts, sheets = _engine(stylesheet)
+        # Made for each render: WeasyPrint cannot reuse an Attachment.
+        embedded = [
+            Attachment(
+                string=content,
+                name=name,
+                description=description,
+                created=moment,
+                modified=moment,
+                relationship="Alternative",
+                url_fetcher=fetcher,
+            )
+            for name, content, description in attachments
+        ]
+        document = HTML(
+            string=html, base_url=static_dirs()[0].as_uri() + "/", url_fetcher=fetcher
+        ).render(font_config=fonts, stylesheets=sheets if stylesheets else [], **PDF_OPTIONS)
+        document.metadata.created = created
+        document.metadata.modified = created
+        return document.write_pdf(
+            pdf_identifier=identifier.encode(), attachments=embedded, **PDF_OPTIONS
+        )
