@@ -7,7 +7,7 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from programme.models import amsterdam_date
+from programme.models import Edition, amsterdam_date
 from registrations.exports import dutch_name_key
 from registrations.models import Registration
 
@@ -61,8 +61,10 @@ class AttendanceQuerySet(models.QuerySet):
         they were there: `present` holds the (registration id, date) pairs that were; the
         participants in `no_shows` came on none of the edition's days.
 
-        One transaction: a check-in list is saved whole or not at all.
+        One transaction: a check-in list is saved whole or not at all. The edition row is
+        locked, so two tablets saving at the same moment save one after the other.
         """
+        Edition.objects.select_for_update().filter(pk=edition.pk).first()
         allowed = set(edition_days(edition))
         if not set(days) <= allowed:
             raise ValidationError("Een dag valt buiten de editie.")
