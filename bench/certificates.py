@@ -10,30 +10,14 @@ Target: 100 certificates rendered in < 10 s.
 
 import argparse
 import datetime
-import os
 import sys
 import tempfile
 import time
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import scenery
+
 TARGET_SECONDS = 10.0
-
-
-def setup_django(configured_db, workdir):
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "werkplaats.settings")
-    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-not-a-secret")
-    os.environ["DJANGO_DEBUG"] = "0"  # DEBUG keeps every query in memory
-    if not configured_db:
-        os.environ["DATABASE_URL"] = f"sqlite:///{Path(workdir) / 'bench.sqlite3'}"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def main():
@@ -44,54 +28,20 @@ def main():
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="werkplaats-bench-") as workdir:
-        setup_django(args.configured_db, workdir)
+        scenery.setup_django(args.configured_db, workdir)
         from django.db import connection
-        from django.utils import timezone
 
-        from programme.models import Edition
         from registrations.attendance import pdf
         from registrations.attendance.models import Attendance, Certificate, edition_days
-        from registrations.models import Registration
 
         start = datetime.date.today() - datetime.timedelta(days=30)
-        edition = Edition.objects.create(
-            title="Werkplaats ‘Werken aan wijkontwikkeling’ (benchmark)",
-            slug=f"bench-{time.time_ns()}",
-            start_date=start,
-            end_date=start + datetime.timedelta(days=2),
-            daily_start_time=datetime.time(9, 30),
-            daily_end_time=datetime.time(17),
-            venue_name="Kaap Doorn Conferentiecentrum",
-            venue_city="Doorn",
-            price_excl_vat=Decimal("1800.00"),
-            registration_deadline=start - datetime.timedelta(days=60),
+        edition = scenery.edition(
+            start,
             contact_hours_per_day=Decimal("6"),
             accreditation_text="Geaccrediteerd door Registerplein, kenmerk RP-2022-0815.",
         )
-        now = timezone.now()
-        # bulk_create skips place(): fine for a measurement of rendering alone.
-        registrations = Registration.objects.bulk_create(
-            Registration(
-                edition=edition,
-                first_name="Ænne-Çlara",
-                last_name=f"Øster-Üğur {n}",
-                email=f"bench{n}-{time.time_ns()}@example.nl",
-                phone="06 12345678",
-                organisation="Gemeente Utrecht",
-                job_title="Wijkregisseur",
-                sector="gemeente",
-                role="leider",
-                invoice_organisation="Gemeente Utrecht",
-                invoice_street="Stadsplateau 1",
-                invoice_postcode="3521 AZ",
-                invoice_city="Utrecht",
-                invoice_email="facturen@utrecht.example.nl",
-                price_excl_vat=edition.price_excl_vat,
-                vat_rate=edition.vat_rate,
-                terms_accepted_at=now,
-                privacy_accepted_at=now,
-            )
-            for n in range(args.count)
+        registrations = scenery.participants(
+            edition, args.count, first_name="Ænne-Çlara", last_name=lambda n: f"Øster-Üğur {n}"
         )
         days = edition_days(edition)
         Attendance.objects.record(edition, days, {(r.pk, days[0]) for r in registrations})

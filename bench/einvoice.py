@@ -18,10 +18,9 @@ import statistics
 import sys
 import tempfile
 import time
-from decimal import Decimal
 from pathlib import Path
 
-from invoices import setup_django
+import scenery
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MS = 30.0
@@ -39,15 +38,12 @@ def main():
     )
 
     with tempfile.TemporaryDirectory(prefix="werkplaats-bench-") as workdir:
-        setup_django(args.configured_db, workdir)
+        scenery.setup_django(args.configured_db, workdir)
         from django.conf import settings
         from django.db import connection
-        from django.utils import timezone
 
-        from programme.models import Edition
         from registrations.invoicing import documents, einvoice, issuing, pdf
-        from registrations.invoicing.models import InvoiceDocument, InvoiceIssuer
-        from registrations.models import Registration
+        from registrations.invoicing.models import InvoiceDocument
 
         def pdf_only(invoice):
             """Issuing's last step as it was before e-invoices: the PDF and its checksum."""
@@ -56,57 +52,9 @@ def main():
             invoice.pdf_sha256 = documents.sha256(content)
             invoice.save(update_fields=["pdf_sha256"])
 
-        issuer = InvoiceIssuer.load()
-        for field, value in {
-            "name": "Platform31",
-            "street": "Postbus 30833",
-            "postcode": "2500 GV",
-            "city": "Den Haag",
-            "kvk_number": "27169301",
-            "vat_id": "NL000099998B57",
-            "iban": "NL91ABNA0417164300",
-        }.items():
-            setattr(issuer, field, value)
-        issuer.save()
+        scenery.complete_issuer()
         start = datetime.date.today() + datetime.timedelta(days=365)
-        edition = Edition.objects.create(
-            title="Werkplaats ‘Werken aan wijkontwikkeling’ (benchmark)",
-            slug=f"bench-einvoice-{time.time_ns()}",
-            start_date=start,
-            end_date=start + datetime.timedelta(days=2),
-            daily_start_time=datetime.time(9, 30),
-            daily_end_time=datetime.time(17),
-            venue_name="Kaap Doorn Conferentiecentrum",
-            venue_city="Doorn",
-            price_excl_vat=Decimal("1800.00"),
-            registration_deadline=start - datetime.timedelta(days=60),
-        )
-        now = timezone.now()
-        registrations = Registration.objects.bulk_create(
-            Registration(
-                edition=edition,
-                first_name="Deelnemer",
-                last_name=str(n),
-                email=f"bench{n}-{time.time_ns()}@example.nl",
-                phone="06 12345678",
-                organisation="Gemeente Utrecht",
-                job_title="Wijkregisseur",
-                sector="gemeente",
-                role="leider",
-                invoice_organisation="Gemeente Utrecht",
-                invoice_street="Stadsplateau 1",
-                invoice_postcode="3521 AZ",
-                invoice_city="Utrecht",
-                invoice_email="facturen@utrecht.example.nl",
-                po_number=f"PO-{n:04d}",
-                kvk_number="30280353",
-                price_excl_vat=edition.price_excl_vat,
-                vat_rate=edition.vat_rate,
-                terms_accepted_at=now,
-                privacy_accepted_at=now,
-            )
-            for n in range(2 * (args.rounds + 1))
-        )
+        registrations = scenery.participants(scenery.edition(start), 2 * (args.rounds + 1))
 
         with_einvoice = issuing.store_documents
         settings.EINVOICE_RULES_DIR = str(rules)

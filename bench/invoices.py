@@ -10,34 +10,16 @@ Targets: render / floor <= 1.5, and 500 invoices issued and rendered in < 30 s.
 
 import argparse
 import datetime
-import os
 import statistics
 import sys
 import tempfile
 import time
-from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import scenery
+
 RATIO_TARGET = 1.5
 BULK_TARGET_SECONDS = 30.0
 FLOOR_HTML = "<!DOCTYPE html><html lang='nl'><p>Eén alinea tekst op een A4.</p></html>"
-
-
-def setup_django(configured_db, workdir):
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "werkplaats.settings")
-    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-not-a-secret")
-    os.environ["DJANGO_DEBUG"] = "0"  # DEBUG keeps every query in memory
-    os.environ["DJANGO_MEDIA_ROOT"] = str(Path(workdir) / "media")
-    if not configured_db:
-        os.environ["DATABASE_URL"] = f"sqlite:///{Path(workdir) / 'bench.sqlite3'}"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def median_ms(function, rounds):
@@ -58,73 +40,19 @@ def main():
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="werkplaats-bench-") as workdir:
-        setup_django(args.configured_db, workdir)
+        scenery.setup_django(args.configured_db, workdir)
         from django.db import connection
-        from django.utils import timezone
 
-        from programme.models import Edition
         from registrations.invoicing import checks, pdf
         from registrations.invoicing.issuing import issue_invoice
-        from registrations.invoicing.models import InvoiceIssuer
-        from registrations.models import Registration
         from werkplaats import pdf as engine
 
         for warning in checks.invoice_pdf_dependencies():
             print(f"WARNING {warning.id}: {warning.msg}")
 
-        issuer = InvoiceIssuer.load()
-        issuer.name, issuer.street, issuer.postcode, issuer.city = (
-            "Platform31",
-            "Postbus 30833",
-            "2500 GV",
-            "Den Haag",
-        )
-        issuer.kvk_number, issuer.vat_id, issuer.iban = (
-            "27169301",
-            "NL000099998B57",
-            "NL91ABNA0417164300",
-        )
-        issuer.save()
+        scenery.complete_issuer()
         start = datetime.date.today() + datetime.timedelta(days=365)
-        edition = Edition.objects.create(
-            title="Werkplaats ‘Werken aan wijkontwikkeling’ (benchmark)",
-            slug=f"bench-{time.time_ns()}",
-            start_date=start,
-            end_date=start + datetime.timedelta(days=2),
-            daily_start_time=datetime.time(9, 30),
-            daily_end_time=datetime.time(17),
-            venue_name="Kaap Doorn Conferentiecentrum",
-            venue_city="Doorn",
-            price_excl_vat=Decimal("1800.00"),
-            registration_deadline=start - datetime.timedelta(days=60),
-        )
-        now = timezone.now()
-        registrations = Registration.objects.bulk_create(
-            Registration(
-                edition=edition,
-                first_name="Deelnemer",
-                last_name=str(n),
-                email=f"bench{n}-{time.time_ns()}@example.nl",
-                phone="06 12345678",
-                organisation="Gemeente Utrecht",
-                job_title="Wijkregisseur",
-                sector="gemeente",
-                role="leider",
-                invoice_organisation="Gemeente Utrecht",
-                invoice_attention="Crediteurenadministratie",
-                invoice_street="Stadsplateau 1",
-                invoice_postcode="3521 AZ",
-                invoice_city="Utrecht",
-                invoice_email="facturen@utrecht.example.nl",
-                po_number=f"PO-{n:04d}",
-                # bulk_create skips place(): the agreed price is set as place() would.
-                price_excl_vat=edition.price_excl_vat,
-                vat_rate=edition.vat_rate,
-                terms_accepted_at=now,
-                privacy_accepted_at=now,
-            )
-            for n in range(args.count + 1)
-        )
+        registrations = scenery.participants(scenery.edition(start), args.count + 1)
 
         t0 = time.perf_counter()
         first = issue_invoice(registrations[0])

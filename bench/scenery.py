@@ -1,0 +1,105 @@
+"""What the benchmarks stand on: Django on a scratch database, a complete issuer, an edition
+and its participants. Not a benchmark itself; the scripts beside it import it."""
+
+import datetime
+import os
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup_django(configured_db, workdir):
+    """Django on a fresh SQLite database in `workdir`, or on DATABASE_URL (`configured_db`)."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "werkplaats.settings")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-not-a-secret")
+    os.environ["DJANGO_DEBUG"] = "0"  # DEBUG keeps every query in memory
+    os.environ["DJANGO_MEDIA_ROOT"] = str(Path(workdir) / "media")
+    if not configured_db:
+        os.environ["DATABASE_URL"] = f"sqlite:///{Path(workdir) / 'bench.sqlite3'}"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def complete_issuer():
+    from registrations.invoicing.models import InvoiceIssuer
+
+    issuer = InvoiceIssuer.load()
+    for field, value in {
+        "name": "Platform31",
+        "street": "Postbus 30833",
+        "postcode": "2500 GV",
+        "city": "Den Haag",
+        "kvk_number": "27169301",
+        "vat_id": "NL000099998B57",
+        "iban": "NL91ABNA0417164300",
+    }.items():
+        setattr(issuer, field, value)
+    issuer.save()
+    return issuer
+
+
+def edition(start, **overrides):
+    """A three-day edition from `start` at the 2022 venue and price."""
+    from programme.models import Edition
+
+    fields = {
+        "title": "Werkplaats ‘Werken aan wijkontwikkeling’ (benchmark)",
+        "slug": f"bench-{time.time_ns()}",
+        "start_date": start,
+        "end_date": start + datetime.timedelta(days=2),
+        "daily_start_time": datetime.time(9, 30),
+        "daily_end_time": datetime.time(17),
+        "venue_name": "Kaap Doorn Conferentiecentrum",
+        "venue_city": "Doorn",
+        "price_excl_vat": Decimal("1800.00"),
+        "registration_deadline": start - datetime.timedelta(days=60),
+    }
+    return Edition.objects.create(**{**fields, **overrides})
+
+
+def participants(edition, count, **overrides):
+    """`count` confirmed registrations in one bulk insert. bulk_create skips place(), so the
+    agreed price is set as place() would set it; `overrides` may be callables of n."""
+    from django.utils import timezone
+
+    from registrations.models import Registration
+
+    now = timezone.now()
+    fields = {
+        "first_name": "Deelnemer",
+        "last_name": str,
+        "email": lambda n: f"bench{n}-{time.time_ns()}@example.nl",
+        "phone": "06 12345678",
+        "organisation": "Gemeente Utrecht",
+        "job_title": "Wijkregisseur",
+        "sector": "gemeente",
+        "role": "leider",
+        "invoice_organisation": "Gemeente Utrecht",
+        "invoice_attention": "Crediteurenadministratie",
+        "invoice_street": "Stadsplateau 1",
+        "invoice_postcode": "3521 AZ",
+        "invoice_city": "Utrecht",
+        "invoice_email": "facturen@utrecht.example.nl",
+        "po_number": lambda n: f"PO-{n:04d}",
+        "kvk_number": "30280353",
+        "price_excl_vat": edition.price_excl_vat,
+        "vat_rate": edition.vat_rate,
+        "terms_accepted_at": now,
+        "privacy_accepted_at": now,
+        **overrides,
+    }
+    return Registration.objects.bulk_create(
+        Registration(
+            edition=edition,
+            **{name: value(n) if callable(value) else value for name, value in fields.items()},
+        )
+        for n in range(count)
+    )
