@@ -62,7 +62,16 @@ class EditionAdmin(admin.ModelAdmin):
             },
         ),
         ("Prijs en btw", {"fields": [*MONEY_FIELDS, "price_includes"]}),
-        ("Inschrijving", {"fields": ["registration_deadline", "capacity", "terms"]}),
+        (
+            "Inschrijving",
+            {
+                "fields": [
+                    "registration_deadline",
+                    ("capacity", "max_participants_per_order"),
+                    "terms",
+                ]
+            },
+        ),
         ("Bewijs van deelname", {"fields": ["contact_hours_per_day", "accreditation_text"]}),
         ("Privacy", {"fields": ["retention_months"]}),
     ]

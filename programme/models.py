@@ -98,6 +98,12 @@ class Edition(models.Model):
         blank=True,
         help_text="Leeg laten voor onbeperkt. Daarna komen inschrijvingen op de wachtlijst.",
     )
+    max_participants_per_order = models.PositiveSmallIntegerField(
+        "maximum aantal deelnemers per inschrijving",
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="Zoveel mensen kan iemand in één keer inschrijven: zichzelf en collega's.",
+    )
     contact_hours_per_day = models.DecimalField(
         "contacturen per dag",
         max_digits=4,

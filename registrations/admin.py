@@ -3,6 +3,7 @@ from collections import Counter
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.utils import timezone
 
 from programme.admin import EditionAdmin
@@ -12,7 +13,9 @@ from werkplaats.formats import money
 from . import models, tasks
 from .exports import csv_response, dutch_name_key
 from .models import (
+    ORDERER_FIELDS,
     AlreadyRegistered,
+    Order,
     Registration,
     RegistrationClosed,
     RetentionRecord,
@@ -21,7 +24,7 @@ from .models import (
 )
 
 
-def apply_to_each(modeladmin, request, rows, step, done, refusals=(ValidationError,)):
+def apply_to_each(modeladmin, request, rows, step, done, refusals=(ValidationError,), log=True):
     """The one "run, collect refusals, report" loop of the admin's bulk actions.
 
     `step(row)` does the work for one row and returns a short text for the log and the
@@ -37,7 +40,8 @@ def apply_to_each(modeladmin, request, rows, step, done, refusals=(ValidationErr
             skipped.append(f"{reason}")
         else:
             succeeded.append(text)
-            modeladmin.log_change(request, row, text)
+            if log:
+                modeladmin.log_change(request, row, text)
     if succeeded:
         modeladmin.message_user(
             request, f"{done} ({len(succeeded)}): {'; '.join(succeeded)}", messages.SUCCESS
@@ -83,18 +87,47 @@ RECORD_FIELDS = [
     "waiting_since",
     "confirmation_sent_at",
     "anonymised_at",
-    "terms_accepted_at",
-    "privacy_accepted_at",
     "edition_price",
 ]
 
 
-class RegistrationAddForm(forms.ModelForm):
-    """Staff adding someone by hand: the status follows from the places, as for a sign-up."""
+# The order's invoice details as form fields, for forms that show them beside a registration's.
+OrderDetailFields = type(
+    "OrderDetailFields", (forms.Form,), forms.fields_for_model(Order, INVOICE_DETAIL_FIELDS)
+)
+
+
+class RegistrationAddForm(forms.ModelForm, OrderDetailFields):
+    """Staff adding someone by hand: the status follows from the places, as for a sign-up.
+    They join an existing order (a colleague added later), or get one of their own with the
+    invoice details given here."""
+
+    existing_order = forms.CharField(
+        label="bij bestelling",
+        required=False,
+        help_text=(
+            "Referentie, bijvoorbeeld BST-00012: de deelnemer komt bij die bestelling en op "
+            "dezelfde factuurgegevens. Leeg: een eigen bestelling met de gegevens hieronder."
+        ),
+    )
 
     class Meta:
         model = Registration
-        fields = ["edition", *PARTICIPANT_FIELDS, *INVOICE_DETAIL_FIELDS]
+        fields = ["edition", *PARTICIPANT_FIELDS]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order = None
+
+    def clean_existing_order(self):
+        reference = self.cleaned_data["existing_order"].strip().upper()
+        if not reference:
+            return None
+        digits = reference.removeprefix("BST-")
+        order = Order.objects.filter(pk=int(digits)).first() if digits.isdigit() else None
+        if order is None:
+            raise ValidationError(f"Er is geen bestelling {reference}.")
+        return order
 
     def clean(self):
         cleaned = super().clean()
@@ -105,6 +138,22 @@ class RegistrationAddForm(forms.ModelForm):
             taken = Registration.objects.active().filter(edition=edition, email__iexact=email)
             if taken.exists():
                 self.add_error("email", "Met dit e-mailadres is al ingeschreven voor deze editie.")
+        existing = cleaned.get("existing_order")
+        if existing is not None:
+            if edition and existing.edition_id != edition.pk:
+                self.add_error("existing_order", f"{existing.reference} is voor een andere editie.")
+            self.order = existing
+        elif edition and not self.has_error("email"):
+            self.order = Order(
+                edition=edition,
+                **{name: cleaned.get(name, "") for name in ORDERER_FIELDS},
+                **{name: cleaned.get(name) for name in INVOICE_DETAIL_FIELDS},
+            )
+            try:
+                self.order.full_clean(exclude=["edition", *ORDERER_FIELDS])
+            except ValidationError as error:
+                for field, messages_ in error.message_dict.items():
+                    self.add_error(field if field in self.fields else None, messages_)
         return cleaned
 
 
@@ -133,11 +182,11 @@ class RegistrationAdmin(admin.ModelAdmin):
         "last_name",
         "email",
         "organisation",
-        "invoice_organisation",
-        "po_number",
+        "order__invoice_organisation",
+        "order__po_number",
     ]
     date_hierarchy = "created_at"
-    list_select_related = ["edition"]
+    list_select_related = ["edition", "order"]
     actions = [
         "confirm_from_waiting_list",
         "cancel_registrations",
@@ -147,7 +196,7 @@ class RegistrationAdmin(admin.ModelAdmin):
         "export_venue_list",
     ]
     fieldsets = [
-        (None, {"fields": ["edition", "status", "waiting_position", "reference"]}),
+        (None, {"fields": ["edition", "order", "status", "waiting_position", "reference"]}),
         (
             "Deelnemer",
             {
@@ -163,28 +212,11 @@ class RegistrationAdmin(admin.ModelAdmin):
             "Deelname",
             {"fields": ["own_case", "dietary_needs", "accessibility_needs", "overnight_stay"]},
         ),
-        (
-            "Factuurgegevens",
-            {
-                "fields": [
-                    "invoice_organisation",
-                    "invoice_attention",
-                    "invoice_street",
-                    ("invoice_postcode", "invoice_city"),
-                    "invoice_country",
-                    "invoice_email",
-                    ("po_number", "vat_id"),
-                    ("kvk_number", "oin"),
-                    "peppol_id",
-                ]
-            },
-        ),
         ("Afgesproken prijs", {"fields": [*MONEY_FIELDS, "edition_price"]}),
         (
             "Administratie",
             {
                 "fields": [
-                    ("terms_accepted_at", "privacy_accepted_at"),
                     ("created_at", "updated_at"),
                     ("cancelled_at", "waiting_since"),
                     ("confirmation_sent_at", "anonymised_at"),
@@ -199,7 +231,10 @@ class RegistrationAdmin(admin.ModelAdmin):
             return [
                 (None, {"fields": ["edition"]}),
                 ("Deelnemer", {"fields": PARTICIPANT_FIELDS}),
-                ("Factuurgegevens", {"fields": INVOICE_DETAIL_FIELDS}),
+                (
+                    "Bestelling en factuurgegevens",
+                    {"fields": ["existing_order", *INVOICE_DETAIL_FIELDS]},
+                ),
             ]
         return super().get_fieldsets(request, obj)
 
@@ -223,14 +258,12 @@ class RegistrationAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        readonly = list(RECORD_FIELDS) + ["edition"]
+        readonly = list(RECORD_FIELDS) + ["edition", "order"]
         manages_participants = super().has_change_permission(request, obj)
         if not manages_participants:
             readonly += PARTICIPANT_FIELDS
         if not self.may_change_billing(request):
             readonly += MONEY_FIELDS
-            if not manages_participants:
-                readonly += INVOICE_DETAIL_FIELDS
         # The edition stays: moving someone is a cancellation here and a sign-up there, each
         # under its own edition's rules.
         return readonly
@@ -252,10 +285,13 @@ class RegistrationAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             return
         now = timezone.now()
-        obj.terms_accepted_at = obj.privacy_accepted_at = now
+        if form.order._state.adding:
+            # Staff enter what the participant agreed to when they asked to be added.
+            form.order.privacy_accepted_at = now
+            form.order.terms_accepted_at = now if form.order.edition.terms else None
         try:
             with tasks.atomic_with(tasks.send_confirmation_email) as queued:
-                Registration.objects.place(obj, at=now, by_staff=True)
+                Registration.objects.place(form.order, [obj], at=now, by_staff=True)
                 queued(obj.pk)
         except (AlreadyRegistered, RegistrationClosed):
             # The form checked both; only a sign-up in the same instant gets here.
@@ -346,7 +382,7 @@ class RegistrationAdmin(admin.ModelAdmin):
         """Confirmed participants unless the list is filtered on a status, in Dutch order."""
         if not request.GET.get("status__exact"):
             queryset = queryset.confirmed()
-        people = list(queryset.select_related("edition"))
+        people = list(queryset.select_related("edition", "order"))
         return sorted(people, key=lambda r: dutch_name_key(r.last_name, r.first_name))
 
     @admin.action(description="Exporteer deelnemerslijst (CSV)", permissions=["view"])
@@ -381,7 +417,7 @@ class RegistrationAdmin(admin.ModelAdmin):
                 r.get_sector_display(),
                 r.get_role_display(),
                 "ja" if r.overnight_stay else "nee",
-                r.po_number,
+                r.order.po_number,
                 timezone.localtime(r.created_at).strftime("%d-%m-%Y %H:%M"),
             ]
             for r in self._people(request, queryset)
@@ -532,3 +568,116 @@ class RetentionRecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class PositionInline(admin.TabularInline):
+    """The order's participants, read-only here: each is managed on their own page."""
+
+    model = Registration
+    fields = ["reference", "full_name", "email", "status"]
+    readonly_fields = fields
+    show_change_link = True
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    """Who signed up whom, and where the invoice goes. Orders come from the sign-up form (or
+    from adding a registration by hand); nobody adds or deletes one here."""
+
+    list_display = [
+        "reference",
+        "full_name",
+        "invoice_organisation",
+        "po_number",
+        "edition",
+        "participant_count",
+        "created_at",
+    ]
+    list_filter = ["edition"]
+    search_fields = [
+        "first_name",
+        "last_name",
+        "email",
+        "organisation",
+        "invoice_organisation",
+        "po_number",
+    ]
+    list_select_related = ["edition"]
+    date_hierarchy = "created_at"
+    inlines = [PositionInline]
+    fieldsets = [
+        (None, {"fields": ["edition", "reference"]}),
+        (
+            "Besteld door",
+            {"fields": [("first_name", "last_name"), ("email", "phone"), "organisation"]},
+        ),
+        (
+            "Factuurgegevens",
+            {
+                "fields": [
+                    "invoice_organisation",
+                    "invoice_attention",
+                    "invoice_street",
+                    ("invoice_postcode", "invoice_city"),
+                    "invoice_country",
+                    "invoice_email",
+                    ("po_number", "vat_id"),
+                    ("kvk_number", "oin"),
+                    "peppol_id",
+                ]
+            },
+        ),
+        (
+            "Administratie",
+            {
+                "fields": [
+                    ("terms_accepted_at", "privacy_accepted_at"),
+                    ("created_at", "updated_at"),
+                    "anonymised_at",
+                    "token",
+                ]
+            },
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(participants=Count("positions"))
+
+    @admin.display(description="deelnemers", ordering="participants")
+    def participant_count(self, order):
+        return order.participants
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Finance corrects invoice details (change_billing) without managing participants.
+        return super().has_change_permission(request, obj) or RegistrationAdmin.may_change_billing(
+            request
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = [
+            "edition",
+            "reference",
+            "terms_accepted_at",
+            "privacy_accepted_at",
+            "created_at",
+            "updated_at",
+            "anonymised_at",
+            "token",
+        ]
+        if not super().has_change_permission(request, obj):
+            readonly += ORDERER_FIELDS
+        return readonly

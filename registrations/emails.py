@@ -61,13 +61,25 @@ def send_confirmation(registration, from_waiting_list=False):
     return sent
 
 
-def notify_staff_of_registration(registration):
+def _order_context(order):
+    return {
+        "order": order,
+        "edition": order.edition,
+        "positions": list(order.positions.order_by("pk")),
+    }
+
+
+def send_order_overview(order):
+    """For whoever signed up colleagues: every participant and their status, in one mail."""
+    message = render_message("order_overview", _order_context(order), [order.email])
+    return send_logged(message, order.reference, "order overview")
+
+
+def notify_staff_of_order(order):
     message = render_message(
-        "staff_new_registration",
-        {"registration": registration, "edition": registration.edition},
-        [settings.STAFF_NOTIFICATION_EMAIL],
+        "staff_new_registration", _order_context(order), [settings.STAFF_NOTIFICATION_EMAIL]
     )
-    return send_logged(message, registration.reference, "staff notification")
+    return send_logged(message, order.reference, "staff notification")
 
 
 def notify_staff_of_cancellation(registration):

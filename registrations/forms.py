@@ -2,9 +2,9 @@ import re
 import secrets
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
+from crispy_forms.layout import HTML, Div, Fieldset, Layout
 from django import forms
-from django.urls import reverse
+from django.db.models.functions import Lower
 from django.utils import timezone
 from stdnum import exceptions as stdnum_exceptions
 from stdnum.eu import vat as eu_vat
@@ -14,28 +14,148 @@ from .models import (
     INVOICE_DETAIL_FIELDS,
     PARTICIPANT_FIELDS,
     PARTICIPATION_FIELDS,
+    Order,
     Registration,
+    WhenShort,
+)
+
+EMAIL_INVALID = "Vul een geldig e-mailadres in, zoals naam@organisatie.nl."
+ALREADY_REGISTERED = (
+    "Met dit e-mailadres is al ingeschreven voor deze werkplaats. Kijk in de mail met de "
+    "bevestiging, of vraag je persoonlijke link opnieuw aan."
 )
 
 
-class RegistrationForm(forms.ModelForm):
-    """The public sign-up form. Everything it accepts is validated and normalised here."""
-
-    overnight_stay = forms.TypedChoiceField(
-        label="Overnacht je op de locatie?",
-        choices=[("ja", "Ja, ik overnacht op de locatie"), ("nee", "Nee, ik overnacht niet")],
+def overnight_stay_field(label):
+    return forms.TypedChoiceField(
+        label=label,
+        choices=[("ja", "Ja, overnachten op de locatie"), ("nee", "Nee, niet overnachten")],
         coerce=lambda value: value == "ja",
         widget=forms.RadioSelect,
         initial="ja",
         help_text="Het arrangement is inclusief verblijf.",
     )
-    accept_terms = forms.BooleanField(
-        label="Ik ga akkoord met de voorwaarden en annuleringsregeling hierboven.",
-        error_messages={"required": "Ga akkoord met de voorwaarden om in te schrijven."},
+
+
+def in_dutch(form):
+    """The form's messages in one voice ("Vul ... in"), Django's defaults included."""
+    for field in form.fields.values():
+        field.error_messages.setdefault("required", "Dit veld is verplicht.")
+        if isinstance(field, forms.EmailField):
+            field.error_messages["invalid"] = EMAIL_INVALID
+
+
+def active_emails(edition, emails):
+    """Which of `emails` (lower case) already have an active registration for `edition`."""
+    lowered = {email.lower() for email in emails}
+    taken = (
+        Registration.objects.active()
+        .filter(edition=edition)
+        .annotate(lowered=Lower("email"))
+        .filter(lowered__in=lowered)
     )
-    accept_privacy = forms.BooleanField(
-        label="Ik heb de privacyverklaring gelezen en ga akkoord met het gebruik van mijn gegevens.",
-        error_messages={"required": "Ga akkoord met de privacyverklaring om in te schrijven."},
+    return set(taken.values_list("lowered", flat=True))
+
+
+class ParticipantForm(forms.ModelForm):
+    """Whoever signs up: their own details and, unless they only sign up colleagues, their
+    choices as a participant."""
+
+    overnight_stay = overnight_stay_field("Overnacht je op de locatie?")
+    not_participating = forms.BooleanField(
+        label="Ik doe zelf niet mee: ik schrijf alleen collega's in.",
+        required=False,
+    )
+
+    class Meta:
+        model = Registration
+        fields = PARTICIPANT_FIELDS + PARTICIPATION_FIELDS
+        labels = {
+            "email": "E-mailadres",
+            "phone": "Telefoonnummer",
+            "job_title": "Functie",
+            "own_case": "Je eigen casus of vraag",
+            "dietary_needs": "Dieetwensen of allergieën",
+            "accessibility_needs": "Toegankelijkheid of andere wensen",
+        }
+        help_texts = {
+            "own_case": (
+                "In de werkplaats werk je aan je eigen casuïstiek. Beschrijf kort de opgave of "
+                "vraag waar je mee aan de slag wilt (mag later nog veranderen)."
+            ),
+            "sector": "Niet verplicht; we gebruiken het alleen voor onze statistiek.",
+            "role": "Niet verplicht; we gebruiken het alleen voor onze statistiek.",
+        }
+        widgets = {
+            "own_case": forms.Textarea(attrs={"rows": 3}),
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+            "phone": forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+            "first_name": forms.TextInput(attrs={"autocomplete": "given-name"}),
+            "last_name": forms.TextInput(attrs={"autocomplete": "family-name"}),
+            "organisation": forms.TextInput(attrs={"autocomplete": "organization"}),
+            "job_title": forms.TextInput(attrs={"autocomplete": "organization-title"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["phone"].required = True
+        for name in ("sector", "role"):
+            # A visible "choose" option instead of a silently preselected first answer.
+            self.fields[name].choices = [("", "Maak een keuze")] + list(self.fields[name].choices)[
+                1:
+            ]
+        in_dutch(self)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Fieldset("Jouw gegevens", *PARTICIPANT_FIELDS),
+            Fieldset("Je deelname", "not_participating", *PARTICIPATION_FIELDS),
+        )
+
+    def clean_phone(self):
+        phone = self.cleaned_data["phone"].strip()
+        if not re.fullmatch(r"[0-9+()\-. ]+", phone) or len(re.sub(r"\D", "", phone)) < 8:
+            raise forms.ValidationError(
+                "Vul een geldig telefoonnummer in, bijvoorbeeld 06 12345678 of +31 6 12345678."
+            )
+        return phone
+
+    @property
+    def participates(self):
+        return not self.cleaned_data.get("not_participating")
+
+
+class ColleagueForm(forms.ModelForm):
+    """A colleague signed up in the same go: name, e-mail and their own choices."""
+
+    overnight_stay = overnight_stay_field("Overnacht deze collega op de locatie?")
+
+    class Meta:
+        model = Registration
+        fields = ["first_name", "last_name", "email", *PARTICIPATION_FIELDS[1:]]
+        labels = {
+            "email": "E-mailadres",
+            "dietary_needs": "Dieetwensen of allergieën",
+            "accessibility_needs": "Toegankelijkheid of andere wensen",
+        }
+        help_texts = {"email": "Je collega krijgt een eigen bevestiging en persoonlijke link."}
+        widgets = {"email": forms.EmailInput(attrs={"autocomplete": "off"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        in_dutch(self)
+
+
+ColleagueFormSet = forms.formset_factory(ColleagueForm, extra=0)
+
+
+class OrderForm(forms.ModelForm):
+    """Where the invoice goes, once for everyone signed up, and the terms."""
+
+    accept_terms = forms.BooleanField(
+        label="Ik ga akkoord met de voorwaarden hierboven, ook namens de collega's die ik inschrijf.",
+        error_messages={"required": "Ga akkoord met de voorwaarden om in te schrijven."},
     )
     # Longer than 8 here: people copy it as "1234 5678" from letterheads; clean_kvk_number
     # takes the spaces out and the model checks the 8 digits.
@@ -45,20 +165,22 @@ class RegistrationForm(forms.ModelForm):
         required=False,
         help_text="8 cijfers. Verplicht voor een factuuradres in Nederland, tenzij je een OIN invult.",
     )
+    when_short = forms.TypedChoiceField(
+        label="Wat doen we?",
+        choices=WhenShort.choices,
+        widget=forms.RadioSelect,
+        required=False,
+        empty_value=None,
+    )
     # A honeypot: people never see or fill it; simple bots fill every field.
     website = forms.CharField(label="Laat dit veld leeg", required=False, max_length=200)
     # Made fresh for every form page: tells a double-clicked submit from a second sign-up.
     submission_key = forms.CharField(widget=forms.HiddenInput, required=False)
 
     class Meta:
-        model = Registration
-        fields = PARTICIPANT_FIELDS + PARTICIPATION_FIELDS + INVOICE_DETAIL_FIELDS
+        model = Order
+        fields = INVOICE_DETAIL_FIELDS
         labels = {
-            "email": "E-mailadres",
-            "phone": "Telefoonnummer",
-            "own_case": "Je eigen casus of vraag",
-            "dietary_needs": "Dieetwensen of allergieën",
-            "accessibility_needs": "Toegankelijkheid of andere wensen",
             "invoice_organisation": "Naam organisatie",
             "invoice_email": "E-mailadres voor de factuur",
             "vat_id": "Btw-nummer van je organisatie",
@@ -66,10 +188,6 @@ class RegistrationForm(forms.ModelForm):
             "peppol_id": "Peppol-ID (als je organisatie e-facturen via Peppol ontvangt)",
         }
         help_texts = {
-            "own_case": (
-                "In de werkplaats werk je aan je eigen casuïstiek. Beschrijf kort de opgave of "
-                "vraag waar je mee aan de slag wilt (mag later nog veranderen)."
-            ),
             "invoice_organisation": "Leeg laten als dit dezelfde organisatie is als hierboven.",
             "invoice_email": "Leeg laten om de factuur naar je eigen e-mailadres te sturen.",
             "invoice_postcode": "Bijvoorbeeld 1234 AB.",
@@ -85,68 +203,65 @@ class RegistrationForm(forms.ModelForm):
             "peppol_id": "Bijvoorbeeld 0106:12345678 of 0190: gevolgd door het OIN. Mag leeg blijven.",
         }
         widgets = {
-            "own_case": forms.Textarea(attrs={"rows": 4}),
-            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
-            "phone": forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
-            "first_name": forms.TextInput(attrs={"autocomplete": "given-name"}),
-            "last_name": forms.TextInput(attrs={"autocomplete": "family-name"}),
-            "organisation": forms.TextInput(attrs={"autocomplete": "organization"}),
-            "job_title": forms.TextInput(attrs={"autocomplete": "organization-title"}),
             "invoice_street": forms.TextInput(attrs={"autocomplete": "address-line1"}),
             "invoice_postcode": forms.TextInput(attrs={"autocomplete": "postal-code"}),
             "invoice_city": forms.TextInput(attrs={"autocomplete": "address-level2"}),
             "invoice_country": forms.Select(attrs={"autocomplete": "country"}),
         }
 
-    def __init__(self, *args, edition, **kwargs):
+    def __init__(self, *args, edition, short=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.edition = edition
         self.fields["invoice_organisation"].required = False
         self.fields["invoice_email"].required = False
-        for name in ("sector", "role"):
-            # A visible "choose" option instead of a silently preselected first answer.
-            self.fields[name].choices = [("", "Maak een keuze")] + list(self.fields[name].choices)[
-                1:
-            ]
-        for field in self.fields.values():
-            field.error_messages.setdefault("required", "Dit veld is verplicht.")
+        in_dutch(self)
+        if not edition.terms:
+            # Terms are the organiser's to write; without them there is nothing to accept.
+            del self.fields["accept_terms"]
         self.fields["website"].widget.attrs.update({"tabindex": "-1", "autocomplete": "off"})
         if not self.is_bound:
             self.initial["submission_key"] = secrets.token_urlsafe(24)
-
         self.helper = FormHelper()
-        self.helper.form_action = reverse("registrations:register", args=[edition.slug])
-        self.helper.form_id = "inschrijfformulier"
-        self.helper.attrs = {"novalidate": ""}
-        self.helper.form_show_errors = True
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        terms = []
+        if edition.terms:
+            terms = [
+                Fieldset(
+                    "Voorwaarden",
+                    HTML(
+                        "{% load programme_text %}"
+                        '<div class="terms">{{ edition.terms|paragraphs }}</div>'
+                    ),
+                    "accept_terms",
+                )
+            ]
         self.helper.layout = Layout(
-            Fieldset("Jouw gegevens", *PARTICIPANT_FIELDS),
-            Fieldset("Je deelname", *PARTICIPATION_FIELDS),
-            Fieldset("Factuurgegevens", *INVOICE_DETAIL_FIELDS),
             Fieldset(
-                "Voorwaarden",
+                "Factuurgegevens",
+                "invoice_organisation",
+                "invoice_street",
+                "invoice_postcode",
+                "invoice_city",
+                "invoice_country",
+                "invoice_email",
+                "po_number",
+                "kvk_number",
+                "oin",
                 HTML(
-                    '{% load programme_text %}<div class="terms">{{ edition.terms|paragraphs }}</div>'
+                    '<details class="mb-3"{% if more_invoice_errors %} open{% endif %}>'
+                    "<summary>Meer factuurgegevens: ter attentie van, btw-nummer, Peppol-ID"
+                    "</summary>"
                 ),
-                "accept_terms",
-                HTML(
-                    "<p><a href=\"{% url 'programme:privacy' %}\">Lees de privacyverklaring</a>"
-                    " (opent in dit venster).</p>"
-                ),
-                "accept_privacy",
+                "invoice_attention",
+                "vat_id",
+                "peppol_id",
+                HTML("</details>"),
             ),
+            *terms,
             Div("website", css_class="hp-field", aria_hidden="true"),
             "submission_key",
-            Submit("submit", "Inschrijving versturen", css_class="btn-lg"),
         )
-
-    def clean_phone(self):
-        phone = self.cleaned_data["phone"].strip()
-        if not re.fullmatch(r"[0-9+()\-. ]+", phone) or len(re.sub(r"\D", "", phone)) < 8:
-            raise forms.ValidationError(
-                "Vul een geldig telefoonnummer in, bijvoorbeeld 06 12345678 of +31 6 12345678."
-            )
-        return phone
 
     def clean_vat_id(self):
         value = self.cleaned_data["vat_id"].strip()
@@ -189,9 +304,7 @@ class RegistrationForm(forms.ModelForm):
             try:
                 cleaned["invoice_postcode"] = nl_postcode.validate(postcode)
             except stdnum_exceptions.ValidationError:
-                self.add_error(
-                    "invoice_postcode", "Vul een Nederlandse postcode in, bijvoorbeeld 1234 AB."
-                )
+                self.add_error("invoice_postcode", "Vul een Nederlandse postcode in.")
         dutch_address = str(cleaned.get("invoice_country", "")) == "NL"
         identified = cleaned.get("kvk_number") or cleaned.get("oin")
         if dutch_address and not identified and not self.has_error("kvk_number"):
@@ -203,17 +316,201 @@ class RegistrationForm(forms.ModelForm):
                 "OIN. We sturen de factuur ook als e-factuur, en de systemen van Nederlandse "
                 "organisaties hebben dat nummer nodig om hem te verwerken.",
             )
-        if not cleaned.get("invoice_organisation"):
-            cleaned["invoice_organisation"] = cleaned.get("organisation", "")
-        if not cleaned.get("invoice_email"):
-            cleaned["invoice_email"] = cleaned.get("email", "")
         return cleaned
 
-    def registration_fields(self):
-        """The model fields to store, with the moment of consent."""
+
+class SignUpForm:
+    """The public sign-up: whoever signs up (and takes part, unless they say not), any
+    colleagues, and the invoice details once. Three Django forms in one HTML form; without
+    JavaScript, "Nog een deelnemer" and "Verwijderen" are submit buttons that show the form
+    again with a colleague more or less (`rearranged`), storing nothing.
+    """
+
+    PREFIX = "collega"
+    ADD = "add_colleague"
+    REMOVE = "remove_colleague"
+
+    def __init__(self, data=None, *, edition):
+        self.edition = edition
+        self.data = data
+        self.you = ParticipantForm(data)
+        self.order_form = OrderForm(data, edition=edition)
+        # A form page from before colleagues existed posts no management form: no colleagues.
+        has_colleagues = data is not None and f"{self.PREFIX}-TOTAL_FORMS" in data
+        self.colleagues = ColleagueFormSet(data if has_colleagues else None, prefix=self.PREFIX)
+        self.short = None
+        # The order this same form page already stored (a double-clicked submit), if any.
+        self.earlier = None
+
+    @classmethod
+    def rearranged(cls, data, *, edition):
+        """The form as posted, unbound (no errors shown), with a colleague added or removed."""
+        form = cls(edition=edition)
+        names = set(form.you.fields) | set(form.order_form.fields)
+        for inner in (form.you, form.order_form):
+            inner.initial.update({name: data.get(name) for name in names if name in data})
+        colleagues = []
+        total = _count(data.get(f"{cls.PREFIX}-TOTAL_FORMS"))
+        for number in range(min(total, edition.max_participants_per_order)):
+            colleagues.append(
+                {
+                    name: data.get(f"{cls.PREFIX}-{number}-{name}")
+                    for name in ColleagueForm.base_fields
+                    if f"{cls.PREFIX}-{number}-{name}" in data
+                }
+            )
+        if cls.ADD in data and form.room_for(len(colleagues) + 1):
+            colleagues.append({})
+        if cls.REMOVE in data:
+            removed = _count(data.get(cls.REMOVE))
+            colleagues = [c for number, c in enumerate(colleagues) if number != removed]
+        form.colleagues = ColleagueFormSet(initial=colleagues, prefix=cls.PREFIX)
+        return form
+
+    @classmethod
+    def rearranges(cls, data):
+        return cls.ADD in data or cls.REMOVE in data
+
+    def room_for(self, colleagues):
+        """Whether `colleagues` plus whoever signs up stay within the edition's maximum."""
+        return colleagues + 1 <= self.edition.max_participants_per_order
+
+    @property
+    def can_add(self):
+        return self.room_for(len(self.colleagues.forms) + 1)
+
+    def is_valid(self):
+        valid = [self.you.is_valid(), self.order_form.is_valid()]
+        if self.colleagues.is_bound:
+            valid.append(self.colleagues.is_valid())
+        if not all(valid):
+            return False
+        self._check_people()
+        return not self.you.errors and not self.order_form.errors and not self._colleague_errors()
+
+    def _colleague_errors(self):
+        return self.colleagues.is_bound and any(form.errors for form in self.colleagues.forms)
+
+    def _colleague_forms(self):
+        if not self.colleagues.is_bound:
+            return []
+        return [form for form in self.colleagues.forms if form.has_changed()]
+
+    def _check_people(self):
+        """At least one participant, at most the edition's maximum, each e-mail address once
+        and not signed up already (the database constraint holds it too, for the same instant)."""
+        people = ([self.you] if self.you.participates else []) + self._colleague_forms()
+        if not people:
+            self.you.add_error(
+                "not_participating",
+                "Schrijf minstens één deelnemer in: jezelf of een collega.",
+            )
+            return
+        maximum = self.edition.max_participants_per_order
+        if len(people) > maximum:
+            self.order_form.add_error(
+                None, f"Je kunt in één keer hoogstens {maximum} deelnemers inschrijven."
+            )
+        seen = set()
+        taken = active_emails(self.edition, [form.cleaned_data["email"] for form in people])
+        if taken:
+            self.earlier = Order.objects.submitted_with(self.edition, self.submission_key)
+        for form in people:
+            email = form.cleaned_data["email"].lower()
+            if email in seen:
+                form.add_error("email", "Elke deelnemer heeft een eigen e-mailadres nodig.")
+            elif email in taken:
+                form.add_error("email", ALREADY_REGISTERED)
+            seen.add(email)
+
+    def order(self):
+        """The order to store (unsaved), with the moment the terms were accepted."""
+        order = self.order_form.save(commit=False)
+        you = self.you.cleaned_data
+        order.edition = self.edition
+        for name in ("first_name", "last_name", "email", "phone", "organisation"):
+            setattr(order, name, you[name])
+        order.invoice_organisation = order.invoice_organisation or you["organisation"]
+        order.invoice_email = order.invoice_email or you["email"]
+        order.submission_key = self.order_form.cleaned_data["submission_key"]
         now = timezone.now()
-        data = {name: self.cleaned_data[name] for name in self._meta.fields}
-        data["submission_key"] = self.cleaned_data["submission_key"]
-        data["terms_accepted_at"] = now
-        data["privacy_accepted_at"] = now
-        return data
+        order.privacy_accepted_at = now
+        order.terms_accepted_at = now if self.edition.terms else None
+        return order
+
+    def positions(self):
+        """The registrations to store (unsaved), in the order the form lists them."""
+        positions = []
+        if self.you.participates:
+            positions.append(self.you.save(commit=False))
+        organisation = self.you.cleaned_data["organisation"]
+        for form in self._colleague_forms():
+            colleague = form.save(commit=False)
+            colleague.organisation = organisation
+            positions.append(colleague)
+        return positions
+
+    @property
+    def when_short(self):
+        return self.order_form.cleaned_data.get("when_short")
+
+    @property
+    def submission_key(self):
+        return self.order_form.cleaned_data.get("submission_key", "")
+
+    def ask_when_short(self, short):
+        """Fewer places than people: show the choice, with the numbers, before storing."""
+        self.short = short
+        field = self.order_form.fields["when_short"]
+        waiting = short.requested - short.free
+        field.choices = [
+            (
+                WhenShort.SPLIT,
+                f"De eerste {short.free} van de {short.requested} deelnemers (in de volgorde "
+                f"van dit formulier) krijgen een plaats; de andere {waiting} komen op de "
+                "wachtlijst en krijgen een plaats als er een vrijkomt.",
+            ),
+            (
+                WhenShort.ALL_WAITING,
+                f"Alle {short.requested} deelnemers komen op de wachtlijst, in deze volgorde. "
+                "Niemand krijgt nu een plaats; de vrije plaatsen blijven voor anderen. Wie "
+                "vooraan staat krijgt een plaats zodra er een vrijkomt.",
+            ),
+        ]
+
+    def add_error(self, message):
+        self.order_form.add_error(None, message)
+
+    def error_items(self):
+        """(field id, text) for the error summary at the top, in the order of the page."""
+        items = [(None, error) for error in self.order_form.non_field_errors()]
+        forms_in_order = [self.you, *self._colleague_forms_for_errors(), self.order_form]
+        for form in forms_in_order:
+            for field in form.visible_fields():
+                for error in field.errors:
+                    label = str(field.label).rstrip(".:?")
+                    if isinstance(field.field.widget, forms.CheckboxInput):
+                        text = error
+                    else:
+                        text = f"{label}: {error}"
+                    anchor = field.id_for_label or f"{field.auto_id}_0"
+                    items.append((anchor, text))
+        if self.colleagues.is_bound:
+            items += [(None, error) for error in self.colleagues.non_form_errors()]
+        return items
+
+    def _colleague_forms_for_errors(self):
+        return self.colleagues.forms if self.colleagues.is_bound else []
+
+    @property
+    def more_invoice_errors(self):
+        return any(
+            self.order_form.has_error(name) for name in ("invoice_attention", "vat_id", "peppol_id")
+        )
+
+
+def _count(value):
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError):
+        return 0

@@ -1,3 +1,4 @@
+import datetime
 import re
 import secrets
 from decimal import Decimal
@@ -33,7 +34,27 @@ class TransitionRefused(Exception):
     """A status change that the rules do not allow now; the message says why, in Dutch."""
 
 
-# The groups of fields a registration holds, named once for the form, the admin and invoicing.
+class NotEnoughPlaces(Exception):
+    """An order asks for more places than are free; nothing was stored. The person signing up
+    chooses what happens (WhenShort) and sends again."""
+
+    def __init__(self, free, requested):
+        super().__init__(f"{free} places free, {requested} requested")
+        self.free = free
+        self.requested = requested
+
+
+class WhenShort(models.TextChoices):
+    """What to do when an order asks for more places than are free, chosen in the form."""
+
+    SPLIT = "split", "De eerste deelnemers krijgen de vrije plaatsen, de anderen de wachtlijst"
+    ALL_WAITING = "all_waiting", "Iedereen op de wachtlijst, zodat jullie samen kunnen gaan"
+
+
+# The groups of fields an order and its registrations hold, named once for the form, the admin
+# and invoicing. Who ordered and where the invoice goes belong to the order; each participant's
+# own details and choices to their registration.
+ORDERER_FIELDS = ["first_name", "last_name", "email", "phone", "organisation"]
 PARTICIPANT_FIELDS = [
     "first_name",
     "last_name",
@@ -126,66 +147,205 @@ class RegistrationQuerySet(models.QuerySet):
         counts = self.counts(edition)
         return counts["waiting"] > 0 or self.places_left(edition, counts) == 0
 
-    def register(self, edition, at=None, **fields):
-        """Sign a participant up for `edition` through the public form: see `place`."""
-        return self.place(self.model(edition=edition, **fields), at=at)
+    def register(self, edition, at=None, *, by_staff=False, **fields):
+        """One person signs themselves up (the shell, commands, demo data): `fields` holds their
+        details and the invoice details, split here into the order and its one registration."""
+        order_fields = {
+            name: fields.pop(name)
+            for name in [
+                *INVOICE_DETAIL_FIELDS,
+                "submission_key",
+                "terms_accepted_at",
+                "privacy_accepted_at",
+            ]
+            if name in fields
+        }
+        registration = self.model(edition=edition, **fields)
+        order = Order(
+            edition=edition,
+            **{name: getattr(registration, name) for name in ORDERER_FIELDS},
+            **order_fields,
+        )
+        order.invoice_organisation = order.invoice_organisation or registration.organisation
+        order.invoice_email = order.invoice_email or registration.email
+        self.place(order, [registration], at=at, by_staff=by_staff)
+        return registration
 
-    def place(self, registration, at=None, *, by_staff=False):
-        """Store a new registration as confirmed, or at the end of the waiting list.
+    def place(self, order, positions, at=None, *, by_staff=False, when_short=None):
+        """Store `order` with its `positions` (new registrations), each confirmed or at the end
+        of the waiting list, all or nothing.
 
         The edition row is locked for the transaction, so parallel sign-ups count the
-        confirmed places one after another and never overbook. While anyone waits, a new
-        sign-up joins the end of the queue: a freed place goes to the first in line. The
+        confirmed places one after another and never overbook. While anyone waits, every new
+        participant joins the end of the queue: a freed place goes to the first in line. The
         deadline is checked again inside the lock (what the browser showed does not matter);
         staff adding someone by hand (`by_staff`) may do so after it.
 
+        When some but not all positions fit, nothing is stored and NotEnoughPlaces says how
+        many are free, unless `when_short` (WhenShort) says what to do: the first positions
+        take the free places and the rest wait (SPLIT), or all wait (ALL_WAITING).
+
         The price and VAT treatment are copied from the edition as they are now: that is
-        what the participant agreed to, whatever the edition says later.
+        what each participant's organisation agreed to, whatever the edition says later.
         """
         at = at or timezone.now()
         try:
             with transaction.atomic():
-                edition = Edition.objects.select_for_update().get(pk=registration.edition_id)
+                edition = Edition.objects.select_for_update().get(pk=order.edition_id)
                 if not by_staff and not edition.registration_is_open(at):
                     raise RegistrationClosed
                 if edition.price_excl_vat is None:
                     # A draft without a price yet: nobody can have agreed to one.
                     raise RegistrationClosed
-                if self.newcomer_waits(edition):
-                    registration.status = Registration.Status.WAITING
-                    registration.waiting_since = at
+                free = 0 if self.newcomer_waits(edition) else self.places_left(edition)
+                requested = len(positions)
+                if free is None:
+                    confirmed = requested
+                elif requested <= free:
+                    confirmed = requested
+                elif free == 0 or when_short == WhenShort.SPLIT:
+                    confirmed = free
+                elif when_short == WhenShort.ALL_WAITING:
+                    confirmed = 0
                 else:
-                    registration.status = Registration.Status.CONFIRMED
-                registration.edition = edition
-                registration.price_excl_vat = edition.price_excl_vat
-                registration.vat_rate = edition.vat_rate
-                registration.vat_exemption_text = edition.vat_exemption_text
-                registration._placing = True
-                try:
-                    registration.save(force_insert=True)
-                finally:
-                    registration._placing = False
+                    raise NotEnoughPlaces(free, requested)
+                order.edition = edition
+                if order._state.adding:
+                    order.save(force_insert=True)
+                for number, registration in enumerate(positions):
+                    if number < confirmed:
+                        registration.status = Registration.Status.CONFIRMED
+                    else:
+                        registration.status = Registration.Status.WAITING
+                        # The order's participants queue in the order the form listed them.
+                        registration.waiting_since = at + datetime.timedelta(microseconds=number)
+                    registration.edition = edition
+                    registration.order = order
+                    registration.price_excl_vat = edition.price_excl_vat
+                    registration.vat_rate = edition.vat_rate
+                    registration.vat_exemption_text = edition.vat_exemption_text
+                    registration._placing = True
+                    try:
+                        registration.save(force_insert=True)
+                    finally:
+                        registration._placing = False
         except IntegrityError:
             # One active registration per e-mail address: the database constraint is the check,
             # so it also holds for a duplicate that arrives at the same moment.
             raise AlreadyRegistered from None
-        return registration
+        return positions
 
-    def submitted_with(self, edition, email, submission_key):
-        """The active registration that this same form page already stored, if any.
+
+class OrderQuerySet(models.QuerySet):
+    def submitted_with(self, edition, submission_key):
+        """The order that this same form page already stored, if any.
 
         A double-clicked submit sends the form twice with the same key; the second should
         land on the first's confirmation, not on "already registered". Without a key (or
         from another form page) nothing matches, so a stranger who knows an e-mail address
-        never reaches that person's confirmation page.
+        never reaches anyone's confirmation page.
         """
         if not submission_key:
             return None
-        return (
-            self.active()
-            .filter(edition=edition, email__iexact=email, submission_key=submission_key)
-            .first()
-        )
+        return self.filter(edition=edition, submission_key=submission_key).first()
+
+
+class Order(models.Model):
+    """One sign-up: who sent it, where the invoice goes, and the participants it holds
+    (its positions, as pretix calls them): the person themselves and/or colleagues."""
+
+    edition = models.ForeignKey(
+        Edition, on_delete=models.PROTECT, related_name="orders", verbose_name="editie"
+    )
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+
+    first_name = models.CharField("voornaam", max_length=100)
+    last_name = models.CharField("achternaam", max_length=100)
+    email = models.EmailField("e-mailadres", max_length=254)
+    phone = models.CharField("telefoonnummer", max_length=30, blank=True)
+    organisation = models.CharField("organisatie", max_length=200)
+
+    invoice_organisation = models.CharField("organisatie (factuur)", max_length=200)
+    invoice_attention = models.CharField("ter attentie van", max_length=200, blank=True)
+    invoice_street = models.CharField(
+        "straat en huisnummer",
+        max_length=200,
+        help_text="Een postbus mag ook, bijvoorbeeld Postbus 16200.",
+    )
+    invoice_postcode = models.CharField("postcode", max_length=20)
+    invoice_city = models.CharField("plaats", max_length=100)
+    invoice_country = CountryField("land", default="NL")
+    invoice_email = models.EmailField("e-mailadres voor de factuur", max_length=254)
+    po_number = models.CharField(
+        "inkoopordernummer of kenmerk",
+        max_length=100,
+        blank=True,
+        help_text="Staat op de factuur; veel gemeenten hebben dit nodig.",
+    )
+    vat_id = models.CharField("btw-nummer", max_length=30, blank=True)
+    # Who the buyer is in an e-invoice (SI-UBL 2.0): a Dutch organisation by its KvK number, a
+    # public body by its OIN; the Peppol ID is where an e-invoice can reach it.
+    kvk_number = models.CharField(
+        "KvK-nummer", max_length=8, blank=True, validators=[validate_kvk_number]
+    )
+    oin = models.CharField(
+        "OIN",
+        max_length=20,
+        blank=True,
+        validators=[validate_oin],
+        help_text="Organisatie-identificatienummer van een overheidsorganisatie (20 cijfers).",
+    )
+    peppol_id = models.CharField(
+        "Peppol-ID", max_length=60, blank=True, validators=[validate_peppol_id]
+    )
+
+    # A random value from the form page; see OrderQuerySet.submitted_with.
+    submission_key = models.CharField(
+        "formuliersleutel", max_length=64, blank=True, default="", editable=False
+    )
+    terms_accepted_at = models.DateTimeField("akkoord voorwaarden op", null=True, blank=True)
+    privacy_accepted_at = models.DateTimeField(
+        "privacyverklaring getoond op", null=True, blank=True
+    )
+    created_at = models.DateTimeField("ingeschreven op", default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField("gewijzigd", auto_now=True)
+    anonymised_at = models.DateTimeField("geanonimiseerd op", null=True, blank=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "bestelling"
+        verbose_name_plural = "bestellingen"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.reference} – {self.invoice_organisation}"
+
+    def get_absolute_url(self):
+        return reverse("registrations:order", args=[self.token])
+
+    @property
+    @admin.display(description="referentie")
+    def reference(self):
+        """A short reference for logs, conversations and finance; carries no personal data."""
+        return f"BST-{self.pk:05d}" if self.pk else "BST-nieuw"
+
+    @property
+    @admin.display(description="besteld door")
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def confirmation_url(self, positions=None):
+        """Where the sign-up lands: the participant's own page when they signed up only
+        themselves, otherwise this overview. `positions`: the order's, when at hand."""
+        positions = list(self.positions.all()[:2]) if positions is None else positions
+        if len(positions) == 1 and positions[0].email.lower() == self.email.lower():
+            return positions[0].get_absolute_url()
+        return self.get_absolute_url()
+
+    def invoice_details(self):
+        """What an invoice takes from this order, as {field: value}."""
+        return {name: getattr(self, name) for name in INVOICE_DETAIL_FIELDS}
 
 
 class Registration(models.Model):
@@ -217,6 +377,9 @@ class Registration(models.Model):
     edition = models.ForeignKey(
         Edition, on_delete=models.PROTECT, related_name="registrations", verbose_name="editie"
     )
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="positions", verbose_name="bestelling"
+    )
     token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
     # Changes only through the transitions below (confirm_from_waiting_list, cancel,
     # reinstate), each under the edition lock; save() refuses any other change.
@@ -227,11 +390,13 @@ class Registration(models.Model):
     first_name = models.CharField("voornaam", max_length=100)
     last_name = models.CharField("achternaam", max_length=100)
     email = models.EmailField("e-mailadres", max_length=254)
-    phone = models.CharField("telefoonnummer", max_length=30)
+    # Asked of whoever signs up, not of the colleagues they add; sector and role only serve
+    # the statistics, so nobody has to give them.
+    phone = models.CharField("telefoonnummer", max_length=30, blank=True)
     organisation = models.CharField("organisatie", max_length=200)
-    job_title = models.CharField("functie", max_length=200)
-    sector = models.CharField("sector", max_length=20, choices=Sector.choices)
-    role = models.CharField("rol", max_length=20, choices=Role.choices)
+    job_title = models.CharField("functie", max_length=200, blank=True)
+    sector = models.CharField("sector", max_length=20, choices=Sector.choices, blank=True)
+    role = models.CharField("rol", max_length=20, choices=Role.choices, blank=True)
     own_case = models.TextField("eigen casus of vraag", max_length=2000, blank=True)
     dietary_needs = models.CharField("dieetwensen", max_length=500, blank=True)
     accessibility_needs = models.CharField(
@@ -239,35 +404,6 @@ class Registration(models.Model):
     )
     overnight_stay = models.BooleanField("overnachten op de locatie", default=True)
 
-    invoice_organisation = models.CharField("organisatie (factuur)", max_length=200)
-    invoice_attention = models.CharField("ter attentie van", max_length=200, blank=True)
-    invoice_street = models.CharField("straat en huisnummer", max_length=200)
-    invoice_postcode = models.CharField("postcode", max_length=20)
-    invoice_city = models.CharField("plaats", max_length=100)
-    invoice_country = CountryField("land", default="NL")
-    invoice_email = models.EmailField("e-mailadres voor de factuur", max_length=254)
-    po_number = models.CharField(
-        "inkoopordernummer of kenmerk",
-        max_length=100,
-        blank=True,
-        help_text="Staat op de factuur; veel gemeenten hebben dit nodig.",
-    )
-    vat_id = models.CharField("btw-nummer", max_length=30, blank=True)
-    # Who the buyer is in an e-invoice (SI-UBL 2.0): a Dutch organisation by its KvK number, a
-    # public body by its OIN; the Peppol ID is where an e-invoice can reach it.
-    kvk_number = models.CharField(
-        "KvK-nummer", max_length=8, blank=True, validators=[validate_kvk_number]
-    )
-    oin = models.CharField(
-        "OIN",
-        max_length=20,
-        blank=True,
-        validators=[validate_oin],
-        help_text="Organisatie-identificatienummer van een overheidsorganisatie (20 cijfers).",
-    )
-    peppol_id = models.CharField(
-        "Peppol-ID", max_length=60, blank=True, validators=[validate_peppol_id]
-    )
     # What was agreed at sign-up (copied from the edition by `place`); invoices charge this.
     price_excl_vat = models.DecimalField(
         "afgesproken prijs excl. btw",
@@ -287,14 +423,6 @@ class Registration(models.Model):
         blank=True,
         help_text="Ingevuld: de factuur rekent 0% btw met deze tekst.",
     )
-    # A random value from the form page; see RegistrationQuerySet.submitted_with.
-    submission_key = models.CharField(
-        "formuliersleutel", max_length=64, blank=True, default="", editable=False
-    )
-
-    terms_accepted_at = models.DateTimeField("akkoord voorwaarden op")
-    privacy_accepted_at = models.DateTimeField("akkoord privacyverklaring op")
-
     created_at = models.DateTimeField("ingeschreven op", default=timezone.now, db_index=True)
     updated_at = models.DateTimeField("gewijzigd", auto_now=True)
     cancelled_at = models.DateTimeField("geannuleerd op", null=True, blank=True, editable=False)
@@ -343,7 +471,7 @@ class Registration(models.Model):
     def save(self, *args, **kwargs):
         if self._state.adding and not getattr(self, "_placing", False):
             raise TransitionRefused(
-                "Een nieuwe inschrijving gaat via Registration.objects.register() of place(): "
+                "Een nieuwe inschrijving gaat via Registration.objects.place(): "
                 "die kiezen onder de editievergrendeling tussen bevestigd en wachtlijst."
             )
         stored = getattr(self, "_stored_status", None)

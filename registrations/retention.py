@@ -19,12 +19,12 @@ from django.utils import timezone
 
 from programme.models import Edition, amsterdam_date
 
-from .models import Registration, RetentionRecord
+from .models import Order, Registration, RetentionRecord
 
 NOTICE_DAYS = 30
 
 # Personal details nobody needs after the retention period. Invoices keep their own frozen
-# copy of the customer's details, so the invoice address can go as well.
+# copy of the customer's details, so the order's invoice address can go as well.
 ERASED = {
     "first_name": "Geanonimiseerd",
     "last_name": "",
@@ -33,6 +33,12 @@ ERASED = {
     "own_case": "",
     "dietary_needs": "",
     "accessibility_needs": "",
+}
+ERASED_FROM_ORDER = {
+    "first_name": "Geanonimiseerd",
+    "last_name": "",
+    "email": "geanonimiseerd@invalid",
+    "phone": "",
     "invoice_attention": "",
     "invoice_street": "",
     "invoice_postcode": "",
@@ -135,6 +141,13 @@ def anonymise(edition, due, at=None):
         registration.email = f"geanonimiseerd-{registration.pk}@invalid"
         registration.anonymised_at = at
         registration.save()
+    for order in Order.objects.select_for_update().filter(
+        edition=edition, anonymised_at__isnull=True
+    ):
+        for field, value in ERASED_FROM_ORDER.items():
+            setattr(order, field, value)
+        order.anonymised_at = at
+        order.save()
     if registrations:
         RetentionRecord.objects.create(
             edition=edition,

@@ -12,7 +12,7 @@ from django_tasks import TaskResultStatus, task
 from django_tasks_db import DatabaseBackend
 
 from . import emails
-from .models import Registration
+from .models import Order, Registration
 
 
 class Queued:
@@ -84,14 +84,19 @@ def all_sent(reference, sent):
 
 
 @task()
-def send_registration_emails(registration_id):
-    """The participant's confirmation (with the .ics) and the staff notification."""
-    registration = _registration(registration_id)
+def send_order_emails(order_id):
+    """After a sign-up: each participant's confirmation (with the .ics), an overview for
+    whoever signed up others, and one staff notification."""
+    order = Order.objects.select_related("edition").get(pk=order_id)
+    positions = list(order.positions.select_related("edition").order_by("pk"))
     sent = {
-        "confirmation": emails.send_confirmation(registration),
-        "staff_notification": emails.notify_staff_of_registration(registration),
+        f"confirmation {registration.reference}": emails.send_confirmation(registration)
+        for registration in positions
     }
-    return all_sent(registration.reference, sent)
+    if [registration.email.lower() for registration in positions] != [order.email.lower()]:
+        sent["order_overview"] = emails.send_order_overview(order)
+    sent["staff_notification"] = emails.notify_staff_of_order(order)
+    return all_sent(order.reference, sent)
 
 
 @task()

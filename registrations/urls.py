@@ -9,5 +9,6 @@ app_name = "registrations"
 urlpatterns = [
     path("werkplaats/<slug:slug>/inschrijven/", views.register, name="register"),
     path("inschrijving/<slug:token>/", views.detail, name="detail"),
+    path("bestelling/<slug:token>/", views.order, name="order"),
     path("inschrijving/<slug:token>/annuleren/", views.cancel, name="cancel"),
 ]

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 from programme.models import Edition
 
 from . import tasks
-from .forms import RegistrationForm
-from .models import AlreadyRegistered, Registration, RegistrationClosed
+from .forms import ALREADY_REGISTERED, SignUpForm
+from .models import AlreadyRegistered, NotEnoughPlaces, Order, Registration, RegistrationClosed
 from .ratelimit import post_limit_exceeded
 
 # Log lines name registrations by reference (INS-00042), never by name or e-mail address.
@@ -43,42 +43,75 @@ def register(request, slug):
         # Also for a form loaded before the deadline and posted after it.
         return _closed(request, edition, status=403 if request.method == "POST" else 200)
 
-    if request.method == "POST":
-        form = RegistrationForm(request.POST, edition=edition)
-        if form.is_valid():
-            fields = form.registration_fields()
+    if request.method != "POST":
+        form = SignUpForm(edition=edition)
+    elif SignUpForm.rearranges(request.POST):
+        form = SignUpForm.rearranged(request.POST, edition=edition)
+    else:
+        form = SignUpForm(request.POST, edition=edition)
+        valid = form.is_valid()
+        if form.earlier:
+            # A double-clicked submit: show what the first click created.
+            return redirect(form.earlier.confirmation_url())
+        if valid:
+            order = form.order()
             try:
-                with tasks.atomic_with(tasks.send_registration_emails) as queue_mail:
-                    registration = Registration.objects.register(edition, **fields)
-                    queue_mail(registration.pk)
+                with tasks.atomic_with(tasks.send_order_emails) as queue_mail:
+                    positions = Registration.objects.place(
+                        order, form.positions(), when_short=form.when_short
+                    )
+                    queue_mail(order.pk)
+            except NotEnoughPlaces as short:
+                form.ask_when_short(short)
             except RegistrationClosed:
                 return _closed(request, edition, status=403)
             except AlreadyRegistered:
-                earlier = Registration.objects.submitted_with(
-                    edition, fields["email"], fields["submission_key"]
-                )
+                earlier = Order.objects.submitted_with(edition, form.submission_key)
                 if earlier:
                     # A double-clicked submit: show what the first click created.
-                    return redirect(earlier)
-                form.add_error(
-                    "email",
-                    "Met dit e-mailadres is al ingeschreven voor deze werkplaats. Kijk in je "
-                    "mail voor de bevestiging, of neem contact op als je iets wilt wijzigen.",
-                )
+                    return redirect(earlier.confirmation_url())
+                form.add_error(ALREADY_REGISTERED)
             else:
                 logger.info(
-                    "Registration %s stored (%s)", registration.reference, registration.status
+                    "Order %s stored: %s",
+                    order.reference,
+                    ", ".join(f"{r.reference} {r.status}" for r in positions),
                 )
-                return redirect(registration)
-    else:
-        form = RegistrationForm(edition=edition)
-    return render(request, "registrations/register.html", {"edition": edition, "form": form})
+                return redirect(order.confirmation_url(positions))
+    return render(
+        request,
+        "registrations/register.html",
+        {
+            "edition": edition,
+            "form": form,
+            "places_left": Registration.objects.places_left(edition),
+        },
+    )
+
+
+@never_cache
+@require_safe
+def order(request, token):
+    """The overview for whoever signed up: every participant, their status, the invoice."""
+    order = get_object_or_404(Order.objects.select_related("edition"), token=token)
+    return render(
+        request,
+        "registrations/order.html",
+        {
+            "order": order,
+            "edition": order.edition,
+            "positions": order.positions.order_by("pk"),
+            "practical_contact": order.edition.practical_contact,
+        },
+    )
 
 
 @never_cache
 @require_safe
 def detail(request, token):
-    registration = get_object_or_404(Registration.objects.select_related("edition"), token=token)
+    registration = get_object_or_404(
+        Registration.objects.select_related("edition", "order"), token=token
+    )
     edition = registration.edition
     return render(
         request,

@@ -182,6 +182,7 @@ def invoices_removed_afterwards(db):
     from registrations.invoicing import guards
     from registrations.invoicing.models import (
         INVOICE_FROZEN_FIELDS,
+        ORDER_FROZEN_FIELDS,
         Invoice,
         InvoiceDocument,
         InvoiceLine,
@@ -196,7 +197,7 @@ def invoices_removed_afterwards(db):
     Invoice.objects.filter(credited_invoice__isnull=False).delete()
     Invoice.objects.all().delete()
     with connection.schema_editor() as editor:
-        guards.create(apps, editor, INVOICE_FROZEN_FIELDS)
+        guards.create(apps, editor, INVOICE_FROZEN_FIELDS, ORDER_FROZEN_FIELDS)
 
 
 def tab_to(page, selector, limit=120):

@@ -181,9 +181,7 @@ def make_registration(edition, at=None, **overrides):
     }
     status = overrides.pop("status", None)
     fields.update(overrides)
-    registration = Registration.objects.place(
-        Registration(edition=edition, **fields), at=at, by_staff=True
-    )
+    registration = Registration.objects.register(edition, at=at, by_staff=True, **fields)
     if status and status != registration.status:
         # A state to start a test from, set directly (the transitions have their own tests).
         now = timezone.now()

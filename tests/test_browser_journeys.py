@@ -88,8 +88,8 @@ def test_participant_signs_up_on_a_phone_using_only_the_keyboard(open_page):
     assert (registration.first_name, registration.email) == ("Fatima", data["email"])
     assert (registration.sector, registration.role) == ("gemeente", "leider")
     assert registration.overnight_stay is False
-    assert registration.invoice_postcode == "3521 AZ"
-    assert registration.invoice_organisation == "Gemeente Utrecht"
+    assert registration.order.invoice_postcode == "3521 AZ"
+    assert registration.order.invoice_organisation == "Gemeente Utrecht"
     confirmation = [m for m in mail.outbox if m.to == [data["email"]]]
     assert len(confirmation) == 1
     assert confirmation[0].subject.startswith("Bevestiging van je inschrijving")

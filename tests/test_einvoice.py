@@ -19,16 +19,17 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from pypdf import PdfReader
 
-from registrations.forms import RegistrationForm
+from registrations.forms import OrderForm
 from registrations.invoicing import documents, einvoice, emails, issuing
 from registrations.invoicing.documents import ubl_bytes
-from registrations.invoicing.issuing import credit_invoice, issue_invoice
+from registrations.invoicing.issuing import credit_invoice, issue_invoice, issue_order_invoice
 from registrations.invoicing.models import (
     Invoice,
     InvoiceCounter,
     InvoiceDocument,
     InvoiceRefused,
 )
+from registrations.models import Registration
 from tests.conftest import make_registration, sign_up_data, stored_pdf
 
 AT = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
@@ -48,6 +49,21 @@ def three_lines(edition):
         ("Werkmateriaal", 3, Decimal("33.33"), Decimal("21")),
     ]
     return issue_invoice(make_registration(edition), at=AT, lines=lines)
+
+
+def three_participants(edition):
+    # One order, three colleagues: one invoice, one line each.
+    order = make_registration(edition).order
+    colleagues = [
+        Registration(first_name=name, last_name="Collega", email=f"{name}@example.nl")
+        for name in ("pieter", "sanne")
+    ]
+    for colleague in colleagues:
+        colleague.organisation = order.organisation
+    Registration.objects.place(order, colleagues, by_staff=True)
+    invoice = issue_order_invoice(order, at=AT)
+    assert invoice.lines.count() == 3
+    return invoice
 
 
 def two_rates(edition):
@@ -101,6 +117,7 @@ def gemeente_with_oin(edition):
 CASES = {
     "single_participant": single,
     "three_lines": three_lines,
+    "three_participants": three_participants,
     "lines_at_21_and_9_percent": two_rates,
     "exempt": exempt,
     "credit_note": credit_note,
@@ -404,7 +421,7 @@ def test_the_validate_command_needs_the_rules(invoicing, settings):
 
 
 def form(edition, **overrides):
-    return RegistrationForm(data=sign_up_data(**overrides), edition=edition)
+    return OrderForm(data=sign_up_data(**overrides), edition=edition)
 
 
 def test_a_dutch_invoice_address_needs_a_kvk_number_or_oin(open_edition):

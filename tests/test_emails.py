@@ -110,9 +110,10 @@ def test_staff_are_notified_at_the_configured_address(signed_up):
     message = by_recipient[STAFF]
     assert message.to == [STAFF]
     assert message.subject == (
-        f"Nieuwe inschrijving (bevestigd) {registration.reference}: "
+        f"Nieuwe inschrijving {registration.order.reference} (1 deelnemer): "
         "Werkplaats ‘Werken aan wijkontwikkeling’"
     )
+    assert f"{registration.reference} – bevestigd" in message.body
     for line in [
         "Naam: Fatima El Amrani",
         "Organisatie: Wonen & Welzijn <Noord> (Gemeente)",

@@ -32,7 +32,8 @@ def test_credit_note_mirrors_the_invoice_with_negative_amounts(invoice):
     line = credit.lines.get()
     assert (line.unit_price, line.amount_excl_vat) == (Decimal("-1800.00"), Decimal("-1800.00"))
     assert credit.customer_organisation == invoice.customer_organisation
-    assert credit.registration == invoice.registration
+    assert credit.order == invoice.order
+    assert credit.lines.get().registration == invoice.lines.get().registration
 
 
 def test_credit_note_pdf_names_the_original_number_and_date(invoice):
@@ -79,9 +80,9 @@ def test_status_is_derived(invoice):
 
 
 def test_address_correction_is_credit_note_and_new_invoice(invoice):
-    registration = invoice.registration
+    registration = invoice.lines.get().registration
     credit, corrected = correct_and_reissue(
-        registration,
+        invoice,
         {"invoice_street": "Postbus 16200", "invoice_postcode": "3500 CE"},
         at=CREDITED,
     )
@@ -91,10 +92,10 @@ def test_address_correction_is_credit_note_and_new_invoice(invoice):
     assert "Postbus 16200" in pdf_text(stored_pdf(corrected))
     invoice.refresh_from_db()
     assert invoice.customer_street == "Stadsplateau 1"
-    assert list(registration.invoices.uncredited()) == [corrected]
+    assert list(Invoice.objects.for_registration(registration).uncredited()) == [corrected]
 
 
 def test_cancelled_registration_can_still_be_credited(invoice):
-    invoice.registration.cancel()
+    invoice.lines.get().registration.cancel()
     credit = credit_invoice(invoice, at=CREDITED)
     assert credit.total_incl_vat == Decimal("-2178.00")

@@ -11,7 +11,7 @@ from django.urls import reverse
 from registrations.invoicing.documents import DocumentUnavailable, ubl_bytes
 from registrations.invoicing.issuing import issue_invoice
 from registrations.invoicing.models import Invoice, InvoiceDocument, InvoiceIsFinal, InvoiceLine
-from registrations.models import Registration
+from registrations.models import INVOICE_DETAIL_FIELDS, Registration
 from tests.conftest import make_registration, pdf_text, stored_pdf
 
 AT = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
@@ -22,6 +22,10 @@ def invoice(invoicing, edition_2022):
     return issue_invoice(make_registration(edition_2022), at=AT)
 
 
+def participant(invoice):
+    return invoice.lines.get().registration
+
+
 def raw(sql, params=()):
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -29,7 +33,7 @@ def raw(sql, params=()):
 
 def test_editing_the_edition_does_not_change_the_invoice(invoice):
     before = stored_pdf(invoice)
-    registration = invoice.registration
+    registration = participant(invoice)
     edition = registration.edition
     edition.price_excl_vat = 2500
     edition.save()
@@ -54,26 +58,31 @@ def test_editing_the_edition_does_not_change_the_invoice(invoice):
         ("price_excl_vat", Decimal("1950.00")),
     ],
 )
-def test_what_the_invoice_froze_cannot_change_on_the_registration(invoice, field, value):
-    registration = invoice.registration
-    setattr(registration, field, value)
+def test_what_the_invoice_froze_cannot_change_on_the_registration_or_its_order(
+    invoice, field, value
+):
+    # The invoice details are the order's, the name and the agreed price the participant's.
+    row = participant(invoice)
+    if field in INVOICE_DETAIL_FIELDS:
+        row = row.order
+    setattr(row, field, value)
     with pytest.raises(IntegrityError, match="gefactureerd"), transaction.atomic():
-        registration.save()
+        row.save()
     with pytest.raises(IntegrityError, match="gefactureerd"), transaction.atomic():
-        Registration.objects.filter(pk=registration.pk).update(**{field: value})
-    registration.refresh_from_db()
-    assert getattr(registration, field) != value
+        type(row).objects.filter(pk=row.pk).update(**{field: value})
+    row.refresh_from_db()
+    assert getattr(row, field) != value
 
 
 def test_the_registration_moves_to_another_edition_only_by_correction(invoice, open_edition):
-    registration = invoice.registration
+    registration = participant(invoice)
     with pytest.raises(IntegrityError, match="gefactureerd"), transaction.atomic():
         Registration.objects.filter(pk=registration.pk).update(edition=open_edition)
-    assert Invoice.objects.get(pk=invoice.pk).registration.edition_id != open_edition.pk
+    assert participant(Invoice.objects.get(pk=invoice.pk)).edition_id != open_edition.pk
 
 
 def test_fields_the_invoice_did_not_freeze_stay_editable(invoice):
-    registration = invoice.registration
+    registration = participant(invoice)
     registration.dietary_needs = "veganistisch"
     registration.phone = "06 87654321"
     registration.save()

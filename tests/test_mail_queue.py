@@ -44,7 +44,7 @@ def test_sign_up_queues_its_mail_and_the_worker_sends_it(
     assert mailoutbox == []
     queued = DBTaskResult.objects.get()
     assert queued.status == "READY"
-    assert queued.task_path == "registrations.tasks.send_registration_emails"
+    assert queued.task_path == "registrations.tasks.send_order_emails"
     assert queued.args_kwargs == {"args": [registration.pk], "kwargs": {}}
 
     run_worker()
@@ -100,8 +100,10 @@ def test_a_mail_server_outage_fails_the_task_without_personal_data(
     failed = DBTaskResult.objects.get()
     assert failed.status == "FAILED"
     assert failed.exception_class_path == "registrations.tasks.MailNotSent"
-    assert f"{registration.reference}: confirmation, staff_notification not sent" in (
-        failed.traceback
+    order = registration.order.reference
+    assert (
+        f"{order}: confirmation {registration.reference}, staff_notification not sent"
+        in failed.traceback
     )
     # What the queue stores about the failure carries the reference, not who it was.
     for personal in [registration.email, registration.first_name, registration.last_name]:

@@ -147,8 +147,11 @@ def test_changelist_costs_the_same_queries_for_1_or_20_registrations(
 
 def test_change_page_groups_fields_in_fieldsets(anna, people):
     html = anna.get(change_url(people["fatima"])).content.decode()
-    for legend in ["Deelnemer", "Deelname", "Factuurgegevens", "Administratie"]:
+    for legend in ["Deelnemer", "Deelname", "Afgesproken prijs", "Administratie"]:
         assert legend in html
+    # The invoice details are the order's, one link away.
+    order = people["fatima"].order
+    assert reverse("admin:registrations_order_change", args=[order.pk]) in html
 
 
 # Actions
@@ -367,7 +370,7 @@ def test_medewerkers_can_add_a_registration_after_the_deadline(anna, edition_202
     registration = Registration.objects.get(email="romke@example.nl")
     assert registration.edition == edition_2022
     assert registration.status == Registration.Status.CONFIRMED
-    assert registration.terms_accepted_at is not None
+    assert registration.order.terms_accepted_at is not None
 
 
 def test_admin_refuses_a_duplicate_active_email_with_a_message(anna, people):
@@ -407,9 +410,14 @@ def test_financien_view_registrations_and_may_edit_only_the_billing(femke, peopl
     page = femke.get(change_url(people["fatima"]))
     assert page.status_code == 200
     html = page.content.decode()
-    # Finance saves the invoice details and the agreed price; the participant is staff's.
+    # Finance saves the agreed price here and the invoice details on the order; the
+    # participant and who signed up are staff's.
     assert 'name="_save"' in html
-    assert 'name="invoice_street"' in html and 'name="price_excl_vat"' in html
+    assert 'name="price_excl_vat"' in html
+    assert 'name="first_name"' not in html and 'name="email"' not in html
+    order = femke.get(reverse("admin:registrations_order_change", args=[people["fatima"].order.pk]))
+    html = order.content.decode()
+    assert 'name="invoice_street"' in html
     assert 'name="first_name"' not in html and 'name="email"' not in html
 
 

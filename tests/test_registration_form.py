@@ -45,14 +45,15 @@ def test_successful_sign_up_stores_one_normalised_record(client, open_edition, m
     assert response["Location"] == f"/inschrijving/{registration.token}/"
     assert registration.edition == open_edition
     assert registration.status == Registration.Status.CONFIRMED
-    assert registration.invoice_postcode == "1234 AB"
-    assert registration.terms_accepted_at == moment
-    assert registration.privacy_accepted_at == moment
+    assert registration.order.invoice_postcode == "1234 AB"
+    assert registration.order.terms_accepted_at == moment
+    # The privacy statement is shown, not consented to: the agreement is the legal basis.
+    assert registration.order.privacy_accepted_at == moment
     assert registration.created_at == moment
     assert registration.overnight_stay is True
     assert registration.sector == "gemeente"
-    assert registration.po_number == "PO-2022-0042"
-    assert str(registration.invoice_country) == "NL"
+    assert registration.order.po_number == "PO-2022-0042"
+    assert str(registration.order.invoice_country) == "NL"
     # The token is the confirmation page's only key: long and random, not the id.
     assert len(registration.token) >= 40
     assert len(mailoutbox) == 2
@@ -78,7 +79,10 @@ def test_errors_are_in_dutch_next_to_the_field_and_summarised_at_the_top(post):
     summary = html[html.index("form-error-summary") : html.index("</ul>", html.index("foutkop"))]
     assert "Je inschrijving is nog niet verstuurd. Verbeter deze 2 fouten:" in summary
     assert '<a href="#id_first_name">Voornaam: Dit veld is verplicht.</a>' in summary
-    assert '<a href="#id_email">E-mailadres: Voer een geldig e-mailadres in.</a>' in summary
+    assert (
+        '<a href="#id_email">E-mailadres: Vul een geldig e-mailadres in, zoals naam@organisatie.nl.</a>'
+        in summary
+    )
     # Next to the field, tied to it for screen readers.
     assert 'aria-describedby="id_first_name_error"' in html
     assert re.search(
@@ -110,19 +114,26 @@ def test_form_keeps_what_was_typed_after_an_error(post):
 @pytest.mark.parametrize(
     "field, value, message",
     [
-        ("invoice_postcode", "12345", "Vul een Nederlandse postcode in, bijvoorbeeld 1234 AB."),
-        ("invoice_postcode", "1234 A", "Vul een Nederlandse postcode in, bijvoorbeeld 1234 AB."),
+        ("invoice_postcode", "12345", "Vul een Nederlandse postcode in."),
+        ("invoice_postcode", "1234 A", "Vul een Nederlandse postcode in."),
         ("vat_id", "NL123456789B02", "Dit btw-nummer klopt niet."),
         ("vat_id", "onzin", "Dit btw-nummer klopt niet."),
         ("phone", "bel me maar", "Vul een geldig telefoonnummer in"),
         ("phone", "0612", "Vul een geldig telefoonnummer in"),
-        ("email", "fatima@@example.nl", "Voer een geldig e-mailadres in."),
-        ("invoice_email", "facturen", "Voer een geldig e-mailadres in."),
-        ("sector", "", "Dit veld is verplicht."),
+        (
+            "email",
+            "fatima@@example.nl",
+            "Vul een geldig e-mailadres in, zoals naam@organisatie.nl.",
+        ),
+        ("invoice_email", "facturen", "Vul een geldig e-mailadres in, zoals naam@organisatie.nl."),
+        ("first_name", "", "Dit veld is verplicht."),
         ("accept_terms", "", "Ga akkoord met de voorwaarden om in te schrijven."),
-        ("accept_privacy", "", "Ga akkoord met de privacyverklaring om in te schrijven."),
     ],
 )
+def test_sector_and_role_serve_only_statistics_and_may_stay_empty(post):
+    assert post(sector="", role="", job_title="").status_code == 302
+
+
 def test_invalid_value_is_refused_with_a_dutch_message(post, field, value, message):
     response = post(**{field: value})
     assert response.status_code == 200
@@ -133,15 +144,15 @@ def test_invalid_value_is_refused_with_a_dutch_message(post, field, value, messa
 def test_foreign_postcode_is_kept_as_typed(post):
     post(invoice_country="BE", invoice_postcode="1000", invoice_city="Brussel")
     registration = Registration.objects.get()
-    assert registration.invoice_postcode == "1000"
-    assert str(registration.invoice_country) == "BE"
+    assert registration.order.invoice_postcode == "1000"
+    assert str(registration.order.invoice_country) == "BE"
 
 
 def test_valid_vat_id_is_normalised(post):
     assert eu_vat.is_valid("NL000099998B57")
     response = post(vat_id=" nl 0000.99998.b57 ")
     assert response.status_code == 302
-    assert Registration.objects.get().vat_id == "NL000099998B57"
+    assert Registration.objects.get().order.vat_id == "NL000099998B57"
 
 
 def test_phone_in_international_form_is_accepted(post):
@@ -151,8 +162,8 @@ def test_phone_in_international_form_is_accepted(post):
 def test_invoice_organisation_and_email_default_to_the_participants(post):
     post(invoice_organisation="", invoice_email="")
     registration = Registration.objects.get()
-    assert registration.invoice_organisation == "Gemeente Utrecht"
-    assert registration.invoice_email == "fatima@gemeente.example.nl"
+    assert registration.order.invoice_organisation == "Gemeente Utrecht"
+    assert registration.order.invoice_email == "fatima@gemeente.example.nl"
 
 
 def test_filled_honeypot_stores_nothing(post, mailoutbox):
@@ -263,7 +274,7 @@ def test_double_clicked_submit_creates_one_record_and_both_land_on_the_confirmat
     first = client.post(register_url(open_edition), sign_up_data(submission_key=key))
     second = client.post(register_url(open_edition), sign_up_data(submission_key=key))
     registration = Registration.objects.get()
-    assert registration.submission_key == key
+    assert registration.order.submission_key == key
     assert first.status_code == second.status_code == 302
     assert first["Location"] == second["Location"] == registration.get_absolute_url()
     assert client.get(second["Location"]).status_code == 200
@@ -294,7 +305,7 @@ def test_same_address_from_another_form_page_is_refused_not_shown_the_first_regi
 def test_a_malformed_submission_key_is_ignored_not_an_error(client, open_edition):
     response = client.post(register_url(open_edition), sign_up_data(submission_key="<script>" * 20))
     assert response.status_code == 302
-    assert Registration.objects.get().submission_key == ""
+    assert Registration.objects.get().order.submission_key == ""
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

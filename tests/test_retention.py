@@ -98,8 +98,8 @@ def test_anonymised_when_the_retention_period_has_passed_and_not_a_day_before(ed
         assert registration.first_name == "Geanonimiseerd"
         assert registration.last_name == ""
         assert registration.email == f"geanonimiseerd-{registration.pk}@invalid"
-        assert registration.phone == registration.own_case == registration.vat_id == ""
-        assert registration.invoice_street == ""
+        assert registration.phone == registration.own_case == registration.order.vat_id == ""
+        assert registration.order.invoice_street == ""
         # Kept for statistics and the invoices' record of what was agreed.
         assert registration.organisation == "Gemeente Utrecht"
         assert registration.sector == "gemeente"

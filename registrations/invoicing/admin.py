@@ -13,10 +13,10 @@ from django.urls import path, register_converter, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from programme.models import amsterdam_date
+from programme.models import Edition, amsterdam_date
 from registrations import admin as registrations_admin
 from registrations.exports import csv_response
-from registrations.models import Registration
+from registrations.models import Order, Registration
 from registrations.tasks import Queued
 from werkplaats.formats import money
 
@@ -24,6 +24,7 @@ from . import exports, issuing, tasks
 from .documents import Kind, document_bytes, kinds, restore
 from .models import (
     INVOICE_FROZEN_FIELDS,
+    ORDER_FROZEN_FIELDS,
     Invoice,
     InvoiceIssuer,
     InvoiceLine,
@@ -49,8 +50,10 @@ register_converter(InvoiceNumberConverter, "invoice_number")
 REFUSALS = (InvoiceRefused, ValidationError)
 
 
-def apply_to_each(modeladmin, request, rows, step, done):
-    registrations_admin.apply_to_each(modeladmin, request, rows, step, done, refusals=REFUSALS)
+def apply_to_each(modeladmin, request, rows, step, done, log=True):
+    registrations_admin.apply_to_each(
+        modeladmin, request, rows, step, done, refusals=REFUSALS, log=log
+    )
 
 
 def confirm_page(modeladmin, request, queryset, action, title, text, form=None, rows=None):
@@ -136,6 +139,20 @@ class InvoiceYearFilter(admin.SimpleListFilter):
         return queryset
 
 
+class InvoiceEditionFilter(admin.SimpleListFilter):
+    title = "editie"
+    parameter_name = "editie"
+
+    def lookups(self, request, model_admin):
+        editions = Edition.objects.filter(registrations__invoice_lines__isnull=False).distinct()
+        return [(edition.pk, str(edition)) for edition in editions]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(lines__registration__edition_id=self.value()).distinct()
+        return queryset
+
+
 class InvoiceDisplayMixin:
     """Columns the invoice list and the registration's invoice inline share."""
 
@@ -177,33 +194,56 @@ class ReadOnlyAdminMixin:
 
 class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = InvoiceLine
-    fields = ["description", "quantity", "unit_price", "vat_rate", "amount_excl_vat"]
-    readonly_fields = fields
-    extra = 0
-
-
-class RegistrationInvoiceInline(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.TabularInline):
-    """The registration's invoices and credit notes, shown on the registration."""
-
-    model = Invoice
-    fk_name = "registration"
     fields = [
-        "number_link",
-        "kind",
-        "invoice_date",
-        "incl_vat",
-        "status_label",
-        "pdf_link",
-        "ubl_link",
+        "registration",
+        "description",
+        "quantity",
+        "unit_price",
+        "vat_rate",
+        "amount_excl_vat",
     ]
     readonly_fields = fields
     extra = 0
+
+
+class RegistrationInvoiceInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The invoices and credit notes with a line for this registration, on the registration."""
+
+    model = InvoiceLine
+    fk_name = "registration"
+    fields = ["number_link", "kind", "invoice_date", "amount_excl_vat", "status_label", "pdf_link"]
+    readonly_fields = fields
+    extra = 0
+    verbose_name = "factuurregel"
     verbose_name_plural = "facturen"
 
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("invoice__credit_note", "invoice__credited_invoice")
+        )
+
     @admin.display(description="nummer")
-    def number_link(self, invoice):
-        url = reverse("admin:invoicing_invoice_change", args=[invoice.pk])
-        return format_html('<a href="{}">{}</a>', url, invoice.number)
+    def number_link(self, line):
+        url = reverse("admin:invoicing_invoice_change", args=[line.invoice.pk])
+        return format_html('<a href="{}">{}</a>', url, line.invoice.number)
+
+    @admin.display(description="soort")
+    def kind(self, line):
+        return line.invoice.get_kind_display()
+
+    @admin.display(description="factuurdatum")
+    def invoice_date(self, line):
+        return line.invoice.invoice_date
+
+    @admin.display(description="status")
+    def status_label(self, line):
+        return line.invoice.status().label
+
+    @admin.display(description="pdf")
+    def pdf_link(self, line):
+        return InvoiceDisplayMixin.pdf_link(self, line.invoice)
 
 
 class BillingFilter(admin.SimpleListFilter):
@@ -228,13 +268,23 @@ class BillingFilter(admin.SimpleListFilter):
         return queryset
 
 
-class CorrectionForm(forms.ModelForm):
-    """What finance may correct on an invoiced registration: the invoice details and the
-    agreed price. Saving credits the invoice and issues a new one."""
+class CorrectionForm(forms.Form):
+    """What finance may correct on an invoice: the invoice details (of every order on it) and
+    this participant's agreed price. Saving credits the invoice and issues a new one."""
 
-    class Meta:
-        model = Registration
-        fields = [*registrations_admin.INVOICE_DETAIL_FIELDS, *registrations_admin.MONEY_FIELDS]
+    def __init__(self, *args, registration, **kwargs):
+        order = registration.order
+        initial = {
+            **{name: getattr(order, name) for name in registrations_admin.INVOICE_DETAIL_FIELDS},
+            **{name: getattr(registration, name) for name in registrations_admin.MONEY_FIELDS},
+        }
+        super().__init__(*args, initial=initial, **kwargs)
+        self.fields.update(forms.fields_for_model(Order, registrations_admin.INVOICE_DETAIL_FIELDS))
+        self.fields.update(forms.fields_for_model(Registration, registrations_admin.MONEY_FIELDS))
+        self.fields["invoice_country"].initial = order.invoice_country.code
+
+    def changes(self):
+        return {name: self.cleaned_data[name] for name in self.changed_data}
 
 
 class RegistrationAdmin(registrations_admin.RegistrationAdmin):
@@ -243,11 +293,17 @@ class RegistrationAdmin(registrations_admin.RegistrationAdmin):
 
     list_display = [*registrations_admin.RegistrationAdmin.list_display, "billing"]
     list_filter = [*registrations_admin.RegistrationAdmin.list_filter, BillingFilter]
-    actions = [*registrations_admin.RegistrationAdmin.actions, "issue_invoices"]
+    actions = [
+        *registrations_admin.RegistrationAdmin.actions,
+        "issue_invoices",
+        "issue_combined_invoice",
+    ]
     change_form_template = "invoicing/registration_change_form.html"
 
     def get_queryset(self, request):
-        current = Invoice.objects.filter(registration=OuterRef("pk")).uncredited()
+        current = InvoiceLine.objects.filter(
+            registration=OuterRef("pk"), invoice__in=Invoice.objects.uncredited()
+        )
         return super().get_queryset(request).annotate(has_invoice=Exists(current))
 
     def get_inlines(self, request, obj):
@@ -264,16 +320,15 @@ class RegistrationAdmin(registrations_admin.RegistrationAdmin):
         return "–"
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        current = Invoice.objects.filter(registration_id=object_id).uncredited().first()
-        extra_context = {
-            **(extra_context or {}),
-            "current_invoice": current if object_id.isdigit() else None,
-        }
+        current = None
+        if object_id.isdigit():
+            current = Invoice.objects.uncredited().for_registration(int(object_id)).first()
+        extra_context = {**(extra_context or {}), "current_invoice": current}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
-        if obj is not None and Invoice.objects.filter(registration=obj).uncredited().exists():
+        if obj is not None and Invoice.objects.uncredited().for_registration(obj).exists():
             # What the invoice says changes only through 'Corrigeren en opnieuw factureren'.
             readonly = [*readonly, *(f for f in INVOICE_FROZEN_FIELDS if f not in readonly)]
         return readonly
@@ -281,17 +336,36 @@ class RegistrationAdmin(registrations_admin.RegistrationAdmin):
     def has_issue_invoice_permission(self, request):
         return request.user.has_perm("invoicing.issue_invoice")
 
-    @admin.action(description="Factuur aanmaken", permissions=["issue_invoice"])
+    @admin.action(
+        description="Factuur aanmaken: één per bestelling, een regel per deelnemer",
+        permissions=["issue_invoice"],
+    )
     def issue_invoices(self, request, queryset):
-        apply_to_each(
-            self,
-            request,
-            queryset.select_related("edition").order_by("created_at"),
-            lambda r: (
-                f"factuur {issuing.issue_invoice(r, by=request.user).number} voor {r.reference}"
-            ),
-            "Aangemaakt",
-        )
+        # The confirmed participants not yet invoiced go together per order; anyone else is
+        # a row of their own, which issuing refuses with the reason.
+        groups = {}
+        rows = self.get_queryset(request).filter(pk__in=queryset.values("pk"))
+        for registration in rows.select_related("order").order_by("order_id", "pk"):
+            ready = registration.status == Registration.Status.CONFIRMED
+            key = registration.order if ready and not registration.has_invoice else registration
+            groups.setdefault(key, []).append(registration)
+
+        def step(registrations):
+            invoice = issuing.issue_invoice(registrations, by=request.user)
+            return f"factuur {invoice.number} voor {_who(registrations)}"
+
+        apply_to_each(self, request, list(groups.values()), step, "Aangemaakt", log=False)
+
+    @admin.action(
+        description="Samen factureren: één factuur (zelfde organisatie en kenmerk)",
+        permissions=["issue_invoice"],
+    )
+    def issue_combined_invoice(self, request, queryset):
+        def step(registrations):
+            invoice = issuing.issue_invoice(registrations, by=request.user)
+            return f"factuur {invoice.number} voor {_who(registrations)}"
+
+        apply_to_each(self, request, [list(queryset)], step, "Aangemaakt", log=False)
 
     def get_urls(self):
         return [
@@ -314,7 +388,7 @@ class RegistrationAdmin(registrations_admin.RegistrationAdmin):
         registration = self.get_object(request, object_id)
         if registration is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        current = Invoice.objects.filter(registration=registration).uncredited().first()
+        current = Invoice.objects.uncredited().for_registration(registration).first()
         if current is None:
             self.message_user(
                 request,
@@ -322,26 +396,26 @@ class RegistrationAdmin(registrations_admin.RegistrationAdmin):
                 messages.WARNING,
             )
             return redirect("admin:registrations_registration_change", registration.pk)
-        form = CorrectionForm(request.POST or None, instance=registration)
+        form = CorrectionForm(request.POST or None, registration=registration)
         if request.method == "POST" and form.is_valid():
-            changes = {name: form.cleaned_data[name] for name in form.changed_data}
+            changes = {**form.changes(), "registration": registration}
             try:
-                credit, invoice = issuing.correct_and_reissue(
-                    Registration.objects.get(pk=registration.pk), changes, by=request.user
-                )
+                credit, invoice = issuing.correct_and_reissue(current, changes, by=request.user)
             except REFUSALS as refusal:
                 self.message_user(request, _reason(refusal), messages.ERROR)
             else:
+                new = (
+                    f"nieuwe factuur {invoice.number}" if invoice else "niemand meer te factureren"
+                )
                 self.log_change(
                     request,
                     registration,
-                    f"Gecorrigeerd: {current.number} gecrediteerd met {credit.number}, "
-                    f"nieuwe factuur {invoice.number}.",
+                    f"Gecorrigeerd: {current.number} gecrediteerd met {credit.number}, {new}.",
                 )
                 self.message_user(
                     request,
-                    f"{current.number} gecrediteerd met {credit.number}; nieuwe factuur "
-                    f"{invoice.number}. Mail beide vanuit Facturen.",
+                    f"{current.number} gecrediteerd met {credit.number}; {new}. Mail "
+                    "ze vanuit Facturen.",
                     messages.SUCCESS,
                 )
                 return redirect("admin:registrations_registration_change", registration.pk)
@@ -356,12 +430,57 @@ class RegistrationAdmin(registrations_admin.RegistrationAdmin):
         return TemplateResponse(request, "invoicing/admin_correct.html", context)
 
 
+def _who(registrations):
+    references = ", ".join(r.reference for r in registrations)
+    orders = {r.order_id for r in registrations}
+    if len(registrations) > 1 and len(orders) == 1:
+        return f"{registrations[0].order.reference} ({references})"
+    return references
+
+
 def _reason(refusal):
     return "; ".join(refusal.messages) if hasattr(refusal, "messages") else str(refusal)
 
 
 admin.site.unregister(Registration)
 admin.site.register(Registration, RegistrationAdmin)
+
+
+class OrderInvoiceInline(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.TabularInline):
+    """The order's invoices and credit notes (a combined invoice shows on its participants)."""
+
+    model = Invoice
+    fk_name = "order"
+    fields = ["number_link", "kind", "invoice_date", "incl_vat", "status_label", "pdf_link"]
+    readonly_fields = fields
+    extra = 0
+    verbose_name_plural = "facturen"
+
+    @admin.display(description="nummer")
+    def number_link(self, invoice):
+        url = reverse("admin:invoicing_invoice_change", args=[invoice.pk])
+        return format_html('<a href="{}">{}</a>', url, invoice.number)
+
+
+class OrderAdmin(registrations_admin.OrderAdmin):
+    """Sign-up's order admin with its invoices; once invoiced, the invoice details change
+    only through 'Corrigeren en opnieuw factureren' on a participant (the database holds
+    that too)."""
+
+    inlines = [*registrations_admin.OrderAdmin.inlines, OrderInvoiceInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        invoiced = InvoiceLine.objects.filter(
+            registration__order=obj, invoice__in=Invoice.objects.uncredited()
+        )
+        if obj is not None and invoiced.exists():
+            readonly = [*readonly, *ORDER_FROZEN_FIELDS]
+        return readonly
+
+
+admin.site.unregister(Order)
+admin.site.register(Order, OrderAdmin)
 
 
 @admin.register(InvoiceIssuer)
@@ -412,11 +531,11 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = [
         InvoiceStatusFilter,
         InvoiceYearFilter,
-        ("registration__edition", admin.RelatedOnlyFieldListFilter),
+        InvoiceEditionFilter,
         "kind",
     ]
     search_fields = ["number", "customer_organisation", "customer_attention", "po_number"]
-    list_select_related = ["credit_note", "credited_invoice", "registration"]
+    list_select_related = ["credit_note", "credited_invoice", "order"]
     inlines = [InvoiceLineInline]
     actions = [
         "download_zip",
@@ -439,7 +558,7 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                     ("invoice_date", "due_date"),
                     ("supply_start", "supply_end"),
                     "credited_invoice",
-                    "registration",
+                    "order",
                     ("issued_at", "issued_by"),
                     ("paid_on", "emailed_at", "refunded_on"),
                 ]

@@ -64,6 +64,11 @@ def _sub(parent, namespace, tag, text=None, **attributes):
     return element
 
 
+def _first_participant(invoice):
+    lines = sorted(invoice.lines.all(), key=lambda line: line.position)
+    return Registration(pk=next(line.registration_id for line in lines if line.registration_id))
+
+
 def _cbc(parent, tag, text=None, **attributes):
     return _sub(parent, CBC, tag, text, **attributes)
 
@@ -190,9 +195,9 @@ def render_ubl(invoice):
     _cbc(period, "StartDate", invoice.supply_start.isoformat())
     _cbc(period, "EndDate", invoice.supply_end.isoformat())
     if not invoice.po_number:
-        # BR-NL-2: without the buyer's reference, our own: the registration's.
-        reference = Registration(pk=invoice.registration_id).reference
-        _cbc(_cac(root, "OrderReference"), "ID", reference)
+        # BR-NL-2: without the buyer's reference, our own: that of the first participant on
+        # it (as before orders, so an older invoice's e-invoice is made again byte for byte).
+        _cbc(_cac(root, "OrderReference"), "ID", _first_participant(invoice).reference)
     if credit:
         # The credited invoice's number; its date is left out, as SI-UBL advises (BR-NL-24):
         # our numbers are unique.
@@ -316,7 +321,7 @@ def refuse_when_invalid(invoice, content):
     what = (
         f"De creditfactuur voor {invoice.credited_invoice.number}"
         if invoice.is_credit_note
-        else f"De factuur voor {Registration(pk=invoice.registration_id).reference}"
+        else f"De factuur voor {_first_participant(invoice).reference}"
     )
     advice = [ADVICE[rule] for rule in rules if rule in ADVICE]
     raise InvoiceRefused(

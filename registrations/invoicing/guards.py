@@ -13,6 +13,7 @@ from registrations.guards import execute
 INVOICE = "registrations_invoice"
 LINE = "registrations_invoiceline"
 REGISTRATION = "registrations_registration"
+ORDER = "registrations_order"
 
 # Issued invoices: these columns may change after issue; a set-once column only while empty.
 MUTABLE = ["pdf_sha256", "ubl_sha256", "paid_on", "emailed_at", "refunded_on"]
@@ -22,13 +23,25 @@ SET_ONCE = ["pdf_sha256", "ubl_sha256"]
 INVOICED = f"""EXISTS (
     SELECT 1 FROM {INVOICE} i WHERE i.registration_id = OLD.id AND i.kind = 'invoice'
     AND NOT EXISTS (SELECT 1 FROM {INVOICE} c WHERE c.credited_invoice_id = i.id))"""
+# Since orders: an uncredited invoice has a line for the registration (OLD.id) ...
+_UNCREDITED_LINE = f"""FROM {LINE} l JOIN {INVOICE} i ON i.id = l.invoice_id
+    WHERE i.kind = 'invoice'
+    AND NOT EXISTS (SELECT 1 FROM {INVOICE} c WHERE c.credited_invoice_id = i.id)"""
+INVOICED_POSITION = f"EXISTS (SELECT 1 {_UNCREDITED_LINE} AND l.registration_id = OLD.id)"
+# ... or for one of the order's (OLD.id) registrations.
+INVOICED_ORDER = f"""EXISTS (SELECT 1 {_UNCREDITED_LINE} AND l.registration_id IN (
+    SELECT r.id FROM {REGISTRATION} r WHERE r.order_id = OLD.id))"""
+ORDER_MESSAGE = (
+    "Deze bestelling is gefactureerd: de factuurgegevens veranderen alleen met Corrigeren en "
+    "opnieuw factureren (creditfactuur en nieuwe factuur)."
+)
 REGISTRATION_MESSAGE = (
     "Deze inschrijving is gefactureerd: wat op de factuur staat verandert alleen met "
     "Corrigeren en opnieuw factureren (creditfactuur en nieuwe factuur)."
 )
 
 
-def _postgresql(frozen_registration_columns, set_once_columns):
+def _postgresql(frozen_registration_columns, set_once_columns, invoiced=INVOICED):
     quoted = ", ".join(f"'{name}'" for name in MUTABLE)
     set_once = " OR ".join(
         f"(OLD.{name} <> '' AND NEW.{name} IS DISTINCT FROM OLD.{name})"
@@ -69,7 +82,7 @@ BEGIN
     -- Anonymising after the retention period is the one other change allowed.
     IF ROW({registration_row}) IS DISTINCT FROM ROW({registration_old})
        AND NOT (OLD.anonymised_at IS NULL AND NEW.anonymised_at IS NOT NULL)
-       AND {INVOICED} THEN
+       AND {invoiced} THEN
         RAISE EXCEPTION '{REGISTRATION_MESSAGE}' USING ERRCODE = 'restrict_violation';
     END IF;
     RETURN NEW;
@@ -80,6 +93,36 @@ CREATE TRIGGER invoicing_registration_guard BEFORE UPDATE ON {REGISTRATION}
 """
 
 
+def _postgresql_order(frozen_order_columns):
+    order_row = ", ".join(f"NEW.{c}" for c in frozen_order_columns)
+    order_old = ", ".join(f"OLD.{c}" for c in frozen_order_columns)
+    return f"""
+CREATE FUNCTION invoicing_order_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF ROW({order_row}) IS DISTINCT FROM ROW({order_old})
+       AND NOT (OLD.anonymised_at IS NULL AND NEW.anonymised_at IS NOT NULL)
+       AND {INVOICED_ORDER} THEN
+        RAISE EXCEPTION '{ORDER_MESSAGE}' USING ERRCODE = 'restrict_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER invoicing_order_guard BEFORE UPDATE ON {ORDER}
+    FOR EACH ROW EXECUTE FUNCTION invoicing_order_guard();
+"""
+
+
+def _sqlite_order(frozen_order_columns):
+    changed = " OR ".join(f'NEW."{c}" IS NOT OLD."{c}"' for c in frozen_order_columns)
+    return [
+        f"""CREATE TRIGGER invoicing_order_frozen BEFORE UPDATE ON {ORDER}
+        WHEN ({changed})
+            AND NOT (OLD.anonymised_at IS NULL AND NEW.anonymised_at IS NOT NULL)
+            AND {INVOICED_ORDER}
+        BEGIN SELECT RAISE(ABORT, '{ORDER_MESSAGE}'); END""",
+    ]
+
+
 POSTGRESQL_DROP = f"""
 DROP TRIGGER IF EXISTS registrations_invoice_guard ON {INVOICE};
 DROP FUNCTION IF EXISTS registrations_invoice_guard();
@@ -87,10 +130,14 @@ DROP TRIGGER IF EXISTS registrations_invoiceline_guard ON {LINE};
 DROP FUNCTION IF EXISTS registrations_invoiceline_guard();
 DROP TRIGGER IF EXISTS invoicing_registration_guard ON {REGISTRATION};
 DROP FUNCTION IF EXISTS invoicing_registration_guard();
+DROP TRIGGER IF EXISTS invoicing_order_guard ON {ORDER};
+DROP FUNCTION IF EXISTS invoicing_order_guard();
 """
 
 
-def _sqlite(frozen_invoice_columns, frozen_registration_columns, set_once_columns):
+def _sqlite(
+    frozen_invoice_columns, frozen_registration_columns, set_once_columns, invoiced=INVOICED
+):
     changed = " OR ".join(f'NEW."{c}" IS NOT OLD."{c}"' for c in frozen_invoice_columns)
     set_once = " OR ".join(f"(OLD.{c} <> '' AND NEW.{c} IS NOT OLD.{c})" for c in set_once_columns)
     registration_changed = " OR ".join(
@@ -110,7 +157,7 @@ def _sqlite(frozen_invoice_columns, frozen_registration_columns, set_once_column
         f"""CREATE TRIGGER invoicing_registration_frozen BEFORE UPDATE ON {REGISTRATION}
         WHEN ({registration_changed})
             AND NOT (OLD.anonymised_at IS NULL AND NEW.anonymised_at IS NOT NULL)
-            AND {INVOICED}
+            AND {invoiced}
         BEGIN SELECT RAISE(ABORT, '{REGISTRATION_MESSAGE}'); END""",
     ]
 
@@ -121,6 +168,7 @@ SQLITE_DROP = [
     "DROP TRIGGER IF EXISTS registrations_invoiceline_frozen",
     "DROP TRIGGER IF EXISTS registrations_invoiceline_no_delete",
     "DROP TRIGGER IF EXISTS invoicing_registration_frozen",
+    "DROP TRIGGER IF EXISTS invoicing_order_frozen",
 ]
 
 
@@ -128,11 +176,12 @@ def _columns(model, names):
     return [model._meta.get_field(name).column for name in names]
 
 
-def create(apps, schema_editor, registration_fields):
+def create(apps, schema_editor, registration_fields, order_fields=None):
     """Create every guard for the models as `apps` has them at this migration.
 
     `registration_fields`: the registration fields an invoice froze, as the migration knows
-    them (INVOICE_FROZEN_FIELDS of that time).
+    them (INVOICE_FROZEN_FIELDS of that time). `order_fields`: the order's fields an invoice
+    froze (ORDER_FROZEN_FIELDS), since invoices are for orders; before that, None.
     """
     Invoice = apps.get_model("invoicing", "Invoice")
     Registration = apps.get_model("registrations", "Registration")
@@ -145,10 +194,20 @@ def create(apps, schema_editor, registration_fields):
     # An older migration knows fewer set-once columns (ubl_sha256 came with e-invoices).
     existing = {field.name for field in Invoice._meta.concrete_fields}
     set_once = [name for name in SET_ONCE if name in existing]
+    if order_fields is None:
+        execute(
+            schema_editor,
+            _postgresql(frozen_registration, set_once),
+            _sqlite(frozen_invoice, frozen_registration, set_once),
+        )
+        return
+    frozen_order = _columns(apps.get_model("registrations", "Order"), order_fields)
     execute(
         schema_editor,
-        _postgresql(frozen_registration, set_once),
-        _sqlite(frozen_invoice, frozen_registration, set_once),
+        _postgresql(frozen_registration, set_once, INVOICED_POSITION)
+        + _postgresql_order(frozen_order),
+        _sqlite(frozen_invoice, frozen_registration, set_once, INVOICED_POSITION)
+        + _sqlite_order(frozen_order),
     )
 
 

@@ -12,10 +12,11 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from programme.models import amsterdam_date
-from registrations.models import Registration
+from registrations.models import AGREED_PRICE_FIELDS, Order, Registration
 from werkplaats.formats import period, round_cents
 
 from .documents import store_documents
@@ -86,67 +87,100 @@ def line_description(registration):
     return f"{text}\nDeelnemer: {registration.full_name}"
 
 
-def issue_invoice(registration, at=None, by=None, lines=None):
-    """Issue the invoice for one registration and return it, with its PDF stored.
+def _same_customer_key(order):
+    # Finance combines what one accounts-payable department matches to one purchase order:
+    # the same organisation and reference, however the names were typed.
+    return (" ".join(order.invoice_organisation.split()).casefold(), order.po_number.strip())
 
-    By default one line for the participant at the price and VAT agreed when they signed up
-    (never the edition's current price). `lines` splits it into components with their own
-    rate (e.g. meals at 9%), as [(description, quantity, unit price excl. VAT, VAT rate)]. An
-    exemption agreed at sign-up puts every line at 0%.
+
+def issue_invoice(registrations, at=None, by=None, lines=None):
+    """Issue one invoice for `registrations` (one, or several) and return it, documents stored.
+
+    One line per participant at the price and VAT agreed when they signed up (never the
+    edition's current price). The customer is their order's: several orders combine only
+    when they name the same organisation and reference (and edition); the invoice then takes
+    the details of the earliest order. For a single registration, `lines` splits its line into
+    components with their own rate (e.g. meals at 9%), as
+    [(description, quantity, unit price excl. VAT, VAT rate)]. An exemption agreed at sign-up
+    puts a participant's lines at 0%.
 
     Refused (InvoiceRefused) while the issuer is incomplete, for anyone who is not a
-    confirmed participant (waiting list, cancelled), and while the registration has an
-    invoice that was not credited.
+    confirmed participant (waiting list, cancelled), and for anyone already on an invoice that
+    was not credited.
     """
+    if isinstance(registrations, Registration):
+        registrations = [registrations]
     at = at or timezone.now()
     invoice_date = amsterdam_date(at)
     with transaction.atomic():
-        # Lock the registration so two clicks cannot both issue its invoice.
-        registration = (
+        # Lock the registrations so two clicks cannot both issue an invoice for one of them.
+        participants = list(
             Registration.objects.select_for_update()
-            .select_related("edition")
-            .get(pk=registration.pk)
+            .filter(pk__in=[registration.pk for registration in registrations])
+            .select_related("edition", "order")
+            .order_by("order__created_at", "order_id", "pk")
         )
-        if registration.status != Registration.Status.CONFIRMED:
+        if not participants:
+            raise InvoiceRefused("Er is niemand om te factureren.")
+        if lines is not None and len(participants) != 1:
+            raise InvoiceRefused("Eigen factuurregels kunnen alleen voor één deelnemer.")
+        for registration in participants:
+            if registration.status != Registration.Status.CONFIRMED:
+                raise InvoiceRefused(
+                    f"{registration.reference} is {registration.get_status_display()}: alleen "
+                    "bevestigde deelnemers krijgen een factuur."
+                )
+            current = Invoice.objects.for_registration(registration).uncredited().first()
+            if current:
+                raise InvoiceRefused(
+                    f"{registration.reference} heeft al factuur {current.number}. Maak eerst "
+                    "een creditfactuur als die moet worden vervangen."
+                )
+        first = participants[0]
+        orders = {registration.order_id: registration.order for registration in participants}
+        if len({registration.edition_id for registration in participants}) > 1:
+            raise InvoiceRefused("Eén factuur is voor één editie; kies deelnemers van één editie.")
+        if len({_same_customer_key(order) for order in orders.values()}) > 1:
             raise InvoiceRefused(
-                f"{registration.reference} is {registration.get_status_display()}: alleen "
-                "bevestigde deelnemers krijgen een factuur."
-            )
-        current = registration.invoices.uncredited().first()
-        if current:
-            raise InvoiceRefused(
-                f"{registration.reference} heeft al factuur {current.number}. Maak eerst een "
-                "creditfactuur als deze moet worden vervangen."
+                "Samen factureren kan alleen bij dezelfde factuurorganisatie en hetzelfde "
+                "kenmerk (inkoopordernummer). "
+                + "; ".join(
+                    f"{order.reference}: {order.invoice_organisation}, kenmerk "
+                    f"{order.po_number or '(geen)'}"
+                    for order in orders.values()
+                )
             )
         issuer = _ready_issuer()
-        edition = registration.edition
+        edition = first.edition
+        order = first.order
         if lines is None:
             lines = [
-                (
-                    line_description(registration),
-                    1,
-                    registration.price_excl_vat,
-                    registration.vat_rate,
-                )
+                (line_description(r), 1, r.price_excl_vat, r.vat_rate, r) for r in participants
             ]
+        else:
+            lines = [(*line, first) for line in lines]
         invoice_lines = [
             InvoiceLine(
                 position=position,
+                registration=registration,
                 description=description,
                 quantity=Decimal(quantity),
                 unit_price=round_cents(unit_price),
                 vat_rate=Decimal("0.00") if registration.vat_exempt else Decimal(rate),
                 amount_excl_vat=round_cents(Decimal(quantity) * round_cents(unit_price)),
             )
-            for position, (description, quantity, unit_price, rate) in enumerate(lines, 1)
+            for position, (description, quantity, unit_price, rate, registration) in enumerate(
+                lines, 1
+            )
         ]
+        exemptions = {r.vat_exemption_text for r in participants if r.vat_exempt}
         series, sequence, number = _next_number(issuer, invoice_date.year, credit=False)
         invoice = Invoice(
             number=number,
             series=series,
             sequence=sequence,
             kind=Invoice.Kind.INVOICE,
-            registration=registration,
+            order=order if len(orders) == 1 else None,
             invoice_date=invoice_date,
             due_date=invoice_date + datetime.timedelta(days=issuer.payment_term_days),
             supply_start=edition.start_date,
@@ -154,23 +188,34 @@ def issue_invoice(registration, at=None, by=None, lines=None):
             issued_at=at,
             issued_by=getattr(by, "username", "") or "",
             **_issuer_snapshot(issuer),
-            customer_organisation=registration.invoice_organisation,
-            customer_attention=registration.invoice_attention,
-            customer_street=registration.invoice_street,
-            customer_postcode=registration.invoice_postcode,
-            customer_city=registration.invoice_city,
-            customer_country=registration.invoice_country.code,
-            customer_country_name=registration.invoice_country.name,
-            customer_email=registration.invoice_email,
-            customer_vat_id=registration.vat_id,
-            customer_kvk_number=registration.kvk_number,
-            customer_oin=registration.oin,
-            customer_peppol_id=registration.peppol_id,
-            po_number=registration.po_number,
+            customer_organisation=order.invoice_organisation,
+            customer_attention=order.invoice_attention,
+            customer_street=order.invoice_street,
+            customer_postcode=order.invoice_postcode,
+            customer_city=order.invoice_city,
+            customer_country=order.invoice_country.code,
+            customer_country_name=order.invoice_country.name,
+            customer_email=order.invoice_email,
+            customer_vat_id=order.vat_id,
+            customer_kvk_number=order.kvk_number,
+            customer_oin=order.oin,
+            customer_peppol_id=order.peppol_id,
+            po_number=order.po_number,
             payment_reference=number,
-            vat_exemption_text=registration.vat_exemption_text,
+            vat_exemption_text="; ".join(sorted(exemptions)),
         )
         return _finish(invoice, invoice_lines)
+
+
+def issue_order_invoice(order, at=None, by=None):
+    """The invoice for an order: one line for each confirmed participant not invoiced yet."""
+    invoiced = InvoiceLine.objects.filter(
+        registration=OuterRef("pk"), invoice__kind=Invoice.Kind.INVOICE
+    ).exclude(invoice__credit_note__isnull=False)
+    waiting = order.positions.confirmed().exclude(Exists(invoiced))
+    if not waiting.exists():
+        raise InvoiceRefused(f"{order.reference} heeft geen bevestigde deelnemers zonder factuur.")
+    return issue_invoice(list(waiting), at=at, by=by)
 
 
 def credit_invoice(invoice, at=None, by=None):
@@ -202,7 +247,7 @@ def credit_invoice(invoice, at=None, by=None):
             sequence=sequence,
             kind=Invoice.Kind.CREDIT_NOTE,
             credited_invoice=original,
-            registration_id=original.registration_id,
+            order_id=original.order_id,
             invoice_date=credit_date,
             due_date=credit_date,
             issued_at=at,
@@ -212,6 +257,7 @@ def credit_invoice(invoice, at=None, by=None):
         lines = [
             InvoiceLine(
                 position=line.position,
+                registration_id=line.registration_id,
                 description=line.description,
                 quantity=line.quantity,
                 unit_price=-line.unit_price,
@@ -241,23 +287,53 @@ def _finish(invoice, lines):
     return invoice
 
 
-def correct_and_reissue(registration, changes, at=None, by=None):
-    """The correction path of an invoiced registration, all or nothing: credit its invoice,
-    apply `changes` (field -> value) to the registration, and issue a new invoice.
+def correct_and_reissue(invoice, changes=None, at=None, by=None):
+    """The correction path of a standing invoice, all or nothing: credit it, apply `changes`
+    (field -> value) to the orders of its participants (invoice details) or, for the agreed
+    price, to the registration it names (`changes["registration"]`), and issue a new invoice
+    for its participants who are still confirmed. A cancelled participant's invoice is
+    replaced this way too, without changes.
 
-    Returns (credit note, new invoice). The fields an invoice froze change only this way.
+    Returns (credit note, new invoice or None when nobody on it still comes).
     """
+    changes = dict(changes or {})
+    target = changes.pop("registration", None)
     with transaction.atomic():
-        registration = Registration.objects.select_for_update().get(pk=registration.pk)
-        current = registration.invoices.uncredited().first()
-        if current is None:
+        current = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if current.is_credit_note or current.is_credited:
             raise InvoiceRefused(
-                f"{registration.reference} heeft geen factuur om te corrigeren; wijzig de "
-                "gegevens gewoon op de inschrijving."
+                f"{current.number} is een creditfactuur of al gecrediteerd; er is niets te "
+                "corrigeren."
             )
+        participants = list(
+            Registration.objects.select_for_update()
+            .filter(invoice_lines__invoice=current)
+            .distinct()
+            .order_by("pk")
+        )
         credit = credit_invoice(current, at=at, by=by)
-        for field, value in changes.items():
-            setattr(registration, field, value)
-        registration.full_clean()
-        registration.save()
-        return credit, issue_invoice(registration, at=at, by=by)
+        order_changes = {k: v for k, v in changes.items() if k not in AGREED_PRICE_FIELDS}
+        price_changes = {k: v for k, v in changes.items() if k in AGREED_PRICE_FIELDS}
+        if order_changes:
+            for order in Order.objects.filter(positions__in=participants).distinct():
+                for field, value in order_changes.items():
+                    setattr(order, field, value)
+                order.full_clean()
+                order.save()
+        if price_changes:
+            registration = next(
+                (r for r in participants if r.pk == getattr(target, "pk", None)), None
+            )
+            if registration is None:
+                raise InvoiceRefused(
+                    f"De afgesproken prijs verandert per deelnemer; kies een deelnemer van "
+                    f"factuur {current.number}."
+                )
+            for field, value in price_changes.items():
+                setattr(registration, field, value)
+            registration.full_clean()
+            registration.save()
+        staying = [r for r in participants if r.status == Registration.Status.CONFIRMED]
+        if not staying:
+            return credit, None
+        return credit, issue_invoice(staying, at=at, by=by)

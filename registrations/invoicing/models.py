@@ -1,6 +1,7 @@
 """Invoicing: who issues, the numbering, and the issued invoices and credit notes.
 
-Invoicing builds on sign-up (an invoice is for a registration) and never the other way round.
+Invoicing builds on sign-up (an invoice is for an order's participants, one line each) and
+never the other way round.
 The tables kept their names from when these models lived in `registrations`
 (`registrations_invoice`, ...): existing databases, their data and the triggers that freeze
 an issued invoice stay exactly as they were.
@@ -22,20 +23,17 @@ from programme.models import amsterdam_date
 from registrations.models import (
     AGREED_PRICE_FIELDS,
     INVOICE_DETAIL_FIELDS,
+    Order,
     Registration,
     validate_kvk_number,
 )
 from werkplaats.formats import round_cents
 
-# What an invoice copies from its registration: once invoiced, these change only through the
-# correction path (credit note, change, new invoice); a database trigger holds every path to it.
-INVOICE_FROZEN_FIELDS = [
-    "edition",
-    "first_name",
-    "last_name",
-    *INVOICE_DETAIL_FIELDS,
-    *AGREED_PRICE_FIELDS,
-]
+# What an invoice copies from a registration on it and from that registration's order: once
+# invoiced, these change only through the correction path (credit note, change, new invoice);
+# database triggers hold every path to them.
+INVOICE_FROZEN_FIELDS = ["edition", "order", "first_name", "last_name", *AGREED_PRICE_FIELDS]
+ORDER_FROZEN_FIELDS = INVOICE_DETAIL_FIELDS
 
 
 class InvoiceRefused(Exception):
@@ -216,8 +214,20 @@ class InvoiceQuerySet(models.QuerySet):
         return self.uncredited().filter(paid_on__isnull=True)
 
     def to_credit(self):
-        """Invoices of cancelled registrations that still stand: finance's queue."""
-        return self.uncredited().filter(registration__status=Registration.Status.CANCELLED)
+        """Standing invoices with a line for a cancelled participant: finance's queue (credit,
+        and reissue for whoever still comes)."""
+        cancelled = InvoiceLine.objects.filter(
+            invoice=models.OuterRef("pk"), registration__status=Registration.Status.CANCELLED
+        )
+        return self.uncredited().filter(models.Exists(cancelled))
+
+    def for_registration(self, registration):
+        """The invoices and credit notes with a line for `registration`."""
+        return self.filter(
+            models.Exists(
+                InvoiceLine.objects.filter(invoice=models.OuterRef("pk"), registration=registration)
+            )
+        )
 
     def refund_due(self):
         """Credit notes of paid invoices whose money has not gone back yet."""
@@ -270,8 +280,15 @@ class Invoice(models.Model):
         related_name="credit_note",
         verbose_name="crediteert factuur",
     )
-    registration = models.ForeignKey(
-        Registration, on_delete=models.PROTECT, related_name="invoices", verbose_name="inschrijving"
+    # The order whose participants it bills; empty for an invoice finance combined from
+    # several orders (same organisation and reference): its lines name the registrations.
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoices",
+        verbose_name="bestelling",
     )
     invoice_date = models.DateField("factuurdatum")
     due_date = models.DateField("vervaldatum")
@@ -428,6 +445,15 @@ class InvoiceLine(models.Model):
         Invoice, on_delete=models.PROTECT, related_name="lines", verbose_name="factuur"
     )
     position = models.PositiveSmallIntegerField("regel", default=1)
+    # The participant the line is for.
+    registration = models.ForeignKey(
+        Registration,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoice_lines",
+        verbose_name="deelnemer",
+    )
     description = models.TextField("omschrijving")
     quantity = models.DecimalField("aantal", max_digits=9, decimal_places=2)
     unit_price = models.DecimalField("prijs per stuk excl. btw", max_digits=12, decimal_places=2)

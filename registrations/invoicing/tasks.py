@@ -3,6 +3,7 @@
 from django.dispatch import receiver
 from django_tasks import task
 
+from registrations.models import Registration
 from registrations.signals import registration_cancelled
 from registrations.tasks import all_sent, enqueue_with_transaction
 
@@ -17,16 +18,19 @@ def send_invoice_email(invoice_id):
 
 
 @task()
-def notify_finance_of_cancellation(invoice_id):
-    invoice = Invoice.objects.select_related("registration").get(pk=invoice_id)
-    sent = emails.notify_finance_of_cancellation(invoice.registration, invoice)
-    return all_sent(invoice.registration.reference, {"finance_notification": sent})
+def notify_finance_of_cancellation(registration_id):
+    registration = Registration.objects.get(pk=registration_id)
+    invoice = Invoice.objects.uncredited().for_registration(registration).first()
+    if invoice is None:
+        # Credited (or corrected) before the mail went out: nothing left to tell.
+        return {}
+    sent = emails.notify_finance_of_cancellation(registration, invoice)
+    return all_sent(registration.reference, {"finance_notification": sent})
 
 
 @receiver(registration_cancelled, dispatch_uid="invoicing-cancellation-reaches-finance")
 def cancelled_registration_reaches_finance(sender, registration, **kwargs):
     """Every path that cancels an invoiced registration tells finance, in the same
     transaction; the invoice then shows in the 'te crediteren' queue until it is credited."""
-    invoice = Invoice.objects.filter(registration=registration).uncredited().first()
-    if invoice is not None:
-        enqueue_with_transaction(notify_finance_of_cancellation, invoice.pk)
+    if Invoice.objects.uncredited().for_registration(registration).exists():
+        enqueue_with_transaction(notify_finance_of_cancellation, registration.pk)
