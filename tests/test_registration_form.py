@@ -111,6 +111,10 @@ def test_form_keeps_what_was_typed_after_an_error(post):
     assert re.search(r'value="nee"[^>]*checked|checked[^>]*value="nee"', html)
 
 
+def test_sector_and_role_serve_only_statistics_and_may_stay_empty(post):
+    assert post(sector="", role="", job_title="").status_code == 302
+
+
 @pytest.mark.parametrize(
     "field, value, message",
     [
@@ -130,10 +134,6 @@ def test_form_keeps_what_was_typed_after_an_error(post):
         ("accept_terms", "", "Ga akkoord met de voorwaarden om in te schrijven."),
     ],
 )
-def test_sector_and_role_serve_only_statistics_and_may_stay_empty(post):
-    assert post(sector="", role="", job_title="").status_code == 302
-
-
 def test_invalid_value_is_refused_with_a_dutch_message(post, field, value, message):
     response = post(**{field: value})
     assert response.status_code == 200
