@@ -181,6 +181,26 @@ def test_an_email_job_mails_each_invoice_and_reports_a_missing_pdf(
     assert second.emailed_at is None
 
 
+def test_overlapping_email_jobs_mail_each_invoice_once(
+    invoices, open_edition, finance_user, settings, mailoutbox
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    fourth = issue_invoice(make_registration(open_edition), at=AT)
+    earlier, _ = jobs.start(BulkJob.Kind.EMAIL, [i.pk for i in invoices], by=finance_user)
+    later, _ = jobs.start(BulkJob.Kind.EMAIL, [i.pk for i in [*invoices, fourth]], by=finance_user)
+
+    jobs.run_job.call(earlier.pk)
+    jobs.run_job.call(later.pk)
+
+    assert len(mailoutbox) == 4
+    assert sorted(m.subject for m in mailoutbox) == sorted(
+        f"Factuur {i.number} van Platform31" for i in [*invoices, fourth]
+    )
+    skipped = [message for _, succeeded, message in outcomes(later) if not succeeded]
+    assert len(skipped) == 3
+    assert skipped[0].startswith(f"{invoices[0].number} is intussen al gemaild, op ")
+
+
 def test_an_email_job_reports_a_refusing_mail_server_and_records_nothing(
     invoices, finance_user, monkeypatch
 ):

@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -47,7 +47,7 @@ class InvoiceNumberConverter:
 
 register_converter(InvoiceNumberConverter, "invoice_number")
 
-REFUSALS = (InvoiceRefused, ValidationError)
+REFUSALS = jobs.REFUSALS
 
 
 def apply_to_each(modeladmin, request, rows, step, done):

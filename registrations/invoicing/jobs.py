@@ -8,6 +8,7 @@ selection. The steps call issuing.py and documents.py per item, so what changes 
 both paths.
 """
 
+import functools
 import io
 import logging
 import zipfile
@@ -56,9 +57,23 @@ def check_documents(invoice):
         document_bytes(invoice, kind)
 
 
-def email(invoice, by):
+def email(invoice, by, sent_since=None):
     """Send now, in the worker: the job records each sent invoice in the same transaction as
-    its `emailed_at`, so a job that runs again does not send it twice."""
+    its `emailed_at`, so a job that runs again does not send it twice. An invoice mailed after
+    `sent_since` (the job's start: by another job with an overlapping selection) is skipped;
+    one mailed before it, the user chose to mail again."""
+    if sent_since is not None:
+        # Locked: an overlapping job mailing the same invoice waits here, then skips it.
+        emailed_at = (
+            Invoice.objects.select_for_update()
+            .values_list("emailed_at", flat=True)
+            .get(pk=invoice.pk)
+        )
+        if emailed_at and emailed_at >= sent_since:
+            raise InvoiceRefused(
+                f"{invoice.number} is intussen al gemaild, op "
+                f"{timezone.localtime(emailed_at):%d-%m-%Y %H:%M}; niet nog een keer."
+            )
     check_documents(invoice)
     if not emails.send_invoice(invoice):
         raise MailNotSent(
@@ -81,7 +96,6 @@ def check_and_restore(invoice, by):
 STEPS = {
     BulkJob.Kind.ISSUE: issue,
     BulkJob.Kind.CREDIT: credit,
-    BulkJob.Kind.EMAIL: email,
     BulkJob.Kind.RESTORE: check_and_restore,
 }
 
@@ -177,6 +191,8 @@ def run_job(job_id):
     now = timezone.now()
     archive = buffer = None
     step = STEPS.get(job.kind)
+    if job.kind == BulkJob.Kind.EMAIL:
+        step = functools.partial(email, sent_since=job.created_at)
     if job.kind == BulkJob.Kind.ZIP:
         # The archive lives in this run's memory: a run that starts again makes all of it.
         job.items.all().delete()
