@@ -303,7 +303,7 @@ def test_finance_zips_many_invoices_and_the_job_page_follows_the_worker(
     )
 
     expect(page.locator(".messagelist")).to_contain_text(
-        "Zip van pdf's en e-facturen voor 3 rijen loopt op de achtergrond"
+        "ZIP van pdf's en e-facturen voor 3 facturen loopt op de achtergrond"
     )
     expect(page.locator(".fieldBox.field-status")).to_contain_text("in de wachtrij")
     call_command("db_worker", batch=True, startup_delay=False, reload=False, stdout=io.StringIO())

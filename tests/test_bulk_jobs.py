@@ -84,7 +84,7 @@ def test_a_large_issue_runs_as_a_job_with_an_outcome_per_registration(
     job = BulkJob.objects.get()
     page = client.get(response["Location"])
     text = page.content.decode()
-    assert "Facturen aanmaken voor 4 rijen loopt op de achtergrond" in text
+    assert "Facturen aanmaken voor 4 inschrijvingen loopt op de achtergrond" in text
     # The immediate backend (the default) ran it during the request.
     assert job.started_at and job.finished_at
     assert "4 van 4 verwerkt, waarvan 1 overgeslagen" in text

@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, register_converter, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 
 from programme.models import amsterdam_date
 from registrations import admin as registrations_admin
@@ -65,8 +66,8 @@ def start_job(modeladmin, request, kind, queryset):
     if new:
         modeladmin.message_user(
             request,
-            f"{job.get_kind_display().capitalize()} voor {job.total} rijen loopt op de "
-            "achtergrond. Deze pagina laat de voortgang en de uitkomst zien.",
+            f"{capfirst(job.get_kind_display())} voor {job.total} {job.rows_label} loopt op "
+            "de achtergrond. Deze pagina laat de voortgang en de uitkomst zien.",
             messages.SUCCESS,
         )
     else:

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.text import capfirst
 from django_countries.fields import CountryField
 from stdnum import iban
 from stdnum.nl import btw
@@ -534,9 +535,9 @@ class BulkJob(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="gestart door",
+        verbose_name="aangevraagd door",
     )
-    created_at = models.DateTimeField("gestart op", default=timezone.now)
+    created_at = models.DateTimeField("aangevraagd op", default=timezone.now)
     started_at = models.DateTimeField("begonnen op", null=True, blank=True)
     updated_at = models.DateTimeField("laatst bijgewerkt", default=timezone.now)
     finished_at = models.DateTimeField("klaar op", null=True, blank=True)
@@ -560,7 +561,11 @@ class BulkJob(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display().capitalize()} ({self.total})"
+        return f"{capfirst(self.get_kind_display())} ({self.total} {self.rows_label})"
+
+    @property
+    def rows_label(self):
+        return "inschrijvingen" if self.kind == self.Kind.ISSUE else "facturen"
 
     @classmethod
     def kinds_for(cls, user):
