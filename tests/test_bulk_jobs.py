@@ -248,6 +248,23 @@ def test_a_zip_job_stores_the_archive_for_download_without_the_broken_invoice(
     assert archive.read(f"factuur-{second.number}.pdf") == stored_pdf(second)
 
 
+def test_a_zip_is_kept_a_week_and_then_only_the_record_remains(client, invoices, finance_user):
+    old, _ = jobs.start(BulkJob.Kind.ZIP, [i.pk for i in invoices], by=finance_user)
+    BulkJob.objects.filter(pk=old.pk).update(
+        finished_at=timezone.now() - datetime.timedelta(days=8)
+    )
+    jobs.start(BulkJob.Kind.ZIP, [invoices[0].pk], by=finance_user)
+    client.force_login(finance_user)
+
+    response = client.get(reverse("admin:invoicing_bulkjob_download", args=[old.pk]))
+
+    assert response["Location"] == job_url(old)
+    page = client.get(response["Location"]).content.decode()
+    assert "een ZIP wordt een week bewaard" in page
+    assert "3 van 3 verwerkt" in page
+    assert BulkJob.objects.filter(result__isnull=False).count() == 1
+
+
 def test_a_credit_job_credits_each_invoice_once(
     client, invoices, finance_user, inline_limit_of_two
 ):

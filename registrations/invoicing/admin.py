@@ -848,7 +848,12 @@ class BulkJobAdmin(admin.ModelAdmin):
             raise PermissionDenied
         content = BulkJob.objects.filter(pk=job.pk).values_list("result", flat=True).get()
         if content is None:
-            self.message_user(request, "Deze taak heeft (nog) geen bestand.", messages.WARNING)
+            self.message_user(
+                request,
+                "Deze taak heeft geen bestand (meer): een ZIP wordt een week bewaard. Start de "
+                "actie opnieuw voor een nieuwe.",
+                messages.WARNING,
+            )
             return redirect("admin:invoicing_bulkjob_change", job.pk)
         return FileResponse(
             io.BytesIO(bytes(content)),

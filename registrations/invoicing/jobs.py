@@ -106,6 +106,7 @@ def start(kind, pks, by):
     stopped) is queued again; it goes on where it was."""
     pks = sorted({int(pk) for pk in pks})
     key = BulkJob.key_of(kind, pks)
+    BulkJob.objects.drop_old_results()
     for _attempt in range(2):
         try:
             with atomic_with(run_job) as queue:

@@ -487,11 +487,18 @@ class InvoiceDocument(models.Model):
 
 # A job without progress for this long lost its worker (a deploy, a crash).
 STALLED_AFTER = datetime.timedelta(minutes=10)
+# A job's ZIP can be tens of megabytes of database: its bytes are kept this long after the
+# job finished; the job and its outcomes stay as the record of what was done.
+RESULT_KEPT = datetime.timedelta(days=7)
 
 
 class BulkJobQuerySet(models.QuerySet):
     def unfinished(self):
         return self.filter(finished_at__isnull=True)
+
+    def drop_old_results(self, now=None):
+        cutoff = (now or timezone.now()) - RESULT_KEPT
+        return self.filter(finished_at__lt=cutoff, result__isnull=False).update(result=None)
 
     def visible_to(self, user):
         """The jobs whose action `user` may do: only they see its progress and result."""
