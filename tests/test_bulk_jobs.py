@@ -11,6 +11,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -440,3 +441,22 @@ def test_parallel_starts_of_one_selection_make_one_job_on_postgresql(
     assert sorted(new for _, new in answers) == [False] * 5 + [True]
     assert {found.pk for found, _ in answers} == {job.pk}
     assert DBTaskResult.objects.count() == 1
+
+
+def test_the_job_list_costs_the_same_queries_for_one_or_twenty_jobs(client, finance_user):
+    def add_job(n):
+        job = BulkJob.objects.create(
+            kind="zip", selection=[n], selection_key=BulkJob.key_of("zip", [n]), total=1
+        )
+        BulkJobItem.objects.create(job=job, object_id=n, succeeded=False, message="ontbreekt")
+
+    client.force_login(finance_user)
+    add_job(1)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(JOBS).status_code == 200
+    for n in range(2, 21):
+        add_job(n)
+    with CaptureQueriesContext(connection) as twenty:
+        page = client.get(JOBS).content.decode()
+    assert page.count("0 van 1 verwerkt, waarvan 1 overgeslagen") == 20
+    assert len(twenty) == len(one)

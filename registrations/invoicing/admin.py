@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -784,7 +784,14 @@ class BulkJobAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         # The ZIP's bytes are read by the download only.
-        return super().get_queryset(request).visible_to(request.user).defer("result")
+        return (
+            super()
+            .get_queryset(request)
+            .visible_to(request.user)
+            .defer("result")
+            .select_related("created_by")
+            .annotate(skipped=Count("items", filter=Q(items__succeeded=False)))
+        )
 
     def has_view_permission(self, request, obj=None):
         allowed = BulkJob.kinds_for(request.user)
@@ -808,8 +815,7 @@ class BulkJobAdmin(admin.ModelAdmin):
 
     @admin.display(description="voortgang")
     def progress(self, job):
-        skipped = job.items.filter(succeeded=False).count()
-        return f"{job.done} van {job.total} verwerkt, waarvan {skipped} overgeslagen"
+        return f"{job.done} van {job.total} verwerkt, waarvan {job.skipped} overgeslagen"
 
     @admin.display(description="resultaat")
     def result_link(self, job):
