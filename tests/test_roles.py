@@ -125,6 +125,7 @@ GROUP_PERMISSIONS = {
         "registrations.view_retentionrecord",
         "invoicing.view_invoice",
         "invoicing.view_invoiceline",
+        "invoicing.view_bulkjob",
         "attendance.view_certificate",
     ),
     "Financiën": _perms(
@@ -141,6 +142,7 @@ GROUP_PERMISSIONS = {
         "invoicing.view_invoiceissuer",
         "invoicing.add_invoiceissuer",
         "invoicing.change_invoiceissuer",
+        "invoicing.view_bulkjob",
         "attendance.view_certificate",
     ),
 }

@@ -794,8 +794,11 @@ class BulkJobAdmin(admin.ModelAdmin):
         )
 
     def has_view_permission(self, request, obj=None):
-        allowed = BulkJob.kinds_for(request.user)
-        return obj.kind in allowed if obj is not None else bool(allowed)
+        # The job pages (the model's view permission), and of those jobs only the ones whose
+        # action the user may do.
+        if not super().has_view_permission(request, obj):
+            return False
+        return obj is None or obj.kind in BulkJob.kinds_for(request.user)
 
     def has_add_permission(self, request):
         return False

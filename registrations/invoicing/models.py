@@ -501,7 +501,8 @@ class BulkJobQuerySet(models.QuerySet):
         return self.filter(finished_at__lt=cutoff, result__isnull=False).update(result=None)
 
     def visible_to(self, user):
-        """The jobs whose action `user` may do: only they see its progress and result."""
+        """The jobs whose action `user` may do: only they see its progress and result (on the
+        job pages, which need invoicing.view_bulkjob besides)."""
         return self.filter(kind__in=BulkJob.kinds_for(user))
 
 
