@@ -269,3 +269,53 @@ def test_finance_issues_downloads_marks_paid_and_credits_invoices(
     expect(page.locator("#result_list tbody tr", has_text=kern.number).first).to_contain_text(
         "gecrediteerd"
     )
+
+
+def test_finance_zips_many_invoices_and_the_job_page_follows_the_worker(
+    page, finance_user, settings, tmp_path, monkeypatch, invoices_removed_afterwards
+):
+    import io
+    import zipfile
+
+    from django.core.management import call_command
+
+    from registrations.invoicing import jobs
+    from registrations.invoicing.issuing import issue_invoice
+    from tests.conftest import make_issuer
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    monkeypatch.setattr(jobs, "INLINE_LIMIT", 2)  # three invoices make a job
+    make_issuer()
+    edition = make_edition()
+    invoices = [issue_invoice(make_registration(edition)) for _ in range(3)]
+    refused = []
+    page.on(
+        "console",
+        lambda message: "Content Security Policy" in message.text and refused.append(message.text),
+    )
+
+    log_in(page, finance_user)
+    page.get_by_role("link", name="Facturen", exact=True).click()
+    run_admin_action(
+        page,
+        "Download geselecteerde pdf's en e-facturen (ZIP)",
+        *(invoice.number for invoice in invoices),
+    )
+
+    expect(page.locator(".messagelist")).to_contain_text(
+        "ZIP van pdf's en e-facturen voor 3 facturen loopt op de achtergrond"
+    )
+    expect(page.locator(".fieldBox.field-status")).to_contain_text("in de wachtrij")
+    call_command("db_worker", batch=True, startup_delay=False, reload=False, stdout=io.StringIO())
+    # No click: the page reloads itself (a meta refresh, no script) until the job is done.
+    expect(page.locator(".fieldBox.field-status")).to_contain_text("klaar", timeout=15_000)
+    expect(page.locator(".field-progress")).to_contain_text("3 van 3 verwerkt")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="facturen.zip").click()
+    download = download_info.value
+    assert download.suggested_filename == "facturen.zip"
+    saved = tmp_path / "facturen.zip"
+    download.save_as(saved)
+    names = zipfile.ZipFile(saved).namelist()
+    assert names == [f"factuur-{i.number}.{ext}" for i in invoices for ext in ("pdf", "xml")]
+    assert refused == []  # nothing the content security policy had to block

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from programme.models import Edition
+from registrations import admin as registrations_admin
 from registrations.models import Registration
 from tests.conftest import form_data, make_edition, make_registration
 
@@ -197,6 +198,18 @@ def test_cancel_action_cancels_active_registrations(anna, people):
         people[name].refresh_from_db()
         assert people[name].status == Registration.Status.CANCELLED
         assert people[name].cancelled_at is not None
+
+
+def test_a_status_change_for_more_than_the_limit_changes_nothing_and_says_why(
+    anna, people, monkeypatch
+):
+    monkeypatch.setattr(registrations_admin, "TRANSITION_LIMIT", 2)
+    chosen = [people["fatima"], people["jan"], people["zoe"]]
+    response = run_action(anna, "cancel_registrations", chosen)
+    page = anna.get(response["Location"]).content.decode()
+    assert "Kies hoogstens 2 inschrijvingen tegelijk; er is niets gewijzigd." in page
+    people["fatima"].refresh_from_db()
+    assert people["fatima"].status == Registration.Status.CONFIRMED
 
 
 def test_resend_confirmation_mails_active_registrations_only(anna, people, mailoutbox):

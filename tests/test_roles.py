@@ -17,9 +17,10 @@ from django_tasks_db.models import DBTaskResult
 
 from programme.models import Edition
 from registrations.attendance.models import Attendance, Certificate
+from registrations.invoicing import jobs
 from registrations.invoicing.admin import CorrectionForm
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
-from registrations.invoicing.models import Invoice, InvoiceDocument
+from registrations.invoicing.models import BulkJob, Invoice, InvoiceDocument
 from registrations.models import Registration, RetentionRecord
 from tests.conftest import form_data, make_edition, make_ended_edition, make_registration
 
@@ -44,6 +45,8 @@ def world(open_edition, invoicing, staff_member, finance_user, outsider):
     attended = make_registration(make_ended_edition(), first_name="Sanne")
     Attendance.objects.create(registration=attended, date=attended.edition.start_date, present=True)
     certificate = Certificate.objects.issue(attended)
+    # A finished ZIP job, which both groups may see (each may download invoices).
+    zip_job, _ = jobs.start(BulkJob.Kind.ZIP, [invoice.pk], by=finance_user)
     attempt = {"user_agent": "test", "ip_address": "192.0.2.1", "username": "mallory"}
     rows = {
         "auth.group": Group.objects.get(name="Medewerkers"),
@@ -81,6 +84,7 @@ def world(open_edition, invoicing, staff_member, finance_user, outsider):
             edition=open_edition, action="needs_erased", registrations=1, due_on=now.date()
         ),
         "attendance.certificate": certificate,
+        "invoicing.bulkjob": zip_job,
     }
     return {
         "edition": open_edition,
@@ -124,6 +128,7 @@ GROUP_PERMISSIONS = {
         "registrations.view_retentionrecord",
         "invoicing.view_invoice",
         "invoicing.view_invoiceline",
+        "invoicing.view_bulkjob",
         "attendance.view_certificate",
     ),
     "Financiën": _perms(
@@ -141,6 +146,7 @@ GROUP_PERMISSIONS = {
         "invoicing.view_invoiceissuer",
         "invoicing.add_invoiceissuer",
         "invoicing.change_invoiceissuer",
+        "invoicing.view_bulkjob",
         "attendance.view_certificate",
     ),
 }
@@ -232,6 +238,16 @@ PAGES = {
         "history": (200, 200, 403),
         "pdf": (200, 200, 403),
     },
+    # A long admin action's progress and result: for whoever may do that action (a ZIP job
+    # here; the other kinds are finance's, see test_bulk_jobs.py). Nobody edits a job.
+    "invoicing.bulkjob": {
+        "changelist": (200, 200, 403),
+        "add": ALL_403,
+        "change": (200, 200, 403),
+        "delete": ALL_403,
+        "history": (200, 200, 403),
+        "download": (200, 200, 403),
+    },
     "invoicing.invoiceissuer": {
         # One row: the list goes straight to it.
         "changelist": (403, 302, 403),
@@ -266,6 +282,8 @@ def _page_url(world, label, kind):
         return reverse(name, args=[edition.pk, edition.start_date.isoformat()])
     if kind in ("checkin", "badges"):
         return reverse(name, args=[world["edition"].pk])
+    if kind == "download":
+        return reverse(name, args=[world["rows"][label].pk])
     if kind == "correct":
         return reverse(name, args=[world["invoiced"].pk])
     return reverse(name, args=[world["rows"][label].pk])

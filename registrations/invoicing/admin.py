@@ -4,14 +4,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, register_converter, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 
 from programme.models import Edition, amsterdam_date
 from registrations import admin as registrations_admin
@@ -20,11 +21,12 @@ from registrations.models import Order, Registration
 from registrations.tasks import Queued
 from werkplaats.formats import money
 
-from . import exports, issuing, tasks
-from .documents import Kind, document_bytes, kinds, restore
+from . import exports, issuing, jobs, tasks
+from .documents import Kind, document_bytes
 from .models import (
     INVOICE_FROZEN_FIELDS,
     ORDER_FROZEN_FIELDS,
+    BulkJob,
     Invoice,
     InvoiceIssuer,
     InvoiceLine,
@@ -47,13 +49,38 @@ class InvoiceNumberConverter:
 
 register_converter(InvoiceNumberConverter, "invoice_number")
 
-REFUSALS = (InvoiceRefused, ValidationError)
+REFUSALS = jobs.REFUSALS
 
 
 def apply_to_each(modeladmin, request, rows, step, done, log=True):
     registrations_admin.apply_to_each(
         modeladmin, request, rows, step, done, refusals=REFUSALS, log=log
     )
+
+
+def is_large(queryset):
+    return queryset.count() > jobs.INLINE_LIMIT
+
+
+def start_job(modeladmin, request, kind, queryset):
+    """Too many rows for one request: the worker does them as a job; the user goes to its
+    page, which shows the progress and each row's outcome."""
+    job, new = jobs.start(kind, queryset.values_list("pk", flat=True), request.user)
+    if new:
+        modeladmin.message_user(
+            request,
+            f"{capfirst(job.get_kind_display())} voor {job.total} {job.rows_label} loopt op "
+            "de achtergrond. Deze pagina laat de voortgang en de uitkomst zien.",
+            messages.SUCCESS,
+        )
+    else:
+        modeladmin.message_user(
+            request,
+            "Deze actie loopt al voor precies deze selectie; er is geen tweede gestart. "
+            "Hier zie je hoe ver hij is.",
+            messages.WARNING,
+        )
+    return redirect("admin:invoicing_bulkjob_change", job.pk)
 
 
 def confirm_page(modeladmin, request, queryset, action, title, text, form=None, rows=None):
@@ -341,6 +368,8 @@ class RegistrationAdmin(registrations_admin.RegistrationAdmin):
         permissions=["issue_invoice"],
     )
     def issue_invoices(self, request, queryset):
+        if is_large(queryset):
+            return start_job(self, request, BulkJob.Kind.ISSUE, queryset)
         # The confirmed participants not yet invoiced go together per order; anyone else is
         # a row of their own, which issuing refuses with the reason.
         groups = {}
@@ -355,6 +384,7 @@ class RegistrationAdmin(registrations_admin.RegistrationAdmin):
             return f"factuur {invoice.number} voor {_who(registrations)}"
 
         apply_to_each(self, request, list(groups.values()), step, "Aangemaakt", log=False)
+        return None
 
     @admin.action(
         description="Samen factureren: één factuur (zelfde organisatie en kenmerk)",
@@ -692,6 +722,8 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         description="Download geselecteerde pdf's en e-facturen (ZIP)", permissions=["view"]
     )
     def download_zip(self, request, queryset):
+        if is_large(queryset):
+            return start_job(self, request, BulkJob.Kind.ZIP, queryset)
         try:
             content = exports.invoices_zip(queryset.order_by("number"))
         except InvoiceRefused as refusal:
@@ -782,14 +814,13 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                 "corrigeren? Gebruik dan 'Corrigeren en opnieuw factureren' op de inschrijving: "
                 "dat crediteert en factureert opnieuw in één keer.",
             )
+        if is_large(queryset):
+            return start_job(self, request, BulkJob.Kind.CREDIT, queryset)
         apply_to_each(
             self,
             request,
             queryset.order_by("number"),
-            lambda invoice: (
-                f"{invoice.number} gecrediteerd met "
-                f"{issuing.credit_invoice(invoice, by=request.user).number}"
-            ),
+            lambda invoice: jobs.credit(invoice, request.user),
             "Gecrediteerd",
         )
         return None
@@ -816,12 +847,13 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                 "de klant ze dubbel; dat kan tot een dubbele betaling leiden.",
                 rows=rows,
             )
+        if is_large(queryset):
+            return start_job(self, request, BulkJob.Kind.EMAIL, queryset)
         queued = Queued()
 
         def step(invoice):
             # A missing or damaged document is reported now, not by the worker.
-            for kind in kinds(invoice):
-                document_bytes(invoice, kind)
+            jobs.check_documents(invoice)
             queued.results.append(tasks.send_invoice_email.enqueue(invoice.pk))
             return f"{invoice.number} naar {invoice.customer_email}"
 
@@ -831,14 +863,131 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Pdf controleren en herstellen", permissions=["issue_invoice"])
     def restore_documents(self, request, queryset):
-        """The PDF and, when the invoice has one, the e-invoice."""
+        if is_large(queryset):
+            return start_job(self, request, BulkJob.Kind.RESTORE, queryset)
+        apply_to_each(
+            self,
+            request,
+            queryset.order_by("number"),
+            lambda invoice: jobs.check_and_restore(invoice, request.user),
+            "Gecontroleerd",
+        )
+        return None
 
-        def step(invoice):
-            return "; ".join(
-                f"{Kind(kind).label} van {invoice.number} hersteld (controlesom klopt)"
-                if restore(invoice, kind)
-                else f"{Kind(kind).label} van {invoice.number} is in orde"
-                for kind in kinds(invoice)
+
+@admin.register(BulkJob)
+class BulkJobAdmin(admin.ModelAdmin):
+    """A long admin action's progress and outcome, for whoever may do that action; the page
+    reloads itself until the job is done (a meta refresh: no script, so CSP stays strict)."""
+
+    list_display = ["__str__", "status", "progress", "created_by", "created_at", "finished_at"]
+    list_filter = ["kind"]
+    fields = [
+        ("kind", "status"),
+        "progress",
+        ("created_by", "created_at"),
+        ("started_at", "finished_at"),
+        "result_link",
+        "outcomes",
+    ]
+    readonly_fields = [
+        "kind",
+        "status",
+        "progress",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "result_link",
+        "outcomes",
+    ]
+    change_form_template = "invoicing/bulkjob_change_form.html"
+
+    def get_queryset(self, request):
+        # The ZIP's bytes are read by the download only.
+        return (
+            super()
+            .get_queryset(request)
+            .visible_to(request.user)
+            .defer("result")
+            .select_related("created_by")
+            .annotate(skipped=Count("items", filter=Q(items__succeeded=False)))
+        )
+
+    def has_view_permission(self, request, obj=None):
+        # The job pages (the model's view permission), and of those jobs only the ones whose
+        # action the user may do.
+        if not super().has_view_permission(request, obj):
+            return False
+        return obj is None or obj.kind in BulkJob.kinds_for(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def history_view(self, request, object_id, extra_context=None):
+        # Without any job kind of one's own this is a 403, as on the other pages, not Django's
+        # "does not exist" for a row get_queryset() leaves out.
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
+
+    @admin.display(description="voortgang")
+    def progress(self, job):
+        return f"{job.done} van {job.total} verwerkt, waarvan {job.skipped} overgeslagen"
+
+    @admin.display(description="resultaat")
+    def result_link(self, job):
+        if not job.result_name:
+            return "–"
+        url = reverse("admin:invoicing_bulkjob_download", args=[job.pk])
+        return format_html('<a href="{}">{}</a>', url, job.result_name)
+
+    @admin.display(description="uitkomst per rij")
+    def outcomes(self, job):
+        items = job.items.all()
+        if not items:
+            return "–"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{}{}</li>",
+                (("" if item.succeeded else "Overgeslagen: ", item.message) for item in items),
+            ),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="invoicing_bulkjob_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request, object_id):
+        job = self.get_object(request, object_id)
+        if job is None or not self.has_view_permission(request, job):
+            raise PermissionDenied
+        content = BulkJob.objects.filter(pk=job.pk).values_list("result", flat=True).get()
+        if content is None:
+            self.message_user(
+                request,
+                "Deze taak heeft geen bestand (meer): een ZIP wordt een week bewaard. Start de "
+                "actie opnieuw voor een nieuwe.",
+                messages.WARNING,
             )
-
-        apply_to_each(self, request, queryset.order_by("number"), step, "Gecontroleerd")
+            return redirect("admin:invoicing_bulkjob_change", job.pk)
+        return FileResponse(
+            io.BytesIO(bytes(content)),
+            as_attachment=True,
+            filename=job.result_name,
+            content_type="application/zip",
+        )

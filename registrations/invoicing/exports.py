@@ -16,13 +16,26 @@ def invoices_zip(invoices):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for invoice in invoices:
-            day = invoice.invoice_date
-            for kind in kinds(invoice):
-                name = invoice.filename if kind == Kind.PDF else invoice.ubl_filename
-                info = zipfile.ZipInfo(name, date_time=(day.year, day.month, day.day, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, document_bytes(invoice, kind))
+            add_to_zip(archive, invoice)
     return buffer.getvalue()
+
+
+def add_to_zip(archive, invoice):
+    """Put one invoice's documents in `archive`; all read and checked first, so a missing
+    one (DocumentUnavailable) leaves nothing of this invoice behind. Returns the file names."""
+    day = invoice.invoice_date
+    documents = [
+        (
+            invoice.filename if kind == Kind.PDF else invoice.ubl_filename,
+            document_bytes(invoice, kind),
+        )
+        for kind in kinds(invoice)
+    ]
+    for name, content in documents:
+        info = zipfile.ZipInfo(name, date_time=(day.year, day.month, day.day, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(info, content)
+    return [name for name, _ in documents]
 
 
 BOOKKEEPING_HEADER = [

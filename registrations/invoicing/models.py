@@ -7,14 +7,18 @@ The tables kept their names from when these models lived in `registrations`
 an issued invoice stay exactly as they were.
 """
 
+import datetime
+import hashlib
 import re
 from collections import defaultdict
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.text import capfirst
 from django_countries.fields import CountryField
 from stdnum import iban
 from stdnum.nl import btw
@@ -505,3 +509,138 @@ class InvoiceDocument(models.Model):
 
     def __str__(self):
         return f"{self.invoice.number} ({self.kind})"
+
+
+# A job without progress for this long lost its worker (a deploy, a crash).
+STALLED_AFTER = datetime.timedelta(minutes=10)
+# A job's ZIP can be tens of megabytes of database: its bytes are kept this long after the
+# job finished; the job and its outcomes stay as the record of what was done.
+RESULT_KEPT = datetime.timedelta(days=7)
+
+
+class BulkJobQuerySet(models.QuerySet):
+    def unfinished(self):
+        return self.filter(finished_at__isnull=True)
+
+    def drop_old_results(self, now=None):
+        cutoff = (now or timezone.now()) - RESULT_KEPT
+        return self.filter(finished_at__lt=cutoff, result__isnull=False).update(result=None)
+
+    def visible_to(self, user):
+        """The jobs whose action `user` may do: only they see its progress and result (on the
+        job pages, which need invoicing.view_bulkjob besides)."""
+        return self.filter(kind__in=BulkJob.kinds_for(user))
+
+
+class BulkJob(models.Model):
+    """An admin action on many invoices or registrations, run by the task worker.
+
+    Issuing, crediting, mailing, checking or zipping hundreds of invoices outlasts a request;
+    the action then stores what was asked here and queues `jobs.run_job`, and the admin shows
+    the progress and each item's outcome. One job per action and selection runs at a time (a
+    partial unique constraint), and each item's outcome is stored in the same transaction as
+    its work (BulkJobItem), so a job that runs again skips what it already did.
+    """
+
+    class Kind(models.TextChoices):
+        ISSUE = "issue", "facturen aanmaken"
+        CREDIT = "credit", "creditfacturen maken"
+        EMAIL = "email", "facturen mailen"
+        RESTORE = "restore", "pdf's controleren en herstellen"
+        ZIP = "zip", "ZIP van pdf's en e-facturen"
+
+    # Who may start and see a job: whoever may do its admin action.
+    PERMISSIONS = {
+        Kind.ISSUE: "invoicing.issue_invoice",
+        Kind.CREDIT: "invoicing.credit_invoice",
+        Kind.EMAIL: "invoicing.send_invoice",
+        Kind.RESTORE: "invoicing.issue_invoice",
+        Kind.ZIP: "invoicing.view_invoice",
+    }
+
+    kind = models.CharField("soort", max_length=10, choices=Kind.choices)
+    selection = models.JSONField("selectie", help_text="De primaire sleutels, oplopend.")
+    selection_key = models.CharField(max_length=64, editable=False)
+    total = models.PositiveIntegerField("aantal")
+    done = models.PositiveIntegerField("verwerkt", default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="aangevraagd door",
+    )
+    created_at = models.DateTimeField("aangevraagd op", default=timezone.now)
+    started_at = models.DateTimeField("begonnen op", null=True, blank=True)
+    updated_at = models.DateTimeField("laatst bijgewerkt", default=timezone.now)
+    finished_at = models.DateTimeField("klaar op", null=True, blank=True)
+    result = models.BinaryField("resultaat", null=True, blank=True)
+    result_name = models.CharField("bestandsnaam", max_length=100, blank=True)
+
+    objects = BulkJobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "achtergrondtaak"
+        verbose_name_plural = "achtergrondtaken"
+        ordering = ["-created_at"]
+        constraints = [
+            # Starting the same action on the same selection again, while it is queued or
+            # running, finds this job instead of making a second one.
+            models.UniqueConstraint(
+                fields=["kind", "selection_key"],
+                condition=models.Q(finished_at__isnull=True),
+                name="one_unfinished_job_per_selection",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{capfirst(self.get_kind_display())} ({self.total} {self.rows_label})"
+
+    @property
+    def rows_label(self):
+        return "inschrijvingen" if self.kind == self.Kind.ISSUE else "facturen"
+
+    @classmethod
+    def kinds_for(cls, user):
+        return [kind for kind, permission in cls.PERMISSIONS.items() if user.has_perm(permission)]
+
+    @staticmethod
+    def key_of(kind, pks):
+        return hashlib.sha256(f"{kind}:{','.join(map(str, pks))}".encode()).hexdigest()
+
+    @property
+    def status(self):
+        if self.finished_at:
+            return "klaar"
+        if self.started_at:
+            return "bezig"
+        return "in de wachtrij"
+
+    def is_stalled(self, now=None):
+        """Unfinished without progress for STALLED_AFTER: its worker stopped (a deploy, a
+        crash), so starting it again resumes it."""
+        return not self.finished_at and (now or timezone.now()) - self.updated_at > STALLED_AFTER
+
+
+class BulkJobItem(models.Model):
+    """What became of one selected row: done (with what was done) or skipped (with why)."""
+
+    job = models.ForeignKey(
+        BulkJob, on_delete=models.CASCADE, related_name="items", verbose_name="taak"
+    )
+    object_id = models.PositiveBigIntegerField("sleutel")
+    succeeded = models.BooleanField("gelukt")
+    message = models.TextField("uitkomst")
+    done_at = models.DateTimeField("op", default=timezone.now)
+
+    class Meta:
+        verbose_name = "uitkomst"
+        verbose_name_plural = "uitkomsten"
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "object_id"], name="one_outcome_per_item"),
+        ]
+
+    def __str__(self):
+        return self.message
