@@ -10,4 +10,7 @@ urlpatterns = [
     path("werkplaats/<slug:slug>/inschrijven/", views.register, name="register"),
     path("inschrijving/<slug:token>/", views.detail, name="detail"),
     path("inschrijving/<slug:token>/annuleren/", views.cancel, name="cancel"),
+    path("aanbod/<slug:token>/", views.offer, name="offer"),
+    path("aanbod/<slug:token>/aannemen/", views.accept_offer, name="accept_offer"),
+    path("aanbod/<slug:token>/afwijzen/", views.decline_offer, name="decline_offer"),
 ]

@@ -4,13 +4,19 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from programme.models import Edition
 
 from . import tasks
 from .forms import RegistrationForm
-from .models import AlreadyRegistered, Registration, RegistrationClosed
+from .models import (
+    AlreadyRegistered,
+    OfferRefused,
+    Registration,
+    RegistrationClosed,
+    WaitingListOffer,
+)
 from .ratelimit import post_limit_exceeded
 
 # Log lines name registrations by reference (INS-00042), never by name or e-mail address.
@@ -116,3 +122,63 @@ def cancel(request, token):
             "practical_contact": edition.practical_contact,
         },
     )
+
+
+def _offer(token):
+    return get_object_or_404(
+        WaitingListOffer.objects.select_related("registration__edition"), token=token
+    )
+
+
+@never_cache
+@require_safe
+def offer(request, token):
+    """The personal offer of a freed place: its state, and Accept / Decline while it is open."""
+    offer = _offer(token)
+    registration = offer.registration
+    edition = registration.edition
+    return render(
+        request,
+        "registrations/offer.html",
+        {
+            "offer": offer,
+            "state": offer.state_at(),
+            "registration": registration,
+            "edition": edition,
+            "practical_contact": edition.practical_contact,
+        },
+    )
+
+
+@never_cache
+@require_POST
+def accept_offer(request, token):
+    offer = _offer(token)
+    try:
+        with tasks.atomic_with(tasks.send_place_freed_email) as queue_mail:
+            registration = offer.accept()
+            queue_mail(registration.pk)
+    except OfferRefused as refusal:
+        messages.warning(request, str(refusal))
+        return redirect(offer)
+    logger.info("Registration %s confirmed by accepting its offer", registration.reference)
+    messages.success(
+        request, "Je hebt de plaats aangenomen: je inschrijving is bevestigd. Je krijgt een e-mail."
+    )
+    return redirect(registration)
+
+
+@never_cache
+@require_POST
+def decline_offer(request, token):
+    offer = _offer(token)
+    try:
+        with tasks.atomic_with(tasks.send_cancellation_emails) as queue_mail:
+            registration = offer.decline()
+            queue_mail(registration.pk)
+    except OfferRefused as refusal:
+        messages.warning(request, str(refusal))
+        return redirect(offer)
+    logger.info("Registration %s declined its offer", registration.reference)
+    messages.success(request, "Je hebt het aanbod afgewezen. De plaats gaat naar de volgende.")
+    return redirect(offer)

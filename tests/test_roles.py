@@ -5,6 +5,7 @@ no group (outsider) and an anonymous visitor.
 The groups are made by migrations; these tests use them as a fresh database has them.
 """
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -20,7 +21,7 @@ from registrations.attendance.models import Attendance, Certificate
 from registrations.invoicing.admin import CorrectionForm
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.invoicing.models import Invoice, InvoiceDocument
-from registrations.models import Registration, RetentionRecord
+from registrations.models import Registration, RetentionRecord, WaitingListOffer
 from tests.conftest import form_data, make_edition, make_ended_edition, make_registration
 
 MEDEWERKERS = "Medewerkers"
@@ -80,6 +81,14 @@ def world(open_edition, invoicing, staff_member, finance_user, outsider):
             edition=open_edition, action="needs_erased", registrations=1, due_on=now.date()
         ),
         "attendance.certificate": certificate,
+        "registrations.waitinglistoffer": WaitingListOffer.objects.create(
+            registration=make_registration(
+                make_edition(slug="met-wachtlijst"),
+                email="wachtend@example.nl",
+                status=Registration.Status.WAITING,
+            ),
+            expires_at=now + datetime.timedelta(hours=48),
+        ),
     }
     return {
         "edition": open_edition,
@@ -119,6 +128,7 @@ GROUP_PERMISSIONS = {
         "registrations.delete_registration",
         "registrations.view_registration",
         "registrations.view_retentionrecord",
+        "registrations.view_waitinglistoffer",
         "invoicing.view_invoice",
         "invoicing.view_invoiceline",
         "attendance.view_certificate",
@@ -196,6 +206,14 @@ PAGES = {
     },
     # What the retention job did: Medewerkers read it; nobody adds, changes or deletes it.
     "registrations.retentionrecord": {
+        "changelist": (200, 403, 403),
+        "add": ALL_403,
+        "change": (200, 403, 403),
+        "delete": ALL_403,
+        "history": (200, 403, 403),
+    },
+    # Offers of freed places: Medewerkers follow them; they move by themselves, nobody edits.
+    "registrations.waitinglistoffer": {
         "changelist": (200, 403, 403),
         "add": ALL_403,
         "change": (200, 403, 403),
