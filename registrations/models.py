@@ -696,7 +696,9 @@ class WaitingListOffer(models.Model):
     def accept(self, at=None):
         """Take the place: confirmed when the offer is open and valid at this instant (to the
         second) and a place is still there, all under the edition lock. Otherwise refused
-        (OfferRefused); an offer found lapsed is expired and its place goes to the next."""
+        (OfferRefused); an offer found lapsed is expired and its place goes to the next.
+        The refusal is raised after that is committed; a caller holding its own transaction
+        catches it inside, or rolls the expiry back with it."""
         at = at or timezone.now()
         with transaction.atomic():
             edition, offer, refusal = self._locked(at)

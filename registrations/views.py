@@ -154,12 +154,17 @@ def offer(request, token):
 @require_POST
 def accept_offer(request, token):
     offer = _offer(token)
-    try:
-        with tasks.atomic_with(tasks.send_place_freed_email) as queue_mail:
+    # A refusal is caught inside the transaction: what accept() did on its way (expiring
+    # a lapsed offer, passing its place on) must be kept, not rolled back.
+    with tasks.atomic_with(tasks.send_place_freed_email) as queue_mail:
+        try:
             registration = offer.accept()
+        except OfferRefused as refusal:
+            registration = None
+            messages.warning(request, str(refusal))
+        else:
             queue_mail(registration.pk)
-    except OfferRefused as refusal:
-        messages.warning(request, str(refusal))
+    if registration is None:
         return redirect(offer)
     logger.info("Registration %s confirmed by accepting its offer", registration.reference)
     messages.success(
@@ -172,12 +177,15 @@ def accept_offer(request, token):
 @require_POST
 def decline_offer(request, token):
     offer = _offer(token)
-    try:
-        with tasks.atomic_with(tasks.send_cancellation_emails) as queue_mail:
+    with tasks.atomic_with(tasks.send_cancellation_emails) as queue_mail:
+        try:
             registration = offer.decline()
+        except OfferRefused as refusal:  # caught inside, as in accept_offer
+            registration = None
+            messages.warning(request, str(refusal))
+        else:
             queue_mail(registration.pk)
-    except OfferRefused as refusal:
-        messages.warning(request, str(refusal))
+    if registration is None:
         return redirect(offer)
     logger.info("Registration %s declined its offer", registration.reference)
     messages.success(request, "Je hebt het aanbod afgewezen. De plaats gaat naar de volgende.")
