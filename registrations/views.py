@@ -94,6 +94,7 @@ def detail(request, token):
             "edition": edition,
             "can_cancel": registration.can_cancel(),
             "practical_contact": edition.practical_contact,
+            "open_offer": registration.offers.open().filter(expires_at__gt=timezone.now()).first(),
         },
     )
 

@@ -19,7 +19,7 @@ from registrations.models import (
     TransitionRefused,
     WaitingListOffer,
 )
-from registrations.tasks import send_waiting_list_offer_email
+from registrations.tasks import send_cancellation_emails, send_waiting_list_offer_email
 from tests.conftest import (
     admin_action,
     form_data,
@@ -478,3 +478,22 @@ def test_one_offer_accepted_twice_at_the_same_moment_confirms_once(postgres, mai
     assert anouk.status == Status.CONFIRMED
     assert WaitingListOffer.objects.get().state == State.ACCEPTED
     assert [m.to for m in mailoutbox] == [[anouk.email]]
+
+
+def test_the_personal_page_of_someone_holding_an_offer_links_to_it(full, client):
+    _edition, taken, (anouk, pieter, _sanne) = full
+    taken.cancel()
+    offer = anouk.offers.get()
+    assert offer.get_absolute_url() in client.get(anouk.get_absolute_url()).text
+    assert "Bekijk het aanbod" not in client.get(pieter.get_absolute_url()).text
+
+
+def test_staff_hear_of_a_cancellation_that_the_place_is_offered_by_itself(
+    full, mailoutbox, settings, django_capture_on_commit_callbacks
+):
+    edition, taken, _waiting = full
+    with django_capture_on_commit_callbacks(execute=True):
+        taken.cancel()
+        send_cancellation_emails.enqueue(taken.pk)
+    to_staff = [m for m in mailoutbox if m.to == [settings.STAFF_NOTIFICATION_EMAIL]]
+    assert "vanzelf per e-mail aangeboden" in to_staff[0].body
