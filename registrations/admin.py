@@ -550,11 +550,11 @@ class EditionWithPlacesAdmin(EditionAdmin):
         return "onbeperkt" if left is None else left
 
     def save_model(self, request, obj, form, change):
-        before = set(WaitingListOffer.objects.open().values_list("pk", flat=True))
+        offers = WaitingListOffer.objects.open().filter(registration__edition_id=obj.pk)
+        before = set(offers.values_list("pk", flat=True)) if obj.pk else set()
         # Saving offers the places a higher maximum frees (see offer_places_an_edition_change_freed).
         super().save_model(request, obj, form, change)
-        made = WaitingListOffer.objects.open().filter(registration__edition=obj)
-        made = made.exclude(pk__in=before).count()
+        made = offers.filter(registration__edition=obj).exclude(pk__in=before).count()
         if made:
             self.message_user(
                 request,
