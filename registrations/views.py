@@ -81,6 +81,13 @@ def register(request, slug):
     return render(request, "registrations/register.html", {"edition": edition, "form": form})
 
 
+def _open_offer(registration):
+    """The offer someone waiting holds now, if any (only the waiting can hold one)."""
+    if registration.status != Registration.Status.WAITING:
+        return None
+    return registration.offers.open().filter(expires_at__gt=timezone.now()).first()
+
+
 @never_cache
 @require_safe
 def detail(request, token):
@@ -94,7 +101,7 @@ def detail(request, token):
             "edition": edition,
             "can_cancel": registration.can_cancel(),
             "practical_contact": edition.practical_contact,
-            "open_offer": registration.offers.open().filter(expires_at__gt=timezone.now()).first(),
+            "open_offer": _open_offer(registration),
         },
     )
 
