@@ -9,8 +9,10 @@ import pytest
 import time_machine
 from django.contrib.messages import get_messages
 from django.core.management import call_command
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from programme.models import Edition
 from registrations.models import (
@@ -497,3 +499,29 @@ def test_staff_hear_of_a_cancellation_that_the_place_is_offered_by_itself(
         send_cancellation_emails.enqueue(taken.pk)
     to_staff = [m for m in mailoutbox if m.to == [settings.STAFF_NOTIFICATION_EMAIL]]
     assert "vanzelf per e-mail aangeboden" in to_staff[0].body
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_offer_mail_is_queued_with_the_cancellation_and_sent_by_the_worker(
+    settings, mailoutbox
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    edition = make_edition(capacity=1)
+    taken = make_registration(edition)
+    anouk = make_registration(edition)
+    # A cancellation rolled back leaves neither an offer nor its mail behind.
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Registration.objects.get(pk=taken.pk).cancel()
+        raise RuntimeError
+    assert (WaitingListOffer.objects.count(), DBTaskResult.objects.count()) == (0, 0)
+
+    Registration.objects.get(pk=taken.pk).cancel()  # as in the shell: no view queues mail
+
+    queued = DBTaskResult.objects.get()
+    assert queued.task_path == "registrations.tasks.send_waiting_list_offer_email"
+    assert mailoutbox == []
+    call_command("db_worker", batch=True, startup_delay=False, reload=False, stdout=io.StringIO())
+    queued.refresh_from_db()
+    assert queued.status == "SUCCESSFUL"
+    assert [m.to for m in mailoutbox] == [[anouk.email]]
+    assert anouk.offers.get().emailed_at is not None
