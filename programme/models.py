@@ -131,6 +131,25 @@ class Edition(models.Model):
             "direct na afloop weg. Facturen blijven zeven jaar ongewijzigd bewaard."
         ),
     )
+    # The waiting list moves by itself (registrations.models.WaitingListOffer): on by default,
+    # because that is what a waiting list promises; staff switch it off to confirm by hand.
+    waiting_list_offers = models.BooleanField(
+        "wachtlijst schuift vanzelf door",
+        default=True,
+        help_text=(
+            "Komt er een plaats vrij, dan krijgt de eerste op de wachtlijst vanzelf een e-mail "
+            "met een persoonlijk aanbod. Uit: medewerkers bevestigen zelf vanaf de wachtlijst."
+        ),
+    )
+    offer_validity_hours = models.PositiveSmallIntegerField(
+        "aanbod geldig (uren)",
+        default=48,
+        validators=[MinValueValidator(1), MaxValueValidator(336)],
+        help_text=(
+            "Zo lang houden we een vrije plaats vast voor wie een aanbod krijgt (1 tot 336 uur). "
+            "Daarna gaat het aanbod naar de volgende op de wachtlijst."
+        ),
+    )
     terms = models.TextField(
         "voorwaarden en annulering",
         blank=True,

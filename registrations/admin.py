@@ -20,6 +20,7 @@ from .models import (
     RegistrationClosed,
     RetentionRecord,
     TransitionRefused,
+    WaitingListOffer,
     count_with_status,
 )
 
@@ -162,6 +163,29 @@ class RegistrationAddForm(forms.ModelForm, OrderDetailFields):
         return cleaned
 
 
+class ReadOnlyAdminMixin:
+    """A record the site keeps: shown to whoever may view it, changed by nobody here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+OFFER_FIELDS = ["state", "offered_at", "expires_at", "closed_at", "emailed_at"]
+
+
+class WaitingListOfferInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = WaitingListOffer
+    fields = OFFER_FIELDS
+    readonly_fields = OFFER_FIELDS
+    extra = 0
+
+
 @admin.register(Registration)
 class RegistrationAdmin(admin.ModelAdmin):
     list_display = [
@@ -192,6 +216,7 @@ class RegistrationAdmin(admin.ModelAdmin):
     ]
     date_hierarchy = "created_at"
     list_select_related = ["edition", "order"]
+    inlines = [WaitingListOfferInline]
     actions = [
         "confirm_from_waiting_list",
         "cancel_registrations",
@@ -230,6 +255,9 @@ class RegistrationAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -480,11 +508,18 @@ class CapacityForm(forms.ModelForm):
         if capacity is None or not self.instance.pk:
             return capacity
         Edition.objects.select_for_update().get(pk=self.instance.pk)
-        confirmed = Registration.objects.filter(edition=self.instance).confirmed().count()
+        counts = Registration.objects.counts(self.instance)
+        confirmed, offered = counts["confirmed"], counts["offered"]
         if capacity < confirmed:
             raise ValidationError(
                 f"Er zijn al {confirmed} bevestigde deelnemers. Verlaag het maximum niet onder "
                 "dat aantal; annuleer eerst wie niet meer komt."
+            )
+        if capacity < confirmed + offered:
+            raise ValidationError(
+                f"Er zijn {confirmed} bevestigde deelnemers en {offered} plaats(en) aangeboden "
+                "aan de wachtlijst, die nog geldig zijn. Verlaag het maximum niet onder "
+                f"{confirmed + offered}, of wacht tot de aanbiedingen zijn afgehandeld."
             )
         return capacity
 
@@ -502,9 +537,18 @@ class EditionWithPlacesAdmin(EditionAdmin):
     ]
     fieldsets = [
         *EditionAdmin.fieldsets,
+        ("Wachtlijst", {"fields": ["waiting_list_offers", "offer_validity_hours"]}),
         (
             "Aantallen",
-            {"fields": ["confirmed_count", "waiting_count", "cancelled_count", "places_left"]},
+            {
+                "fields": [
+                    "confirmed_count",
+                    "waiting_count",
+                    "offered_count",
+                    "cancelled_count",
+                    "places_left",
+                ]
+            },
         ),
     ]
 
@@ -513,6 +557,7 @@ class EditionWithPlacesAdmin(EditionAdmin):
             *super().get_readonly_fields(request, obj),
             "confirmed_count",
             "waiting_count",
+            "offered_count",
             "cancelled_count",
             "places_left",
         ]
@@ -536,6 +581,12 @@ class EditionWithPlacesAdmin(EditionAdmin):
     def waiting_count(self, obj):
         return getattr(obj, "n_waiting", 0)
 
+    @admin.display(description="aanbiedingen uit (wachtlijst)")
+    def offered_count(self, obj):
+        if obj.pk is None:
+            return "–"
+        return Registration.objects.counts(obj)["offered"]
+
     @admin.display(description="geannuleerd", ordering="n_cancelled")
     def cancelled_count(self, obj):
         return getattr(obj, "n_cancelled", 0)
@@ -548,15 +599,27 @@ class EditionWithPlacesAdmin(EditionAdmin):
         return "onbeperkt" if left is None else left
 
     def save_model(self, request, obj, form, change):
+        offers = WaitingListOffer.objects.open().filter(registration__edition_id=obj.pk)
+        before = set(offers.values_list("pk", flat=True)) if obj.pk else set()
+        # Saving offers the places a higher maximum frees (see offer_places_an_edition_change_freed).
         super().save_model(request, obj, form, change)
-        waiting = Registration.objects.filter(edition=obj).waiting().count()
+        made = offers.filter(registration__edition=obj).exclude(pk__in=before).count()
+        if made:
+            self.message_user(
+                request,
+                f"{made} plaats(en) per e-mail aangeboden aan de wachtlijst, in volgorde.",
+                messages.SUCCESS,
+            )
+        waiting = Registration.objects.filter(edition=obj).waiting()
+        waiting = waiting.exclude(offers__state=WaitingListOffer.State.OPEN).count()
         left = Registration.objects.places_left(obj)
         if waiting and left != 0:
             free = waiting if left is None else min(left, waiting)
             self.message_user(
                 request,
-                f"Er is plaats voor {free} van de {waiting} op de wachtlijst. Bevestig ze bij "
-                "Inschrijvingen met 'Bevestigen vanaf de wachtlijst', in volgorde.",
+                f"Er is plaats voor {free} van de {waiting} op de wachtlijst zonder aanbod. "
+                "Bevestig ze bij Inschrijvingen met 'Bevestigen vanaf de wachtlijst', in "
+                "volgorde.",
                 messages.WARNING,
             )
 
@@ -566,18 +629,12 @@ admin.site.register(Edition, EditionWithPlacesAdmin)
 
 
 @admin.register(RetentionRecord)
-class RetentionRecordAdmin(admin.ModelAdmin):
+class RetentionRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """What the daily retention job did: read-only, the record an audit asks for."""
 
     list_display = ["edition", "action", "registrations", "due_on", "done_at"]
     list_filter = ["action", "edition"]
     date_hierarchy = "done_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -694,3 +751,41 @@ class OrderAdmin(admin.ModelAdmin):
         if not super().has_change_permission(request, obj):
             readonly += ORDERER_FIELDS
         return readonly
+
+
+class OfferStateFilter(admin.SimpleListFilter):
+    """The state as the participant sees it: an open offer whose time is up shows as
+    'verlopen, nog te verwerken' until the job (or the next change) expires it."""
+
+    title = "stand"
+    parameter_name = "stand"
+
+    def lookups(self, request, model_admin):
+        return [*WaitingListOffer.State.choices, ("lapsed", "verlopen, nog te verwerken")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "lapsed":
+            return queryset.lapsed()
+        if value == WaitingListOffer.State.OPEN:
+            return queryset.open().filter(expires_at__gt=timezone.now())
+        if value in WaitingListOffer.State.values:
+            return queryset.filter(state=value)
+        return queryset
+
+
+@admin.register(WaitingListOffer)
+class WaitingListOfferAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every offer of a freed place and its state; the offers move by themselves, so nobody
+    changes them here (confirm or cancel the registration instead)."""
+
+    list_display = ["registration", "edition", "state", "offered_at", "expires_at", "closed_at"]
+    list_filter = [OfferStateFilter, "registration__edition"]
+    list_select_related = ["registration__edition"]
+    search_fields = ["registration__first_name", "registration__last_name", "registration__email"]
+    date_hierarchy = "offered_at"
+    fields = ["registration", "edition", *OFFER_FIELDS]
+
+    @admin.display(description="editie", ordering="registration__edition")
+    def edition(self, offer):
+        return offer.registration.edition

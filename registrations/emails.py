@@ -61,6 +61,21 @@ def send_confirmation(registration, from_waiting_list=False):
     return sent
 
 
+def send_waiting_list_offer(offer):
+    """A place is free: the personal offer link, and until when it is held."""
+    registration = offer.registration
+    message = render_message(
+        "waiting_list_offer",
+        {"offer": offer, "registration": registration, "edition": registration.edition},
+        [registration.email],
+    )
+    sent = send_logged(message, registration.reference, "waiting-list offer")
+    if sent:
+        offer.emailed_at = timezone.now()
+        offer.save(update_fields=["emailed_at"])
+    return sent
+
+
 def _order_context(order):
     return {
         "order": order,

@@ -8,13 +8,15 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django_countries.fields import CountryField
 
 from programme.models import Edition
 
-from .signals import registration_cancelled
+from .signals import registration_cancelled, waiting_list_offer_made
 
 
 def new_token():
@@ -32,6 +34,11 @@ class AlreadyRegistered(Exception):
 
 class TransitionRefused(Exception):
     """A status change that the rules do not allow now; the message says why, in Dutch."""
+
+
+class OfferRefused(Exception):
+    """A waiting-list offer cannot be accepted or declined (any more); the message says why,
+    in Dutch, to the participant."""
 
 
 class NotEnoughPlaces(Exception):
@@ -127,19 +134,36 @@ class RegistrationQuerySet(models.QuerySet):
         return self.exclude(status=Registration.Status.CANCELLED)
 
     def counts(self, edition):
-        """{'confirmed': n, 'waiting': n} for `edition`, in one query."""
+        """{'confirmed': n, 'waiting': n, 'offered': n} for `edition`, in one query;
+        'offered' counts the open offers to people on the waiting list."""
+        confirmed = models.Q(status=Registration.Status.CONFIRMED)
+        waiting = models.Q(status=Registration.Status.WAITING)
         return self.filter(edition=edition).aggregate(
-            confirmed=models.Count("pk", filter=models.Q(status=Registration.Status.CONFIRMED)),
-            waiting=models.Count("pk", filter=models.Q(status=Registration.Status.WAITING)),
+            # distinct: the join with the offers repeats a registration per offer it had.
+            confirmed=models.Count("pk", filter=confirmed, distinct=True),
+            waiting=models.Count("pk", filter=waiting, distinct=True),
+            offered=models.Count(
+                "offers", filter=models.Q(offers__state=WaitingListOffer.State.OPEN), distinct=True
+            ),
         )
 
     def places_left(self, edition, counts=None):
-        """Free places of `edition` (None: no maximum). The one home of this rule: the
-        sign-up, the transitions, the page and the admin all ask here."""
+        """Free places of `edition` (None: no maximum): neither confirmed nor held by an open
+        offer to someone on the waiting list. The one home of this rule: the sign-up, the
+        transitions, the offers, the page and the admin all ask here."""
         if edition.capacity is None:
             return None
-        confirmed = (counts or self.counts(edition))["confirmed"]
-        return max(edition.capacity - confirmed, 0)
+        counts = counts or self.counts(edition)
+        return max(edition.capacity - counts["confirmed"] - counts["offered"], 0)
+
+    def place_for_offer(self, edition, counts=None):
+        """Whether someone holding an open offer can be confirmed now: a place is not yet
+        confirmed. Offers hold places against newcomers and the queue, not against each
+        other; should there be more offers than places (a maximum lowered outside the admin),
+        the first to accept gets the place."""
+        if edition.capacity is None:
+            return True
+        return (counts or self.counts(edition))["confirmed"] < edition.capacity
 
     def newcomer_waits(self, edition):
         """Whether someone joining `edition` now goes on the waiting list: when no place is
@@ -234,6 +258,19 @@ class RegistrationQuerySet(models.QuerySet):
             # so it also holds for a duplicate that arrives at the same moment.
             raise AlreadyRegistered from None
         return positions
+
+    def delete(self):
+        """Delete, and offer the places confirmed registrations held to the waiting list."""
+        with transaction.atomic():
+            editions = list(
+                Edition.objects.select_for_update()
+                .filter(pk__in=self.values("edition_id"))
+                .order_by("pk")
+            )
+            deleted = super().delete()
+            for edition in editions:
+                WaitingListOffer.objects.offer_free_places(edition)
+        return deleted
 
 
 class OrderQuerySet(models.QuerySet):
@@ -474,6 +511,15 @@ class Registration(models.Model):
                 "Een nieuwe inschrijving gaat via Registration.objects.place(): "
                 "die kiezen onder de editievergrendeling tussen bevestigd en wachtlijst."
             )
+        stored_edition = getattr(self, "_stored_edition_id", None)
+        if stored_edition is not None and self.edition_id != stored_edition:
+            # Moving would free a place there without offering it and fill one here without
+            # the sign-up's checks: a cancellation there and a sign-up here, each by the rules.
+            self.edition_id = stored_edition
+            raise TransitionRefused(
+                "Een inschrijving verhuist niet naar een andere editie: annuleer haar en schrijf "
+                "opnieuw in voor de andere editie."
+            )
         stored = getattr(self, "_stored_status", None)
         update_fields = kwargs.get("update_fields")
         saves_status = update_fields is None or "status" in update_fields
@@ -485,14 +531,24 @@ class Registration(models.Model):
             )
         super().save(*args, **kwargs)
         self._stored_status = self.status
+        self._stored_edition_id = self.edition_id
 
     def get_absolute_url(self):
         return reverse("registrations:detail", args=[self.token])
+
+    def delete(self, *args, **kwargs):
+        """Delete, and offer the place a confirmed registration held to the waiting list."""
+        with transaction.atomic():
+            edition = Edition.objects.select_for_update().get(pk=self.edition_id)
+            deleted = super().delete(*args, **kwargs)
+            WaitingListOffer.objects.offer_free_places(edition)
+        return deleted
 
     @classmethod
     def from_db(cls, db, field_names, values):
         registration = super().from_db(db, field_names, values)
         registration._stored_status = registration.__dict__.get("status")
+        registration._stored_edition_id = registration.__dict__.get("edition_id")
         return registration
 
     @property
@@ -535,7 +591,12 @@ class Registration(models.Model):
             self._stored_status = self.status
 
     def _transition(self, to, allowed_from, check, **fields):
-        """Lock the edition and this row, check the rule, change the status, in one go."""
+        """Lock the edition and this row, check the rule, change the status, in one go.
+
+        Leaving the waiting list closes the registration's open offer (taken when confirmed,
+        withdrawn when cancelled), and whatever place a transition frees is offered to the
+        waiting list in the same transaction: every path that frees one passes here.
+        """
         with transaction.atomic():
             edition = Edition.objects.select_for_update().get(pk=self.edition_id)
             current = Registration.objects.select_for_update().get(pk=self.pk)
@@ -544,7 +605,8 @@ class Registration(models.Model):
                     f"{current.reference} is {current.get_status_display()}; dat kan hier niet."
                 )
             check(current, edition)
-            changes = {"status": to, "updated_at": timezone.now(), **fields}
+            now = timezone.now()
+            changes = {"status": to, "updated_at": now, **fields}
             try:
                 with transaction.atomic():
                     Registration.objects.filter(pk=self.pk).update(**changes)
@@ -553,6 +615,15 @@ class Registration(models.Model):
                     f"{current.reference} kan niet terug: met dit e-mailadres is al iemand "
                     "anders actief ingeschreven voor deze editie."
                 ) from None
+            if current.status == self.Status.WAITING and to != self.Status.WAITING:
+                taken = to == self.Status.CONFIRMED
+                current.offers.open().update(
+                    state=WaitingListOffer.State.ACCEPTED
+                    if taken
+                    else WaitingListOffer.State.WITHDRAWN,
+                    closed_at=now,
+                )
+            WaitingListOffer.objects.offer_free_places(edition, at=now)
         for name, value in changes.items():
             setattr(self, name, value)
         self._stored_status = to
@@ -560,7 +631,7 @@ class Registration(models.Model):
 
     def confirm_from_waiting_list(self):
         """Give the first in line a freed place. Refused when a place is not free or someone
-        has waited longer."""
+        has waited longer. Whoever holds an open offer may be confirmed on its place."""
 
         def check(current, edition):
             if current.position_on_waiting_list() != 1:
@@ -568,7 +639,12 @@ class Registration(models.Model):
                     f"{current.reference} staat niet vooraan op de wachtlijst; bevestig eerst "
                     "wie langer wacht."
                 )
-            if Registration.objects.places_left(edition) == 0:
+            places = Registration.objects
+            if current.offers.open().exists():
+                full = not places.place_for_offer(edition)
+            else:
+                full = places.places_left(edition) == 0
+            if full:
                 raise TransitionRefused(
                     f"{current.reference} niet bevestigd: de editie is vol "
                     f"({edition.capacity} plaatsen)."
@@ -605,6 +681,204 @@ class Registration(models.Model):
                 cancelled_at=None,
                 **fields,
             )
+
+
+class WaitingListOfferQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(state=WaitingListOffer.State.OPEN)
+
+    def lapsed(self, at=None):
+        """Open offers whose time is up; the next offer_free_places (or the job) expires them."""
+        return self.open().filter(expires_at__lte=at or timezone.now())
+
+    def offer_free_places(self, edition, at=None):
+        """Expire the edition's lapsed offers, then offer each free place to the next in line.
+
+        Call it with `edition` locked (select_for_update) inside the transaction that freed
+        the place; it is idempotent, so calling it when nothing changed does nothing. Offers
+        go in queue order to people waiting without an open offer who have not let one
+        expire (one automatic offer each: the queue moves on instead of mailing someone who
+        does not answer again and again; staff can still confirm them by hand). Nothing is
+        offered while the edition's automatic offers are off, unpublished, or once it has
+        started; an offer never runs past the start. Each new offer is announced with
+        waiting_list_offer_made, whose receiver queues its e-mail in this transaction.
+        """
+        at = at or timezone.now()
+        for offer in self.lapsed(at).filter(registration__edition=edition):
+            offer.expire(at)
+        starts_at = edition.starts_at()
+        if not (edition.waiting_list_offers and edition.is_published and at < starts_at):
+            return []
+        passed_over = models.Q(
+            offers__state__in=[WaitingListOffer.State.OPEN, WaitingListOffer.State.EXPIRED]
+        )
+        queue = Registration.objects.filter(edition=edition).waiting().exclude(passed_over)
+        free = Registration.objects.places_left(edition)
+        if free is not None:
+            queue = queue[:free]
+        expires_at = min(at + datetime.timedelta(hours=edition.offer_validity_hours), starts_at)
+        offers = []
+        for registration in queue:
+            offer = self.create(registration=registration, offered_at=at, expires_at=expires_at)
+            waiting_list_offer_made.send(sender=WaitingListOffer, offer=offer)
+            offers.append(offer)
+        return offers
+
+
+class WaitingListOffer(models.Model):
+    """A freed place, held for one person on the waiting list until `expires_at`.
+
+    Made by offer_free_places whenever a place frees up; the person accepts or declines it
+    through the offer's own link. While open it holds its place (places_left counts it), so
+    a newcomer never takes it and it is never offered twice.
+    """
+
+    class State(models.TextChoices):
+        OPEN = "open", "uitstaand"
+        ACCEPTED = "accepted", "aangenomen"
+        DECLINED = "declined", "afgewezen"
+        EXPIRED = "expired", "verlopen"
+        WITHDRAWN = "withdrawn", "vervallen"
+
+    registration = models.ForeignKey(
+        Registration, on_delete=models.CASCADE, related_name="offers", verbose_name="inschrijving"
+    )
+    # The offer page's only key, apart from the registration's own link.
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    state = models.CharField(
+        "stand", max_length=20, choices=State.choices, default=State.OPEN, editable=False
+    )
+    offered_at = models.DateTimeField("aangeboden op", default=timezone.now, editable=False)
+    expires_at = models.DateTimeField("geldig tot", editable=False)
+    closed_at = models.DateTimeField("afgehandeld op", null=True, blank=True, editable=False)
+    emailed_at = models.DateTimeField("e-mail verstuurd op", null=True, blank=True, editable=False)
+
+    objects = WaitingListOfferQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "wachtlijstaanbod"
+        verbose_name_plural = "wachtlijstaanbiedingen"
+        ordering = ["-offered_at", "-pk"]
+        constraints = [
+            # Never two open offers for one person, also when two transactions try at once.
+            models.UniqueConstraint(
+                fields=["registration"],
+                condition=models.Q(state="open"),
+                name="one_open_offer_per_registration",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(state="open", closed_at__isnull=True)
+                    | (~models.Q(state="open") & models.Q(closed_at__isnull=False))
+                ),
+                name="offer_closed_exactly_when_closed_at",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("offered_at")),
+                name="offer_expires_after_it_is_made",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Aanbod aan {self.registration.reference}: {self.get_state_display()}"
+
+    def get_absolute_url(self):
+        return reverse("registrations:offer", args=[self.token])
+
+    def state_at(self, at=None):
+        """The state as the participant sees it: an open offer whose time is up has expired,
+        whether or not the job has marked it yet."""
+        if self.state == self.State.OPEN and self.expires_at <= (at or timezone.now()):
+            return self.State.EXPIRED
+        return self.state
+
+    def expire(self, at):
+        """Time is up: the offer closes and its holder moves to the end of the queue (still
+        waiting; see offer_free_places). Under the edition lock, from offer_free_places."""
+        updated = (
+            WaitingListOffer.objects.open()
+            .filter(pk=self.pk)
+            .update(state=self.State.EXPIRED, closed_at=at)
+        )
+        if updated:
+            Registration.objects.filter(pk=self.registration_id).waiting().update(
+                waiting_since=at, updated_at=at
+            )
+
+    def _locked(self, at):
+        """Lock the edition and this offer; (edition, offer as stored, why it cannot be
+        answered or None)."""
+        edition = Edition.objects.select_for_update().get(pk=self.registration.edition_id)
+        offer = WaitingListOffer.objects.select_for_update().get(pk=self.pk)
+        state = offer.state_at(at)
+        refusals = {
+            self.State.ACCEPTED: "Je hebt dit aanbod al aangenomen: je inschrijving is bevestigd.",
+            self.State.DECLINED: "Je hebt dit aanbod al afgewezen.",
+            self.State.EXPIRED: "Dit aanbod is verlopen; de plaats is aangeboden aan de "
+            "volgende op de wachtlijst.",
+            self.State.WITHDRAWN: "Dit aanbod geldt niet meer.",
+        }
+        return edition, offer, refusals.get(state)
+
+    def accept(self, at=None):
+        """Take the place: confirmed when the offer is open and valid at this instant (to the
+        second) and a place is still there, all under the edition lock. Otherwise refused
+        (OfferRefused); an offer found lapsed is expired and its place goes to the next.
+        The refusal is raised after that is committed; a caller holding its own transaction
+        catches it inside, or rolls the expiry back with it."""
+        at = at or timezone.now()
+        with transaction.atomic():
+            edition, offer, refusal = self._locked(at)
+            if refusal is None and not Registration.objects.place_for_offer(edition):
+                WaitingListOffer.objects.filter(pk=offer.pk).update(
+                    state=self.State.WITHDRAWN, closed_at=at
+                )
+                refusal = (
+                    "Sorry, de plaats is er niet meer: de editie is vol. Je blijft op de "
+                    "wachtlijst staan."
+                )
+            if refusal is None:
+                # Closes this offer as accepted (see Registration._transition).
+                self.registration._transition(
+                    Registration.Status.CONFIRMED,
+                    {Registration.Status.WAITING},
+                    lambda current, edition: None,
+                )
+            else:
+                WaitingListOffer.objects.offer_free_places(edition, at=at)
+        self.refresh_from_db()
+        if refusal:
+            raise OfferRefused(refusal)
+        return self.registration
+
+    def decline(self, at=None):
+        """Say no: the offer closes, the registration is cancelled (off the waiting list) and
+        the place goes to the next in line, in one transaction."""
+        at = at or timezone.now()
+        with transaction.atomic():
+            edition, offer, refusal = self._locked(at)
+            if refusal is None:
+                WaitingListOffer.objects.filter(pk=offer.pk).update(
+                    state=self.State.DECLINED, closed_at=at
+                )
+                self.registration.cancel(at=at)
+            else:
+                WaitingListOffer.objects.offer_free_places(edition, at=at)
+        self.refresh_from_db()
+        if refusal:
+            raise OfferRefused(refusal)
+        return self.registration
+
+
+@receiver(post_save, sender=Edition, dispatch_uid="edition-saved-offers-free-places")
+def offer_places_an_edition_change_freed(sender, instance, raw=False, **kwargs):
+    """A higher maximum (or automatic offers switched on) frees places, in the admin or the
+    shell alike. A receiver because programme may not know the waiting list."""
+    if raw or not Registration.objects.filter(edition=instance).waiting().exists():
+        return
+    with transaction.atomic():
+        edition = Edition.objects.select_for_update().get(pk=instance.pk)
+        WaitingListOffer.objects.offer_free_places(edition)
 
 
 class RateLimit(models.Model):

@@ -10,3 +10,10 @@ from django.dispatch import Signal
 
 # Arguments: registration.
 registration_cancelled = Signal()
+
+# Sent by WaitingListOffer.objects.offer_free_places() for each offer it makes, inside the
+# transaction that freed the place. The models cannot queue mail themselves (tasks.py imports
+# them), yet every path that frees a place, the shell included, must reach the next in line:
+# tasks.py listens and queues the offer's e-mail in the same transaction.
+# Arguments: offer.
+waiting_list_offer_made = Signal()

@@ -8,11 +8,13 @@ admin action that causes a mail queues it; nothing here is queued behind a calle
 from contextlib import contextmanager
 
 from django.db import transaction
+from django.dispatch import receiver
 from django_tasks import TaskResultStatus, task
 from django_tasks_db import DatabaseBackend
 
 from . import emails
-from .models import Order, Registration
+from .models import Order, Registration, WaitingListOffer
+from .signals import waiting_list_offer_made
 
 
 class Queued:
@@ -124,3 +126,19 @@ def send_cancellation_emails(registration_id):
         "staff_notification": emails.notify_staff_of_cancellation(registration),
     }
     return all_sent(registration.reference, sent)
+
+
+@task()
+def send_waiting_list_offer_email(offer_id):
+    """The personal offer of a freed place. Not sent once the offer is closed: a worker that
+    runs late must not offer a place that has gone to someone else."""
+    offer = WaitingListOffer.objects.select_related("registration__edition").get(pk=offer_id)
+    if offer.state_at() != WaitingListOffer.State.OPEN:
+        return {"offer": "closed before it was sent"}
+    return all_sent(offer.registration.reference, {"offer": emails.send_waiting_list_offer(offer)})
+
+
+@receiver(waiting_list_offer_made, dispatch_uid="waiting-list-offer-is-mailed")
+def mail_the_offer(sender, offer, **kwargs):
+    """Every offer is mailed, whichever path freed its place, in the same transaction."""
+    enqueue_with_transaction(send_waiting_list_offer_email, offer.pk)

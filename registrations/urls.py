@@ -11,4 +11,7 @@ urlpatterns = [
     path("inschrijving/<slug:token>/", views.detail, name="detail"),
     path("bestelling/<slug:token>/", views.order, name="order"),
     path("inschrijving/<slug:token>/annuleren/", views.cancel, name="cancel"),
+    path("aanbod/<slug:token>/", views.offer, name="offer"),
+    path("aanbod/<slug:token>/aannemen/", views.accept_offer, name="accept_offer"),
+    path("aanbod/<slug:token>/afwijzen/", views.decline_offer, name="decline_offer"),
 ]

@@ -4,13 +4,21 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from programme.models import Edition
 
 from . import tasks
 from .forms import ALREADY_REGISTERED, SignUpForm
-from .models import AlreadyRegistered, NotEnoughPlaces, Order, Registration, RegistrationClosed
+from .models import (
+    AlreadyRegistered,
+    NotEnoughPlaces,
+    OfferRefused,
+    Order,
+    Registration,
+    RegistrationClosed,
+    WaitingListOffer,
+)
 from .ratelimit import post_limit_exceeded
 
 # Log lines name registrations by reference (INS-00042), never by name or e-mail address.
@@ -106,6 +114,13 @@ def order(request, token):
     )
 
 
+def _open_offer(registration):
+    """The offer someone waiting holds now, if any (only the waiting can hold one)."""
+    if registration.status != Registration.Status.WAITING:
+        return None
+    return registration.offers.open().filter(expires_at__gt=timezone.now()).first()
+
+
 @never_cache
 @require_safe
 def detail(request, token):
@@ -121,6 +136,7 @@ def detail(request, token):
             "edition": edition,
             "can_cancel": registration.can_cancel(),
             "practical_contact": edition.practical_contact,
+            "open_offer": _open_offer(registration),
         },
     )
 
@@ -149,3 +165,71 @@ def cancel(request, token):
             "practical_contact": edition.practical_contact,
         },
     )
+
+
+def _offer(token):
+    return get_object_or_404(
+        WaitingListOffer.objects.select_related("registration__edition"), token=token
+    )
+
+
+@never_cache
+@require_safe
+def offer(request, token):
+    """The personal offer of a freed place: its state, and Accept / Decline while it is open."""
+    offer = _offer(token)
+    registration = offer.registration
+    edition = registration.edition
+    return render(
+        request,
+        "registrations/offer.html",
+        {
+            "offer": offer,
+            "state": offer.state_at(),
+            "registration": registration,
+            "edition": edition,
+            "practical_contact": edition.practical_contact,
+        },
+    )
+
+
+@never_cache
+@require_POST
+def accept_offer(request, token):
+    offer = _offer(token)
+    # A refusal is caught inside the transaction: what accept() did on its way (expiring
+    # a lapsed offer, passing its place on) must be kept, not rolled back.
+    with tasks.atomic_with(tasks.send_place_freed_email) as queue_mail:
+        try:
+            registration = offer.accept()
+        except OfferRefused as refusal:
+            registration = None
+            messages.warning(request, str(refusal))
+        else:
+            queue_mail(registration.pk)
+    if registration is None:
+        return redirect(offer)
+    logger.info("Registration %s confirmed by accepting its offer", registration.reference)
+    messages.success(
+        request, "Je hebt de plaats aangenomen: je inschrijving is bevestigd. Je krijgt een e-mail."
+    )
+    return redirect(registration)
+
+
+@never_cache
+@require_POST
+def decline_offer(request, token):
+    offer = _offer(token)
+    with tasks.atomic_with(tasks.send_cancellation_emails) as queue_mail:
+        try:
+            registration = offer.decline()
+        except OfferRefused as refusal:  # caught inside, as in accept_offer
+            registration = None
+            messages.warning(request, str(refusal))
+        else:
+            queue_mail(registration.pk)
+    if registration is None:
+        return redirect(offer)
+    logger.info("Registration %s declined its offer", registration.reference)
+    messages.success(request, "Je hebt het aanbod afgewezen. De plaats gaat naar de volgende.")
+    return redirect(offer)

@@ -359,6 +359,46 @@ def state_cancelled(page, settings):
     return navigation.value
 
 
+def _offer():
+    """An open offer: the one place was cancelled while someone waited."""
+    edition = make_edition(capacity=1)
+    taken = make_registration(edition)
+    waiting = make_registration(edition)
+    taken.cancel()
+    return waiting.offers.get()
+
+
+def state_offer_open(page, settings):
+    return page.goto(_offer().get_absolute_url())
+
+
+def state_offer_accepted(page, settings):
+    state_offer_open(page, settings)
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Ja, ik neem de plaats aan").click()
+    page.wait_for_load_state()
+    return navigation.value
+
+
+def state_offer_declined(page, settings):
+    state_offer_open(page, settings)
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Nee, ik wijs het aanbod af").click()
+    page.wait_for_load_state()
+    return navigation.value
+
+
+def state_offer_expired(page, settings):
+    from django.utils import timezone
+
+    offer = _offer()
+    past = timezone.now() - datetime.timedelta(hours=1)
+    type(offer).objects.filter(pk=offer.pk).update(
+        offered_at=past - datetime.timedelta(hours=48), expires_at=past
+    )
+    return page.goto(offer.get_absolute_url())
+
+
 def state_privacy(page, settings):
     return page.goto("/privacy/")
 
@@ -391,6 +431,10 @@ PAGE_STATES = {
     "cancellation": state_cancellation,
     "cancellation-after-deadline": state_cancellation_after_deadline,
     "cancelled": state_cancelled,
+    "offer-open": state_offer_open,
+    "offer-accepted": state_offer_accepted,
+    "offer-declined": state_offer_declined,
+    "offer-expired": state_offer_expired,
     "privacy": state_privacy,
     "404": state_not_found,
     "429": state_too_many_requests,

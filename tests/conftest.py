@@ -368,8 +368,9 @@ def form_data(response, form_id, **changes):
 
 
 def post_in_parallel(url, data_of, count, at_once=None, **client_options):
-    """POST `data_of(n)` to `url` from `count` threads released together (at most `at_once`
-    in flight); the status codes, or the error, of each, in order."""
+    """POST `data_of(n)` to `url` (or to `url(n)` when it is a function) from `count`
+    threads released together (at most `at_once` in flight); the status codes, or the
+    error, of each, in order."""
     import threading
 
     from django.db import connection
@@ -383,7 +384,8 @@ def post_in_parallel(url, data_of, count, at_once=None, **client_options):
         start.wait()
         with slots:
             try:
-                results[number] = Client(**client_options).post(url, data_of(number)).status_code
+                target = url(number) if callable(url) else url
+                results[number] = Client(**client_options).post(target, data_of(number)).status_code
             except Exception as error:  # every failure is counted by the caller
                 results[number] = repr(error)
             finally:

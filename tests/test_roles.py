@@ -5,6 +5,7 @@ no group (outsider) and an anonymous visitor.
 The groups are made by migrations; these tests use them as a fresh database has them.
 """
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -21,7 +22,7 @@ from registrations.invoicing import jobs
 from registrations.invoicing.admin import CorrectionForm
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.invoicing.models import BulkJob, Invoice, InvoiceDocument
-from registrations.models import Registration, RetentionRecord
+from registrations.models import Registration, RetentionRecord, WaitingListOffer
 from tests.conftest import form_data, make_edition, make_ended_edition, make_registration
 
 MEDEWERKERS = "Medewerkers"
@@ -85,6 +86,14 @@ def world(open_edition, invoicing, staff_member, finance_user, outsider):
         ),
         "attendance.certificate": certificate,
         "invoicing.bulkjob": zip_job,
+        "registrations.waitinglistoffer": WaitingListOffer.objects.create(
+            registration=make_registration(
+                make_edition(slug="met-wachtlijst"),
+                email="wachtend@example.nl",
+                status=Registration.Status.WAITING,
+            ),
+            expires_at=now + datetime.timedelta(hours=48),
+        ),
     }
     return {
         "edition": open_edition,
@@ -126,6 +135,7 @@ GROUP_PERMISSIONS = {
         "registrations.view_order",
         "registrations.change_order",
         "registrations.view_retentionrecord",
+        "registrations.view_waitinglistoffer",
         "invoicing.view_invoice",
         "invoicing.view_invoiceline",
         "invoicing.view_bulkjob",
@@ -215,6 +225,14 @@ PAGES = {
     },
     # What the retention job did: Medewerkers read it; nobody adds, changes or deletes it.
     "registrations.retentionrecord": {
+        "changelist": (200, 403, 403),
+        "add": ALL_403,
+        "change": (200, 403, 403),
+        "delete": ALL_403,
+        "history": (200, 403, 403),
+    },
+    # Offers of freed places: Medewerkers follow them; they move by themselves, nobody edits.
+    "registrations.waitinglistoffer": {
         "changelist": (200, 403, 403),
         "add": ALL_403,
         "change": (200, 403, 403),
