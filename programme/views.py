@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from .ics import edition_calendar
-from .models import Edition
+from .models import Edition, PrivacyStatement
 
 # What the cache key of a workshop page is made of; a cached page needs no other field.
 PAGE_STATE_FIELDS = [
@@ -118,7 +118,7 @@ def edition_ics(request, slug):
 
 
 def privacy(request):
-    return render(request, "programme/privacy.html")
+    return render(request, "programme/privacy.html", {"statement": PrivacyStatement.load()})
 
 
 @never_cache

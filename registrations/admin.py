@@ -14,6 +14,7 @@ from .exports import csv_response, dutch_name_key
 from .models import (
     AlreadyRegistered,
     Registration,
+    RegistrationChange,
     RegistrationClosed,
     RetentionRecord,
     TransitionRefused,
@@ -108,8 +109,28 @@ class RegistrationAddForm(forms.ModelForm):
         return cleaned
 
 
+class RegistrationChangeInline(admin.TabularInline):
+    """What the participant changed on their own page: read only, for everyone."""
+
+    model = RegistrationChange
+    extra = 0
+    fields = readonly_fields = ["at", "kind", "fields"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        # Whoever sees the registration sees its changes (the log holds no values).
+        return request.user.has_perm("registrations.view_registration")
+
+
 @admin.register(Registration)
 class RegistrationAdmin(admin.ModelAdmin):
+    inlines = [RegistrationChangeInline]
     list_display = [
         "full_name",
         "organisation",

@@ -12,7 +12,7 @@ from django_tasks import TaskResultStatus, task
 from django_tasks_db import DatabaseBackend
 
 from . import emails
-from .models import Registration
+from .models import Registration, RegistrationChange
 
 
 class Queued:
@@ -119,3 +119,23 @@ def send_cancellation_emails(registration_id):
         "staff_notification": emails.notify_staff_of_cancellation(registration),
     }
     return all_sent(registration.reference, sent)
+
+
+@task()
+def send_change_emails(change_id):
+    """A change on the participant's own page: staff are told; a substitute gets their own
+    confirmation with their new link."""
+    change = RegistrationChange.objects.select_related("registration__edition").get(pk=change_id)
+    registration = change.registration
+    sent = {"staff_notification": emails.notify_staff_of_change(change)}
+    if change.kind == RegistrationChange.Kind.SUBSTITUTE:
+        sent["confirmation"] = emails.send_confirmation(registration, as_substitute=True)
+    return all_sent(registration.reference, sent)
+
+
+@task()
+def send_personal_link_email(registration_id):
+    """The personal link again, asked for on the public resend page: to the registration's
+    own address only."""
+    registration = _registration(registration_id)
+    return all_sent(registration.reference, {"link": emails.send_personal_link(registration)})

@@ -65,7 +65,7 @@ def test_confirmation_text_has_the_summary_and_the_personal_link(signed_up, open
     # Plain text: no HTML escaping in the text part.
     assert "Organisatie: Wonen & Welzijn <Noord>" in body
     assert "(kenmerk PO-2022-0042)" in body
-    assert "De factuur volgt later per e-mail aan facturen@utrecht.example.nl." in body
+    assert "De factuur komt per e-mail naar facturen@utrecht.example.nl." in body
     assert f"{SITE}/inschrijving/{registration.token}/" in body
 
 

@@ -65,8 +65,9 @@ def test_sign_up_form_queries(client, edition, django_assert_max_num_queries):
 def test_sign_up_post_queries(client, edition, django_assert_max_num_queries):
     # The rate limit's one upsert (and, for a client's first hit, the cleanup of ended
     # windows); edition, lock, counts, insert, then (mail sent in the request) the task reads
-    # the registration and stamps the confirmation; plus the savepoints around them.
-    with django_assert_max_num_queries(12):
+    # the registration and stamps the confirmation; plus the savepoints around them. The
+    # mail reads the practical contact and (in each part) the issuer's payment term.
+    with django_assert_max_num_queries(14):
         response = client.post(
             reverse("registrations:register", args=[edition.slug]), sign_up_data()
         )
@@ -105,7 +106,8 @@ def test_sign_up_post_queries_do_not_grow_with_the_registrations(client, edition
 
 def test_confirmation_page_queries(client, edition, django_assert_max_num_queries):
     registration = make_registration(edition)
-    with django_assert_max_num_queries(3):
+    # The registration with its edition, the contacts, the issuer's payment term.
+    with django_assert_max_num_queries(4):
         assert client.get(registration.get_absolute_url()).status_code == 200
 
 

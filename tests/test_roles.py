@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from programme.models import Edition
+from programme.models import Edition, PrivacyStatement
 from registrations.attendance.models import Attendance, Certificate
 from registrations.invoicing.admin import CorrectionForm
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
@@ -73,6 +73,7 @@ def world(open_edition, invoicing, staff_member, finance_user, outsider):
             traceback="",
         ),
         "programme.edition": open_edition,
+        "programme.privacystatement": PrivacyStatement.objects.create(),
         "registrations.registration": registration,
         "invoicing.invoice": invoice,
         "invoicing.invoiceissuer": invoicing,
@@ -119,6 +120,9 @@ GROUP_PERMISSIONS = {
         "registrations.delete_registration",
         "registrations.view_registration",
         "registrations.view_retentionrecord",
+        "programme.view_privacystatement",
+        "programme.add_privacystatement",
+        "programme.change_privacystatement",
         "invoicing.view_invoice",
         "invoicing.view_invoiceline",
         "attendance.view_certificate",
@@ -219,6 +223,14 @@ PAGES = {
         "history": (200, 200, 403),
         "pdf": (200, 200, 403),
     },
+    "programme.privacystatement": {
+        # One row, kept by Medewerkers: the list goes straight to it.
+        "changelist": (302, 403, 403),
+        "add": ALL_403,  # the one row exists
+        "change": (200, 403, 403),
+        "delete": ALL_403,
+        "history": (200, 403, 403),
+    },
     "invoicing.invoiceissuer": {
         # One row: the list goes straight to it.
         "changelist": (403, 302, 403),
@@ -278,9 +290,8 @@ def test_each_persona_gets_the_right_answer_on_each_admin_page(
     assert response.status_code == status, response.get("Location")
     if persona == ANONYMOUS:
         assert response["Location"].startswith(f"{LOGIN}?next=")
-    elif status == 302:  # the issuer's list, to its only row
-        change = reverse("admin:invoicing_invoiceissuer_change", args=[world["issuer"].pk])
-        assert response["Location"] == change
+    elif status == 302:  # a one-row list, to its only row
+        assert response["Location"] == _page_url(world, label, "change")
     if label == "invoicing.invoice" and kind == "delete" and persona in (MEDEWERKERS, FINANCIEN):
         assert "wordt nooit verwijderd, door niemand" in response.content.decode()
     if label == "invoicing.invoice" and kind == "change" and status == 200:
