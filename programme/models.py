@@ -54,9 +54,7 @@ class Edition(models.Model):
     daily_end_time = models.TimeField("eindtijd per dag")
     venue_name = models.CharField("locatie", max_length=200)
     venue_city = models.CharField("plaats", max_length=100)
-    venue_address = models.CharField(
-        "straat en huisnummer locatie", max_length=200, blank=True
-    )
+    venue_address = models.CharField("straat en huisnummer locatie", max_length=200, blank=True)
     venue_postcode = models.CharField("postcode locatie", max_length=10, blank=True)
     # Money fields are set by finance (permission change_edition_price); an edition is
     # published only once it has a price.
@@ -213,6 +211,11 @@ class Edition(models.Model):
         return [(day, timed) for day, timed in days if timed], [
             s for s in sessions if s.day_id is None
         ]
+
+    def is_full(self):
+        """Whether every place is taken. Sign-up owns the rule (RegistrationQuerySet.places_left);
+        programme asks it through the reverse relation, since it may not import sign-up."""
+        return self.registrations.places_left(self) == 0
 
     def has_ended(self, at=None):
         return amsterdam_date(at or timezone.now()) > self.end_date

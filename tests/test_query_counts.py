@@ -33,7 +33,9 @@ def test_workshop_page_queries_do_not_grow_with_its_programme(
         client.get(edition_2022.get_absolute_url())
     cache.clear()
     full = _queries(lambda: client.get(edition_2022.get_absolute_url()))
-    assert full == _queries(lambda: client.get(edition.get_absolute_url()))
+    # The open edition with a maximum also counts its confirmed places (is every place
+    # taken?); the ended 2022 edition, without a maximum, needs no count.
+    assert full + 1 == _queries(lambda: client.get(edition.get_absolute_url()))
 
 
 def test_workshop_page_reads_only_the_edition_once_its_body_is_cached(client, edition_2022):
