@@ -5,7 +5,6 @@ import datetime
 from django.conf import settings
 from icalendar import Calendar, Event
 
-
 # The version of the event a calendar file carries. A cancellation must come with a higher
 # SEQUENCE than the event it cancels, or calendar clients ignore it (RFC 5545, 3.8.7.4).
 SEQUENCE_PUBLISHED = 0

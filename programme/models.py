@@ -1,7 +1,7 @@
 import datetime
 import re
-from urllib.parse import urlencode
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
