@@ -264,3 +264,16 @@ def test_resend_is_rate_limited_like_the_sign_up(client, registration, settings,
     assert response.status_code == 429
     assert "Retry-After" in response
     assert len(mailoutbox) == 2
+
+
+def test_staff_read_the_change_log_on_the_registration_and_cannot_edit_it(
+    client, registration, staff_member
+):
+    registration.change_choices(dietary_needs="halal")
+    client.force_login(staff_member)
+    url = reverse("admin:registrations_registration_change", args=[registration.pk])
+    html = client.get(url).content.decode()
+    assert "keuzes gewijzigd" in html
+    assert "dieetwensen" in html
+    assert 'name="changes-TOTAL_FORMS"' in html
+    assert 'name="changes-0-fields"' not in html  # shown, not editable
