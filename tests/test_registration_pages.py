@@ -145,7 +145,7 @@ def test_after_the_deadline_the_cancel_page_points_to_romy(client, registration_
         response = client.get(cancel_url(registration_2022))
     html = response.content.decode()
     assert response.status_code == 200
-    assert "is voorbij" in html
+    assert "Annuleren via deze pagina kon tot en met vrijdag 16 september 2022" in html
     assert "Neem contact op met Romy" in html
     assert '<a href="tel:+31657943732">+31 6 57 94 37 32</a>' in html
     assert "Ja, annuleer mijn inschrijving" not in html
