@@ -103,3 +103,12 @@ def test_staff_edit_the_privacy_statement_in_the_admin(client, staff_member):
 
 def test_shipped_privacy_statement_names_what_staff_must_still_supply(db):
     assert PrivacyStatement.load().missing_facts() == ["contact voor privacyvragen"]
+
+
+def test_cancelled_page_says_which_conditions_apply(client, db):
+    registration = make_registration(make_edition(terms="Annuleren kost € 100,-."))
+    client.post(reverse("registrations:cancel", args=[registration.token]))
+    html = client.get(registration.get_absolute_url()).content.decode()
+    assert "Je inschrijving is geannuleerd" in html
+    assert "Annuleren kost € 100,-." in html
+    assert reverse("registrations:cancel", args=[registration.token]) not in html
