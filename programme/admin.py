@@ -1,8 +1,10 @@
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.utils import timezone
 
-from .models import Contact, Day, Edition, Section, Session, amsterdam_date
+from .models import Contact, Day, Edition, PrivacyStatement, Section, Session, amsterdam_date
 
 
 class SectionInline(admin.StackedInline):
@@ -56,8 +58,8 @@ class EditionAdmin(admin.ModelAdmin):
                 "fields": [
                     ("start_date", "end_date"),
                     ("daily_start_time", "daily_end_time"),
-                    ("venue_name", "venue_city"),
-                    "venue_address",
+                    "venue_name",
+                    ("venue_address", "venue_postcode", "venue_city"),
                 ]
             },
         ),
@@ -119,4 +121,45 @@ class EditionAdmin(admin.ModelAdmin):
                 request,
                 f"Concept aangemaakt: {copy.title}, {copy.start_date:%d-%m-%Y} (niet gepubliceerd).",
                 messages.SUCCESS,
+            )
+
+
+@admin.register(PrivacyStatement)
+class PrivacyStatementAdmin(admin.ModelAdmin):
+    """One row: the list page goes straight to it (or to adding it, the first time)."""
+
+    fields = [
+        "controller",
+        "purpose",
+        "data",
+        "recipients",
+        "legal_basis",
+        "retention",
+        "rights",
+        "complaint",
+        "contact",
+    ]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not PrivacyStatement.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        statement = PrivacyStatement.objects.first()
+        if statement:
+            return redirect("admin:programme_privacystatement_change", statement.pk)
+        return redirect("admin:programme_privacystatement_add")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        missing = obj.missing_facts()
+        if missing:
+            self.message_user(
+                request,
+                f"Nog in te vullen: {', '.join(missing)} (zie '[in te vullen door Platform31]').",
+                messages.WARNING,
             )

@@ -1,6 +1,7 @@
 import datetime
 import re
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
@@ -53,7 +54,8 @@ class Edition(models.Model):
     daily_end_time = models.TimeField("eindtijd per dag")
     venue_name = models.CharField("locatie", max_length=200)
     venue_city = models.CharField("plaats", max_length=100)
-    venue_address = models.CharField("adres locatie", max_length=200, blank=True)
+    venue_address = models.CharField("straat en huisnummer locatie", max_length=200, blank=True)
+    venue_postcode = models.CharField("postcode locatie", max_length=10, blank=True)
     # Money fields are set by finance (permission change_edition_price); an edition is
     # published only once it has a price.
     price_excl_vat = models.DecimalField(
@@ -153,7 +155,12 @@ class Edition(models.Model):
     terms = models.TextField(
         "voorwaarden en annulering",
         blank=True,
-        help_text="Deelnemers gaan hiermee akkoord bij hun inschrijving.",
+        help_text=(
+            "Alleen wat de organisatie echt afspreekt, bijvoorbeeld tot wanneer annuleren "
+            "kosteloos is en of een vervanger mag komen. Deelnemers gaan hiermee akkoord bij hun "
+            "inschrijving; de bevestiging en de annulering noemen deze tekst. Leeg: de site "
+            "belooft niets en verwijst voor annuleren naar de contactpersoon."
+        ),
     )
     created_at = models.DateTimeField("aangemaakt", auto_now_add=True)
     updated_at = models.DateTimeField("gewijzigd", auto_now=True)
@@ -206,6 +213,19 @@ class Edition(models.Model):
         return local_day <= self.registration_deadline and local_day < self.start_date
 
     @property
+    def venue_full_address(self):
+        """'Kaap Doorn Conferentiecentrum, Postweg 1, 3941 AB Doorn', with what staff entered."""
+        place = " ".join(filter(None, [self.venue_postcode, self.venue_city]))
+        return ", ".join(filter(None, [self.venue_name, self.venue_address, place]))
+
+    @property
+    def route_url(self):
+        """A plain link to route planning on OpenStreetMap (a link, not a request the page makes)."""
+        return "https://www.openstreetmap.org/directions?" + urlencode(
+            {"to": self.venue_full_address}
+        )
+
+    @property
     def practical_contact(self):
         return next((c for c in self.contacts.all() if c.is_practical_contact), None)
 
@@ -216,6 +236,11 @@ class Edition(models.Model):
         return [(day, timed) for day, timed in days if timed], [
             s for s in sessions if s.day_id is None
         ]
+
+    def is_full(self):
+        """Whether every place is taken. Sign-up owns the rule (RegistrationQuerySet.places_left);
+        programme asks it through the reverse relation, since it may not import sign-up."""
+        return self.registrations.places_left(self) == 0
 
     def has_ended(self, at=None):
         return amsterdam_date(at or timezone.now()) > self.end_date
@@ -374,3 +399,107 @@ class Session(models.Model):
 
     def __str__(self):
         return self.title
+
+    @property
+    def kind_label(self):
+        """The kind as a label above the title, unless the title already says it: a
+        'Methodiek' needs no 'METHODIEK' above it."""
+        kind = self.get_kind_display()
+        return "" if self.title.lower().startswith(kind.lower()) else kind
+
+
+# Where staff still have to supply a fact, the shipped text says so in these words, so nobody
+# mistakes a placeholder for the organiser's statement (and a test can find what is missing).
+TO_BE_SUPPLIED = "[in te vullen door Platform31]"
+
+
+class PrivacyStatement(models.Model):
+    """The privacy statement of the sign-up: one row, kept up to date by staff in the admin.
+
+    The shipped defaults describe what this site does (its data, its retention job); facts only
+    Platform31 can give, such as the address for privacy questions, are left to staff.
+    """
+
+    controller = models.TextField(
+        "verwerkingsverantwoordelijke",
+        default="Platform31 is verantwoordelijk voor de verwerking van je gegevens. "
+        "Platform31 organiseert de werkplaats samen met Van Vieren.",
+    )
+    purpose = models.TextField(
+        "doel",
+        default="We gebruiken de gegevens die je bij je inschrijving opgeeft alleen om de "
+        "werkplaats te organiseren: om je inschrijving te bevestigen, je deelname voor te "
+        "bereiden (zoals dieetwensen en overnachting met de locatie afstemmen) en om je "
+        "organisatie te factureren. Sector en rol gebruiken we alleen voor onze statistiek.",
+    )
+    data = models.TextField(
+        "welke gegevens",
+        default="Je naam, contactgegevens, organisatie, functie, sector en rol, je eigen casus "
+        "of vraag, je wensen voor dieet en toegankelijkheid, of je overnacht, en de "
+        "factuurgegevens van je organisatie.",
+    )
+    recipients = models.TextField(
+        "wie ze ziet",
+        default="Medewerkers van Platform31 en de begeleiders van Van Vieren. De locatie krijgt "
+        "alleen namen, dieet- en toegankelijkheidswensen en overnachtingen. Deze website "
+        "stuurt niets naar derde partijen.",
+    )
+    legal_basis = models.TextField(
+        "grondslag",
+        default="Met je inschrijving sluit je (of je organisatie) een overeenkomst met "
+        "Platform31 over deelname aan de werkplaats. De gegevens zijn nodig om die "
+        "overeenkomst uit te voeren (artikel 6 lid 1 sub b AVG); daarom vragen we voor de "
+        "inschrijving zelf geen toestemming. Facturen bewaren we omdat de wet dat voorschrijft "
+        "(artikel 6 lid 1 sub c AVG).",
+    )
+    retention = models.TextField(
+        "bewaartermijn",
+        default="Dieet- en toegankelijkheidswensen wissen we direct na afloop van de werkplaats. "
+        "De overige gegevens van deelnemers anonimiseren we na de bewaartermijn die per editie "
+        "is ingesteld (standaard 12 maanden na de laatste dag). Facturen bewaren we zeven jaar, "
+        "zoals de fiscale bewaarplicht voorschrijft.",
+    )
+    rights = models.TextField(
+        "je rechten",
+        default="Je kunt je gegevens inzien, laten verbeteren of laten verwijderen, bezwaar maken "
+        "en vragen om beperking van de verwerking of om je gegevens over te dragen. Je keuzes "
+        "voor de werkplaats (overnachten, dieet, toegankelijkheid) wijzig je zelf via je "
+        "persoonlijke link.",
+    )
+    complaint = models.TextField(
+        "klacht",
+        default="Ben je niet tevreden over hoe we met je gegevens omgaan, dan kun je een klacht "
+        "indienen bij de Autoriteit Persoonsgegevens (autoriteitpersoonsgegevens.nl).",
+    )
+    contact = models.TextField(
+        "contact voor privacyvragen",
+        default=f"{TO_BE_SUPPLIED} Het adres of e-mailadres voor privacyvragen.",
+        help_text="Het (e-mail)adres waar deelnemers met privacyvragen terechtkunnen.",
+    )
+    updated_at = models.DateTimeField("gewijzigd", auto_now=True)
+
+    class Meta:
+        verbose_name = "privacyverklaring"
+        verbose_name_plural = "privacyverklaring"
+
+    def __str__(self):
+        return "Privacyverklaring"
+
+    @classmethod
+    def load(cls):
+        """The statement staff keep; until they first save it, the shipped text."""
+        return cls.objects.first() or cls()
+
+    def missing_facts(self):
+        """The labels of the parts where a fact from staff is still missing."""
+        return [
+            field.verbose_name
+            for field in self._meta.get_fields()
+            if isinstance(field, models.TextField) and TO_BE_SUPPLIED in getattr(self, field.name)
+        ]
+
+    def sections(self):
+        """(heading, text) in the order the page shows them."""
+        names = ["controller", "purpose", "data", "recipients", "legal_basis"]
+        names += ["retention", "rights", "complaint", "contact"]
+        return [(self._meta.get_field(n).verbose_name, getattr(self, n)) for n in names]

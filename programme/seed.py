@@ -30,13 +30,18 @@ EDITION_2022 = {
     "vat_rate": Decimal("21.00"),
     "registration_deadline": datetime.date(2022, 9, 16),
     "capacity": None,
-    "terms": (
-        "Je inschrijving is definitief. Platform31 stuurt de factuur naar het factuuradres "
-        "dat je opgeeft. Annuleren kan kosteloos tot en met de deadline voor inschrijven; "
-        "daarna is het volledige bedrag verschuldigd. Een vervanger uit je organisatie "
-        "is altijd welkom: laat het ons weten."
-    ),
+    # The organiser's page states no terms or cancellation rules, so the 2022 edition has
+    # none: the site promises nothing staff did not write.
+    "terms": "",
 }
+
+# The demo edition's terms: an example of what staff might write, marked as such on every page
+# and e-mail that shows them. Never copied to a real edition.
+DEMO_TERMS = (
+    "VOORBEELD – dit zijn voorbeeldvoorwaarden voor de demo-editie, niet die van Platform31. "
+    "Annuleren kan kosteloos tot en met de deadline voor inschrijven; daarna is het volledige "
+    "bedrag verschuldigd. Een vervanger uit je organisatie is welkom."
+)
 
 SECTIONS_2022 = [
     (

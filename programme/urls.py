@@ -9,4 +9,5 @@ urlpatterns = [
     path("werkplaats/<slug:slug>/", views.edition_detail, name="edition"),
     path("werkplaats/<slug:slug>/agenda.ics", views.edition_ics, name="edition_ics"),
     path("privacy/", views.privacy, name="privacy"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

@@ -6,17 +6,19 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.utils import DatabaseError
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from .ics import edition_calendar
-from .models import Edition
+from .models import Edition, PrivacyStatement
 
 # What the cache key of a workshop page is made of; a cached page needs no other field.
 PAGE_STATE_FIELDS = [
     "pk",
+    "capacity",
     "updated_at",
     "is_published",
     "registration_deadline",
@@ -54,7 +56,11 @@ def _render_edition(request, edition):
     now = timezone.now()
     is_open = edition.registration_is_open(now)
     has_ended = edition.has_ended(now)
-    key = f"edition-page:{edition.pk}:{edition.updated_at.timestamp()}:{is_open}:{has_ended}"
+    # Whether every place is taken matters only while sign-up is open and there is a maximum;
+    # only then does the page cost the count.
+    is_full = is_open and edition.capacity is not None and edition.is_full()
+    state = f"{is_open}:{has_ended}:{is_full}"
+    key = f"edition-page:{edition.pk}:{edition.updated_at.timestamp()}:{state}"
     html = cache.get(key)
     if html is None:
         # The state fields were enough for the key; rendering needs the whole edition.
@@ -63,8 +69,10 @@ def _render_edition(request, edition):
             "edition": edition,
             "is_open": is_open,
             "has_ended": has_ended,
-            "json_ld": _event_json_ld(edition),
+            "is_full": is_full,
+            "json_ld": _event_json_ld(edition, _availability(is_open, is_full)),
             "canonical_url": f"{settings.SITE_URL}{edition.get_absolute_url()}",
+            "og_image_url": f"{settings.SITE_URL}{static('og-image.png')}",
             "csp_nonce": NONCE_PLACEHOLDER,
         }
         html = render_to_string("programme/edition_detail.html", context)
@@ -72,8 +80,22 @@ def _render_edition(request, edition):
     return HttpResponse(html.replace(NONCE_PLACEHOLDER, str(request.csp_nonce)))
 
 
-def _event_json_ld(edition):
+def _availability(is_open, is_full):
+    """schema.org availability of a place: on sale, all taken, or sign-up closed."""
+    if not is_open:
+        return "https://schema.org/Discontinued"
+    return "https://schema.org/SoldOut" if is_full else "https://schema.org/InStock"
+
+
+def _event_json_ld(edition, availability):
     url = f"{settings.SITE_URL}{edition.get_absolute_url()}"
+    address = {
+        "@type": "PostalAddress",
+        "streetAddress": edition.venue_address,
+        "postalCode": edition.venue_postcode,
+        "addressLocality": edition.venue_city,
+        "addressCountry": "NL",
+    }
     data = {
         "@context": "https://schema.org",
         "@type": "Event",
@@ -85,11 +107,8 @@ def _event_json_ld(edition):
         "location": {
             "@type": "Place",
             "name": edition.venue_name,
-            "address": {
-                "@type": "PostalAddress",
-                "addressLocality": edition.venue_city,
-                "addressCountry": "NL",
-            },
+            # Only what staff entered: an empty street or postcode is left out, not made up.
+            "address": {name: value for name, value in address.items() if value},
         },
         "organizer": [
             {"@type": "Organization", "name": "Platform31", "url": "https://www.platform31.nl"},
@@ -99,6 +118,14 @@ def _event_json_ld(edition):
             "@type": "Offer",
             "price": str(edition.price_excl_vat),
             "priceCurrency": "EUR",
+            "availability": availability,
+            # The price is per person excluding VAT, as the page says.
+            "priceSpecification": {
+                "@type": "UnitPriceSpecification",
+                "price": str(edition.price_excl_vat),
+                "priceCurrency": "EUR",
+                "valueAddedTaxIncluded": False,
+            },
             "url": url,
             "validThrough": edition.registration_closes_at.isoformat(),
         },
@@ -118,7 +145,13 @@ def edition_ics(request, slug):
 
 
 def privacy(request):
-    return render(request, "programme/privacy.html")
+    return render(request, "programme/privacy.html", {"statement": PrivacyStatement.load()})
+
+
+def favicon(request):
+    """Browsers and feed readers ask for /favicon.ico whatever the page links: send them to
+    the site's own SVG mark."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 @never_cache

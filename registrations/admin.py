@@ -17,6 +17,7 @@ from .models import (
     AlreadyRegistered,
     Order,
     Registration,
+    RegistrationChange,
     RegistrationClosed,
     RetentionRecord,
     TransitionRefused,
@@ -186,6 +187,25 @@ class WaitingListOfferInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
 
 
+class RegistrationChangeInline(admin.TabularInline):
+    """What the participant changed on their own page: read only, for everyone."""
+
+    model = RegistrationChange
+    extra = 0
+    fields = readonly_fields = ["at", "kind", "fields"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        # Whoever sees the registration sees its changes (the log holds no values).
+        return request.user.has_perm("registrations.view_registration")
+
+
 @admin.register(Registration)
 class RegistrationAdmin(admin.ModelAdmin):
     list_display = [
@@ -216,7 +236,7 @@ class RegistrationAdmin(admin.ModelAdmin):
     ]
     date_hierarchy = "created_at"
     list_select_related = ["edition", "order"]
-    inlines = [WaitingListOfferInline]
+    inlines = [WaitingListOfferInline, RegistrationChangeInline]
     actions = [
         "confirm_from_waiting_list",
         "cancel_registrations",

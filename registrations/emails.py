@@ -38,9 +38,10 @@ def send_logged(message, reference, what):
     return True
 
 
-def send_confirmation(registration, from_waiting_list=False):
+def send_confirmation(registration, from_waiting_list=False, as_substitute=False):
     """The participant's confirmation with the summary, their link and the .ics file; for
-    someone confirmed from the waiting list, the news that a place came free."""
+    someone confirmed from the waiting list, the news that a place came free; for a
+    substitute, that a colleague handed them the place."""
     edition = registration.edition
     message = render_message(
         "registration_confirmation",
@@ -48,6 +49,8 @@ def send_confirmation(registration, from_waiting_list=False):
             "registration": registration,
             "edition": edition,
             "from_waiting_list": from_waiting_list,
+            "as_substitute": as_substitute,
+            "practical_contact": edition.practical_contact,
         },
         [registration.email],
         attachments=[
@@ -107,12 +110,45 @@ def notify_staff_of_cancellation(registration):
 
 
 def send_cancellation_confirmation(registration):
+    """The cancellation, with what it costs as far as staff wrote it down, and a calendar
+    cancellation (METHOD:CANCEL, same UID) so the event leaves the participant's agenda."""
+    edition = registration.edition
     message = render_message(
         "registration_cancelled",
+        {
+            "registration": registration,
+            "edition": edition,
+            "practical_contact": edition.practical_contact,
+        },
+        [registration.email],
+        attachments=[
+            (
+                f"werkplaats-{edition.slug}-geannuleerd.ics",
+                edition_calendar(edition, cancelled=True),
+                "text/calendar",
+            )
+        ],
+    )
+    return send_logged(message, registration.reference, "cancellation confirmation")
+
+
+def notify_staff_of_change(change):
+    registration = change.registration
+    message = render_message(
+        "staff_registration_change",
+        {"change": change, "registration": registration, "edition": registration.edition},
+        [settings.STAFF_NOTIFICATION_EMAIL],
+    )
+    return send_logged(message, registration.reference, "staff change notice")
+
+
+def send_personal_link(registration):
+    message = render_message(
+        "personal_link",
         {"registration": registration, "edition": registration.edition},
         [registration.email],
     )
-    return send_logged(message, registration.reference, "cancellation confirmation")
+    return send_logged(message, registration.reference, "personal link")
 
 
 def notify_staff_of_retention(edition, due, count):

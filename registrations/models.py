@@ -73,6 +73,10 @@ PARTICIPANT_FIELDS = [
     "role",
 ]
 PARTICIPATION_FIELDS = ["own_case", "dietary_needs", "accessibility_needs", "overnight_stay"]
+# What a participant changes on their own page until the deadline (Registration.change_choices).
+CHOICE_FIELDS = ["overnight_stay", "dietary_needs", "accessibility_needs"]
+# What a substitute brings: their own person; the organisation, price and invoice stay.
+SUBSTITUTE_FIELDS = ["first_name", "last_name", "email", "phone", "job_title"]
 INVOICE_DETAIL_FIELDS = [
     "invoice_organisation",
     "invoice_attention",
@@ -271,6 +275,10 @@ class RegistrationQuerySet(models.QuerySet):
             for edition in editions:
                 WaitingListOffer.objects.offer_free_places(edition)
         return deleted
+
+    def active_with_email(self, edition, email):
+        """The active registration for `edition` made with `email` (any case), if any."""
+        return self.active().filter(edition=edition, email__iexact=email.strip()).first()
 
 
 class OrderQuerySet(models.QuerySet):
@@ -681,6 +689,132 @@ class Registration(models.Model):
                 cancelled_at=None,
                 **fields,
             )
+
+    def can_change_choices(self, at=None):
+        """Whether the participant may change their own choices: until the deadline."""
+        return not self.is_cancelled and self.edition.registration_is_open(at)
+
+    def can_name_substitute(self, at=None):
+        """Whether the participant may hand their place to a colleague: until the start."""
+        return not self.is_cancelled and (at or timezone.now()) < self.edition.starts_at()
+
+    def _locked_for_change(self, allowed, refusal, at):
+        current = Registration.objects.select_for_update().select_related("edition")
+        current = current.get(pk=self.pk)
+        if not allowed(current, at):
+            raise TransitionRefused(refusal)
+        return current
+
+    def change_choices(self, at=None, **choices):
+        """The participant changes overnight stay, diet or accessibility on their own page.
+
+        Only before the deadline (checked again under the row lock, whatever the page showed).
+        Returns the RegistrationChange recorded, or None when nothing changed.
+        """
+        at = at or timezone.now()
+        unknown = set(choices) - set(CHOICE_FIELDS)
+        if unknown:
+            raise ValueError(f"Not a participant's own choice: {sorted(unknown)}")
+        with transaction.atomic():
+            current = self._locked_for_change(
+                Registration.can_change_choices,
+                "De deadline is voorbij: je keuzes wijzigen kan niet meer via deze pagina. "
+                "Neem contact op met de organisatie.",
+                at,
+            )
+            changed = {n: v for n, v in choices.items() if getattr(current, n) != v}
+            if not changed:
+                return None
+            Registration.objects.filter(pk=self.pk).update(**changed, updated_at=at)
+            for name, value in changed.items():
+                setattr(self, name, value)
+            return RegistrationChange.record(self, RegistrationChange.Kind.CHOICES, changed, at)
+
+    def name_substitute(self, at=None, **person):
+        """Hand this place to a colleague of the same organisation, until the start.
+
+        The registration keeps its organisation, agreed price and invoice; the substitute's own
+        details replace the participant's, the previous person's wishes go, and a new token
+        makes the old personal link stop working. Returns the RegistrationChange recorded.
+        """
+        at = at or timezone.now()
+        if set(person) != set(SUBSTITUTE_FIELDS):
+            raise ValueError(f"A substitute needs exactly {SUBSTITUTE_FIELDS}")
+        with transaction.atomic():
+            current = self._locked_for_change(
+                Registration.can_name_substitute,
+                "De werkplaats is begonnen: een vervanger aanmelden kan niet meer via deze "
+                "pagina. Neem contact op met de organisatie.",
+                at,
+            )
+            if person["email"].strip().lower() == current.email.lower():
+                raise TransitionRefused(
+                    "Dat is het e-mailadres van deze inschrijving; vul het adres van je vervanger in."
+                )
+            changes = {
+                **person,
+                "token": new_token(),
+                "own_case": "",
+                "dietary_needs": "",
+                "accessibility_needs": "",
+                "confirmation_sent_at": None,
+                "updated_at": at,
+            }
+            if Registration.objects.active_with_email(current.edition, person["email"]):
+                raise TransitionRefused(
+                    "Met dit e-mailadres is al iemand ingeschreven voor deze werkplaats."
+                )
+            try:
+                with transaction.atomic():
+                    Registration.objects.filter(pk=self.pk).update(**changes)
+            except IntegrityError:
+                # The database keeps an invoiced participant's name as the invoice has it.
+                raise TransitionRefused(
+                    "De factuur voor deze plaats staat al op jouw naam. Neem contact op met de "
+                    "organisatie om een vervanger aan te melden; zij passen de factuur aan."
+                ) from None
+            for name, value in changes.items():
+                setattr(self, name, value)
+            return RegistrationChange.record(
+                self, RegistrationChange.Kind.SUBSTITUTE, dict.fromkeys(SUBSTITUTE_FIELDS), at
+            )
+
+
+class RegistrationChange(models.Model):
+    """A change a participant made on their own page: the record staff (and an audit) read.
+
+    It names the fields that changed, never their values: diet and accessibility wishes and a
+    previous participant's details must not outlive the registration's own retention.
+    """
+
+    class Kind(models.TextChoices):
+        CHOICES = "choices", "keuzes gewijzigd"
+        SUBSTITUTE = "substitute", "vervanger aangemeld"
+
+    registration = models.ForeignKey(
+        Registration,
+        on_delete=models.CASCADE,
+        related_name="changes",
+        verbose_name="inschrijving",
+    )
+    kind = models.CharField("wat", max_length=20, choices=Kind.choices)
+    fields = models.CharField("gewijzigde gegevens", max_length=300)
+    at = models.DateTimeField("op", default=timezone.now)
+
+    class Meta:
+        verbose_name = "wijziging door de deelnemer"
+        verbose_name_plural = "wijzigingen door de deelnemer"
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.fields}"
+
+    @classmethod
+    def record(cls, registration, kind, changed, at):
+        labels = [str(Registration._meta.get_field(name).verbose_name) for name in changed]
+        return cls.objects.create(
+            registration=registration, kind=kind, fields=", ".join(labels), at=at
+        )
 
 
 class WaitingListOfferQuerySet(models.QuerySet):

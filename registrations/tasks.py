@@ -13,7 +13,7 @@ from django_tasks import TaskResultStatus, task
 from django_tasks_db import DatabaseBackend
 
 from . import emails
-from .models import Order, Registration, WaitingListOffer
+from .models import Order, Registration, RegistrationChange, WaitingListOffer
 from .signals import waiting_list_offer_made
 
 
@@ -142,3 +142,23 @@ def send_waiting_list_offer_email(offer_id):
 def mail_the_offer(sender, offer, **kwargs):
     """Every offer is mailed, whichever path freed its place, in the same transaction."""
     enqueue_with_transaction(send_waiting_list_offer_email, offer.pk)
+
+
+@task()
+def send_change_emails(change_id):
+    """A change on the participant's own page: staff are told; a substitute gets their own
+    confirmation with their new link."""
+    change = RegistrationChange.objects.select_related("registration__edition").get(pk=change_id)
+    registration = change.registration
+    sent = {"staff_notification": emails.notify_staff_of_change(change)}
+    if change.kind == RegistrationChange.Kind.SUBSTITUTE:
+        sent["confirmation"] = emails.send_confirmation(registration, as_substitute=True)
+    return all_sent(registration.reference, sent)
+
+
+@task()
+def send_personal_link_email(registration_id):
+    """The personal link again, asked for on the public resend page: to the registration's
+    own address only."""
+    registration = _registration(registration_id)
+    return all_sent(registration.reference, {"link": emails.send_personal_link(registration)})

@@ -14,4 +14,7 @@ urlpatterns = [
     path("aanbod/<slug:token>/", views.offer, name="offer"),
     path("aanbod/<slug:token>/aannemen/", views.accept_offer, name="accept_offer"),
     path("aanbod/<slug:token>/afwijzen/", views.decline_offer, name="decline_offer"),
+    path("inschrijving/<slug:token>/keuzes/", views.change_choices, name="change_choices"),
+    path("inschrijving/<slug:token>/vervanger/", views.substitute, name="substitute"),
+    path("werkplaats/<slug:slug>/link-opnieuw/", views.resend_link, name="resend_link"),
 ]

@@ -11,15 +11,18 @@ from programme.models import Edition
 from . import tasks
 from .forms import ALREADY_REGISTERED, SignUpForm
 from .models import (
+    CHOICE_FIELDS,
     AlreadyRegistered,
     NotEnoughPlaces,
     OfferRefused,
     Order,
     Registration,
     RegistrationClosed,
+    TransitionRefused,
     WaitingListOffer,
 )
 from .ratelimit import post_limit_exceeded
+from .selfservice import ChoicesForm, ResendLinkForm, SubstituteForm
 
 # Log lines name registrations by reference (INS-00042), never by name or e-mail address.
 logger = logging.getLogger(__name__)
@@ -121,24 +124,107 @@ def _open_offer(registration):
     return registration.offers.open().filter(expires_at__gt=timezone.now()).first()
 
 
+def _detail(request, registration, choices_form=None, substitute_form=None, status=200):
+    """The personal page; with the self-service forms as far as the rules allow them now."""
+    edition = registration.edition
+    now = timezone.now()
+    if choices_form is None and registration.can_change_choices(now):
+        choices_form = ChoicesForm(
+            initial={name: getattr(registration, name) for name in CHOICE_FIELDS}
+        )
+    if substitute_form is None and registration.can_name_substitute(now):
+        substitute_form = SubstituteForm()
+    context = {
+        "registration": registration,
+        "edition": edition,
+        "has_ended": edition.has_ended(now),
+        "can_cancel": registration.can_cancel(now),
+        "practical_contact": edition.practical_contact,
+        "choices_form": choices_form,
+        "substitute_form": substitute_form,
+        "open_offer": _open_offer(registration),
+    }
+    return render(request, "registrations/detail.html", context, status=status)
+
+
+def _personal(token):
+    return get_object_or_404(Registration.objects.select_related("edition", "order"), token=token)
+
+
 @never_cache
 @require_safe
 def detail(request, token):
-    registration = get_object_or_404(
-        Registration.objects.select_related("edition", "order"), token=token
-    )
-    edition = registration.edition
-    return render(
-        request,
-        "registrations/detail.html",
-        {
-            "registration": registration,
-            "edition": edition,
-            "can_cancel": registration.can_cancel(),
-            "practical_contact": edition.practical_contact,
-            "open_offer": _open_offer(registration),
-        },
-    )
+    return _detail(request, _personal(token))
+
+
+@never_cache
+@require_POST
+def change_choices(request, token):
+    registration = _personal(token)
+    form = ChoicesForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, registration, choices_form=form, status=400)
+    try:
+        with tasks.atomic_with(tasks.send_change_emails) as queue_mail:
+            change = registration.change_choices(**form.choices())
+            if change:
+                queue_mail(change.pk)
+    except TransitionRefused as refusal:
+        form.add_error(None, str(refusal))
+        return _detail(request, registration, choices_form=form, status=409)
+    if change:
+        logger.info("Registration %s: choices changed", registration.reference)
+        messages.success(request, "Je keuzes zijn opgeslagen. De organisatie is op de hoogte.")
+    else:
+        messages.success(request, "Er was niets veranderd.")
+    return redirect(registration)
+
+
+@never_cache
+@require_POST
+def substitute(request, token):
+    registration = _personal(token)
+    form = SubstituteForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, registration, substitute_form=form, status=400)
+    try:
+        with tasks.atomic_with(tasks.send_change_emails) as queue_mail:
+            change = registration.name_substitute(**form.person())
+            queue_mail(change.pk)
+    except TransitionRefused as refusal:
+        form.add_error(None, str(refusal))
+        return _detail(request, registration, substitute_form=form, status=409)
+    logger.info("Registration %s: substitute named", registration.reference)
+    # The old link no longer works: the page that answers is a plain one, without details.
+    return render(request, "registrations/substituted.html", {"edition": registration.edition})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def resend_link(request, slug):
+    """'Stuur mij mijn bevestigingslink opnieuw': the personal link goes to the address typed,
+    only when it has an active registration; the answer is the same either way, so the page
+    reveals nobody's registration."""
+    edition = get_object_or_404(Edition.objects.published(), slug=slug)
+    sent = False
+    if request.method == "POST":
+        retry_after = post_limit_exceeded(request, "resend-link")
+        if retry_after:
+            return too_many_requests(request, retry_after)
+        form = ResendLinkForm(request.POST)
+        if form.is_valid():
+            registration = Registration.objects.active_with_email(
+                edition, form.cleaned_data["email"]
+            )
+            if registration:
+                with tasks.atomic_with(tasks.send_personal_link_email) as queue_mail:
+                    queue_mail(registration.pk)
+                logger.info("Registration %s: personal link sent again", registration.reference)
+            sent = True
+    else:
+        form = ResendLinkForm()
+    context = {"edition": edition, "form": form, "sent": sent}
+    return render(request, "registrations/resend_link.html", context)
 
 
 @never_cache

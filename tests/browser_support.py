@@ -403,6 +403,29 @@ def state_privacy(page, settings):
     return page.goto("/privacy/")
 
 
+def state_resend_link(page, settings):
+    edition = make_edition()
+    return page.goto(f"/werkplaats/{edition.slug}/link-opnieuw/")
+
+
+def state_resend_link_sent(page, settings):
+    state_resend_link(page, settings)
+    page.get_by_label("E-mailadres waarmee je je inschreef").fill("iemand@example.nl")
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Stuur mijn link").click()
+    return navigation.value
+
+
+def state_substitute_with_errors(page, settings):
+    registration = make_registration(make_edition())
+    page.goto(registration.get_absolute_url())
+    page.locator("summary#vervanger").click()
+    page.locator("#id_vervanger-email").fill("geen-adres")
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Vervanger aanmelden").click()
+    return navigation.value
+
+
 def state_not_found(page, settings):
     return page.goto("/bestaat-niet/")
 
@@ -436,8 +459,11 @@ PAGE_STATES = {
     "offer-declined": state_offer_declined,
     "offer-expired": state_offer_expired,
     "privacy": state_privacy,
+    "resend-link": state_resend_link,
+    "resend-link-sent": state_resend_link_sent,
+    "substitute-with-errors": state_substitute_with_errors,
     "404": state_not_found,
     "429": state_too_many_requests,
 }
 
-EXPECTED_STATUS = {"404": 404, "429": 429}
+EXPECTED_STATUS = {"404": 404, "429": 429, "substitute-with-errors": 400}

@@ -39,8 +39,9 @@ def test_participant_signs_up_on_a_phone_using_only_the_keyboard(open_page):
 
     page.goto(edition.get_absolute_url())
     expect(page.get_by_role("heading", level=1)).to_have_text(edition.title)
-    expect(page.get_by_text("Inschrijven open tot en met")).to_be_visible()
-    page.get_by_role("link", name="Inschrijven voor de werkplaats").click()
+    expect(page.get_by_text("Open tot en met")).to_be_visible()
+    # The first of the two buttons: the one in the first screen.
+    page.get_by_role("link", name="Inschrijven voor de werkplaats").first.click()
     expect(page.get_by_role("heading", name="Inschrijven", exact=True)).to_be_visible()
 
     page.get_by_role("button", name="Inschrijving versturen").click()
@@ -127,7 +128,7 @@ def test_form_opened_before_the_deadline_and_sent_after_it_is_refused(open_page)
 
     page.goto(edition.get_absolute_url())
     expect(page.get_by_role("status")).to_contain_text("De inschrijving is gesloten.")
-    expect(page.get_by_text("Inschrijving gesloten", exact=True)).to_be_visible()
+    expect(page.get_by_text("Gesloten sinds", exact=False)).to_be_visible()
     expect(page.get_by_role("link", name="Inschrijven voor de werkplaats")).to_have_count(0)
 
     response = page.goto(f"/werkplaats/{edition.slug}/inschrijven/")

@@ -4,6 +4,7 @@ one real round trip through Django's SMTP backend."""
 import datetime
 import email
 import email.policy
+import re
 import socket
 import time
 from zoneinfo import ZoneInfo
@@ -65,7 +66,7 @@ def test_confirmation_text_has_the_summary_and_the_personal_link(signed_up, open
     # Plain text: no HTML escaping in the text part.
     assert "Organisatie: Wonen & Welzijn <Noord>" in body
     assert "(kenmerk PO-2022-0042)" in body
-    assert "De factuur volgt later per e-mail aan facturen@utrecht.example.nl." in body
+    assert "De factuur komt per e-mail naar facturen@utrecht.example.nl." in body
     assert f"{SITE}/inschrijving/{registration.token}/" in body
 
 
@@ -76,7 +77,7 @@ def test_confirmation_has_an_escaped_html_alternative_with_the_link(signed_up):
     html, mimetype = message.alternatives[0]
     assert mimetype == "text/html"
     assert '<html lang="nl">' in html
-    assert f'<a href="{SITE}/inschrijving/{registration.token}/">' in html
+    assert f'<a href="{SITE}/inschrijving/{registration.token}/"' in html
     assert "Je inschrijving is bevestigd." in html
     assert "Wonen &amp; Welzijn &lt;Noord&gt;" in html
     assert "<Noord>" not in html
@@ -203,3 +204,101 @@ def test_confirmation_survives_a_real_smtp_round_trip(smtp_server, open_edition,
     )
     registration.refresh_from_db()
     assert registration.confirmation_sent_at is not None
+
+
+@pytest.fixture
+def detailed(client, db, settings, mailoutbox, invoicing):
+    """A sign-up for an edition with its street address and terms, finance's issuer set up."""
+    from tests.conftest import make_edition
+
+    settings.SITE_URL = SITE
+    edition = make_edition(
+        venue_address="Postweg 1",
+        venue_postcode="3941 AA",
+        terms="Annuleren na de deadline kost € 250,-.",
+    )
+    client.post(
+        reverse("registrations:register", args=[edition.slug]),
+        sign_up_data(overnight_stay="nee", accessibility_needs="rolstoeltoegankelijk"),
+    )
+    [message] = [m for m in mailoutbox if m.to == ["fatima@gemeente.example.nl"]]
+    return Registration.objects.get(), message
+
+
+def _parts(message):
+    return {"text": message.body, "html": message.alternatives[0][0]}
+
+
+@pytest.mark.parametrize("part", ["text", "html"])
+def test_confirmation_gives_the_venue_address_and_a_route_link(detailed, part):
+    content = _parts(detailed[1])[part]
+    assert "Kaap Doorn Conferentiecentrum, Postweg 1, 3941 AA Doorn" in content
+    assert "https://www.openstreetmap.org/directions?to=Kaap+Doorn+Conferentiecentrum" in content
+
+
+@pytest.mark.parametrize("part", ["text", "html"])
+def test_confirmation_says_what_happens_next_with_the_issuers_payment_term(detailed, part):
+    content = _parts(detailed[1])[part]
+    assert "De factuur komt per e-mail naar facturen@utrecht.example.nl" in content
+    assert "de betalingstermijn is 30 dagen na de factuurdatum" in content
+
+
+def test_confirmation_names_no_payment_term_before_finance_set_one(signed_up):
+    _, by_recipient = signed_up
+    assert "betalingstermijn" not in by_recipient["fatima@gemeente.example.nl"].body
+
+
+@pytest.mark.parametrize("part", ["text", "html"])
+def test_confirmation_carries_the_terms_staff_entered_and_the_own_choices(detailed, part):
+    content = _parts(detailed[1])[part]
+    assert "Annuleren na de deadline kost € 250,-." in content
+    assert re.search(r"Overnachten(:|</th><td>) ?nee", content)
+    assert "vegetarisch" in content
+    assert "rolstoeltoegankelijk" in content
+
+
+@pytest.mark.parametrize("part", ["text", "html"])
+def test_confirmation_is_signed_once(detailed, part):
+    content = _parts(detailed[1])[part]
+    assert content.count("Platform31 en Van Vieren") == 1
+    assert content.count("Met vriendelijke groet") == 1
+
+
+def test_cancellation_mail_says_what_it_costs_and_cancels_the_calendar_event(
+    client, detailed, mailoutbox
+):
+    registration, confirmation = detailed
+    mailoutbox.clear()
+    client.post(reverse("registrations:cancel", args=[registration.token]))
+    [message] = [m for m in mailoutbox if m.to == ["fatima@gemeente.example.nl"]]
+    for content in _parts(message).values():
+        assert "WAT KOST HET ANNULEREN?" in content.upper()
+        assert "Annuleren na de deadline kost € 250,-." in content
+    [(filename, content, mimetype)] = message.attachments
+    assert mimetype == "text/calendar"
+    cancel = Calendar.from_ical(content)
+    original = Calendar.from_ical(confirmation.attachments[0][1])
+    assert cancel["METHOD"] == "CANCEL"
+    [cancelled_event] = cancel.walk("VEVENT")
+    [original_event] = original.walk("VEVENT")
+    assert cancelled_event["UID"] == original_event["UID"]
+    assert cancelled_event["SEQUENCE"] > original_event["SEQUENCE"]
+
+
+def test_cancellation_mail_without_terms_says_to_get_in_touch(client, db, mailoutbox):
+    from tests.conftest import make_edition
+
+    registration = make_registration(make_edition(terms=""))
+    client.post(reverse("registrations:cancel", args=[registration.token]))
+    [message] = [m for m in mailoutbox if m.to == [registration.email]]
+    assert "geen annuleringsvoorwaarden gepubliceerd" in message.body
+    assert "neem dan contact op met Romy" in message.body
+
+
+def test_after_cancelling_the_page_offers_no_calendar_and_no_price(client, detailed):
+    registration, _ = detailed
+    client.post(reverse("registrations:cancel", args=[registration.token]))
+    html = client.get(registration.get_absolute_url()).content.decode()
+    assert "Je inschrijving is geannuleerd" in html
+    assert "agenda.ics" not in html
+    assert "1.800" not in html

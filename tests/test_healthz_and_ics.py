@@ -8,6 +8,7 @@ import pytest
 from django.db import OperationalError
 from icalendar import Calendar
 
+from programme.ics import edition_calendar
 from tests.conftest import make_edition
 
 UTC = datetime.UTC
@@ -111,6 +112,27 @@ def test_ics_of_an_unpublished_edition_is_404(client, db):
     assert client.get(f"/werkplaats/{edition.slug}/agenda.ics").status_code == 404
 
 
-def test_edition_page_links_to_its_ics(client, edition_2022):
+def test_edition_page_links_to_its_ics(client, db):
+    edition = make_edition()
+    html = client.get(edition.get_absolute_url()).content.decode()
+    assert f'href="/werkplaats/{edition.slug}/agenda.ics"' in html
+
+
+def test_past_edition_no_longer_offers_zet_in_je_agenda(client, edition_2022):
     html = client.get("/").content.decode()
-    assert 'href="/werkplaats/werken-aan-wijkontwikkeling-2022/agenda.ics"' in html
+    assert "agenda.ics" not in html
+    assert "Zet in je agenda" not in html
+
+
+def test_calendar_cancellation_has_the_same_uid_and_a_higher_sequence(db):
+    edition = make_edition()
+    published = Calendar.from_ical(edition_calendar(edition))
+    cancelled = Calendar.from_ical(edition_calendar(edition, cancelled=True))
+    [event] = published.walk("VEVENT")
+    [cancel] = cancelled.walk("VEVENT")
+    assert published["METHOD"] == "PUBLISH"
+    assert cancelled["METHOD"] == "CANCEL"
+    assert cancel["UID"] == event["UID"]
+    assert cancel["SEQUENCE"] > event["SEQUENCE"]
+    assert cancel["STATUS"] == "CANCELLED"
+    assert cancel.decoded("DTSTART") == event.decoded("DTSTART")

@@ -16,6 +16,7 @@ from registrations.models import (
     NotEnoughPlaces,
     Order,
     Registration,
+    TransitionRefused,
     WhenShort,
 )
 from tests.conftest import admin_action, form_data, make_edition, make_registration, sign_up_data
@@ -372,3 +373,19 @@ def test_an_invoiced_orders_invoice_details_are_read_only_in_the_admin(
     order.refresh_from_db()
     assert order.invoice_street == "Stadsplateau 1"
     assert order.phone == "06 11111111"
+
+
+def test_an_invoiced_participant_names_a_substitute_through_the_organisation(db, invoicing):
+    order, people = _order_of_three(make_edition())
+    issue_order_invoice(order)
+    substitute = {
+        "first_name": "Karin",
+        "last_name": "Visser",
+        "email": "karin@gemeente.example.nl",
+        "phone": "06 12345678",
+        "job_title": "Wijkcoach",
+    }
+    with pytest.raises(TransitionRefused, match="factuur voor deze plaats staat al op jouw naam"):
+        people[0].name_substitute(**substitute)
+    people[0].refresh_from_db()
+    assert people[0].first_name == "Deelnemer0"

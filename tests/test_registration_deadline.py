@@ -216,9 +216,9 @@ def test_unpublished_edition_has_no_form(client, db):
 def test_edition_page_switches_from_open_to_closed_at_midnight(client, edition_2022):
     with time_machine.travel(ams(2022, 9, 16, 23, 59, 59), tick=False):
         html = client.get(edition_2022.get_absolute_url()).content.decode()
-    assert "Inschrijven open tot en met vrijdag 16 september 2022, 23:59 uur" in html
+    assert "Open tot en met vrijdag 16 september 2022, 23:59 uur" in html
     assert register_url(edition_2022) in html
     with time_machine.travel(ams(2022, 9, 17, 0, 0, 0), tick=False):
         html = client.get(edition_2022.get_absolute_url()).content.decode()
-    assert "Inschrijving gesloten" in html
+    assert "Gesloten sinds 16 september 2022" in html
     assert register_url(edition_2022) not in html

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from programme.models import Edition
+from programme.models import Edition, PrivacyStatement
 from registrations.attendance.models import Attendance, Certificate
 from registrations.invoicing import jobs
 from registrations.invoicing.admin import CorrectionForm
@@ -77,6 +77,7 @@ def world(open_edition, invoicing, staff_member, finance_user, outsider):
             traceback="",
         ),
         "programme.edition": open_edition,
+        "programme.privacystatement": PrivacyStatement.objects.create(),
         "registrations.registration": registration,
         "registrations.order": registration.order,
         "invoicing.invoice": invoice,
@@ -136,6 +137,9 @@ GROUP_PERMISSIONS = {
         "registrations.change_order",
         "registrations.view_retentionrecord",
         "registrations.view_waitinglistoffer",
+        "programme.view_privacystatement",
+        "programme.add_privacystatement",
+        "programme.change_privacystatement",
         "invoicing.view_invoice",
         "invoicing.view_invoiceline",
         "invoicing.view_bulkjob",
@@ -266,6 +270,14 @@ PAGES = {
         "history": (200, 200, 403),
         "download": (200, 200, 403),
     },
+    "programme.privacystatement": {
+        # One row, kept by Medewerkers: the list goes straight to it.
+        "changelist": (302, 403, 403),
+        "add": ALL_403,  # the one row exists
+        "change": (200, 403, 403),
+        "delete": ALL_403,
+        "history": (200, 403, 403),
+    },
     "invoicing.invoiceissuer": {
         # One row: the list goes straight to it.
         "changelist": (403, 302, 403),
@@ -327,9 +339,8 @@ def test_each_persona_gets_the_right_answer_on_each_admin_page(
     assert response.status_code == status, response.get("Location")
     if persona == ANONYMOUS:
         assert response["Location"].startswith(f"{LOGIN}?next=")
-    elif status == 302:  # the issuer's list, to its only row
-        change = reverse("admin:invoicing_invoiceissuer_change", args=[world["issuer"].pk])
-        assert response["Location"] == change
+    elif status == 302:  # a one-row list, to its only row
+        assert response["Location"] == _page_url(world, label, "change")
     if label == "invoicing.invoice" and kind == "delete" and persona in (MEDEWERKERS, FINANCIEN):
         assert "wordt nooit verwijderd, door niemand" in response.content.decode()
     if label == "invoicing.invoice" and kind == "change" and status == 200:

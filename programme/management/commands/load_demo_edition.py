@@ -41,6 +41,7 @@ class Command(BaseCommand):
         demo.is_demo = True
         demo.is_published = True
         demo.capacity = 20
+        demo.terms = seed.DEMO_TERMS
         demo.slug = Edition._free_slug(f"demo-{demo.start_date.year}")
         demo.save()
         self.stdout.write(self.style.SUCCESS(f"Demo-editie toegevoegd: {demo.get_absolute_url()}"))
