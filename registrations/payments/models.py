@@ -276,42 +276,34 @@ def annotated_balance(invoice):
 def settle(invoice_ids):
     """Write paid_on (the day the invoice was paid in full) and refunded_on (the day a credit
     note's money went back in full) for these invoices and their credit notes/originals, from
-    the allocations. Call inside the transaction that changed the allocations."""
+    the allocations. Call inside the transaction that changed the allocations. Returns the
+    number of invoices whose date changed."""
     invoice_ids = set(invoice_ids)
-    related = Invoice.objects.filter(
+    rows = Invoice.objects.filter(
         Q(pk__in=invoice_ids)
         | Q(credited_invoice_id__in=invoice_ids)
         | Q(credit_note__pk__in=invoice_ids)
-    ).select_related("credited_invoice")
-    invoices = {invoice.pk: invoice for invoice in related}
-    sums = paid_amounts(invoices)
-    changed = []
-    for invoice in invoices.values():
-        paid, last = sums.get(invoice.pk, (ZERO, None))
-        if invoice.kind == Invoice.Kind.INVOICE:
-            complete = invoice.total_incl_vat > 0 and paid >= invoice.total_incl_vat
-            paid_on = last if complete else None
-            if invoice.paid_on != paid_on:
-                invoice.paid_on = paid_on
-                changed.append(invoice)
+    ).values_list("pk", "kind", "credited_invoice_id", "total_incl_vat", "paid_on", "refunded_on")
+    rows = list(rows)
+    sums = paid_amounts([row[0] for row in rows])
+    updates = defaultdict(list)
+    for pk, kind, credited_id, total, paid_on, refunded_on in rows:
+        paid, last = sums.get(pk, (ZERO, None))
+        if kind == Invoice.Kind.INVOICE:
+            new = last if total > 0 and paid >= total else None
+            if paid_on != new:
+                updates["paid_on", new].append(pk)
         else:
-            original_paid, _ = sums.get(invoice.credited_invoice_id, (ZERO, None))
-            refunded_on = last if paid < 0 and original_paid + paid <= 0 else None
-            if invoice.refunded_on != refunded_on:
-                invoice.refunded_on = refunded_on
-                changed.append(invoice)
-    # paid_on and refunded_on are the invoice's mutable columns: bulk_update leaves the rest.
-    Invoice.objects.bulk_update(changed, ["paid_on", "refunded_on"], batch_size=500)
-    return changed
-
-
-def allocations_by_invoice(invoice_ids):
-    grouped = defaultdict(list)
-    for allocation in Allocation.objects.filter(invoice_id__in=invoice_ids).select_related(
-        "payment"
-    ):
-        grouped[allocation.invoice_id].append(allocation)
-    return grouped
+            original_paid, _ = sums.get(credited_id, (ZERO, None))
+            new = last if paid < 0 and original_paid + paid <= 0 else None
+            if refunded_on != new:
+                updates["refunded_on", new].append(pk)
+    # One UPDATE per distinct date (a statement has a few): paid_on and refunded_on are the
+    # invoice's mutable columns, which its guards let change.
+    for (column, value), pks in updates.items():
+        for start in range(0, len(pks), 500):
+            Invoice.objects.filter(pk__in=pks[start : start + 500]).update(**{column: value})
+    return sum(len(pks) for pks in updates.values())
 
 
 class InvoiceHold(models.Model):
