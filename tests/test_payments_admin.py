@@ -1,7 +1,9 @@
 """Finance in the admin: uploads the month's statement, sees the invoices paid, works the short
 queue of what did not match, and reads what is outstanding."""
 
+import csv
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
@@ -9,7 +11,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from registrations.invoicing.issuing import issue_invoice
-from registrations.payments.models import Allocation, BankStatement, Payment
+from registrations.payments import matching
+from registrations.payments.models import (
+    Allocation,
+    BankStatement,
+    CostCentre,
+    LedgerAccount,
+    Payment,
+)
 from tests.conftest import camt053, camt_transaction, make_registration
 
 TOTAL = Decimal("2178.00")
@@ -110,3 +119,61 @@ def test_the_overview_shows_what_is_outstanding_per_edition_by_lateness(
     assert report["totals"] == [TOTAL, 0, TOTAL, 0]
     assert report["total"] == 2 * TOTAL
     assert "€ 4.356,00" in page.content.decode()
+
+
+def test_the_bookkeeping_export_carries_debtor_accounts_cost_centre_and_payments(
+    client, finance_user, open_edition, invoicing
+):
+    LedgerAccount.objects.create(vat_rate=Decimal("21"), revenue_account="8000", vat_code="V21")
+    LedgerAccount.objects.create(vat_rate=Decimal("9"), revenue_account="8010", vat_code="V9")
+    CostCentre.objects.create(edition=open_edition, code="WP-2022")
+    utrecht = issue_invoice(make_registration(open_edition))
+    zwolle = issue_invoice(
+        make_registration(open_edition, invoice_organisation="Gemeente Zwolle", kvk_number=""),
+        lines=[("Werkplaats", 1, "1500", "21"), ("Maaltijden", 1, "300", "9")],
+    )
+    again = issue_invoice(make_registration(open_edition))  # Utrecht again: same debtor
+    matching.record_payment(utrecht, utrecht.invoice_date, amount="1000.00")
+    client.force_login(finance_user)
+    url = reverse("admin:invoicing_invoice_changelist")
+    data = {"action": "export_bookkeeping", "index": 0}
+    data["_selected_action"] = [utrecht.pk, zwolle.pk, again.pk]
+    response = client.post(url, data)
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    header = rows[0]
+    assert header[-6:] == [
+        "Debiteurnummer",
+        "Omzetrekening",
+        "Btw-code",
+        "Kostenplaats",
+        "Betaald",
+        "Openstaand",
+    ]
+    status = header.index("Status")
+    body = [(r[0], r[7], r[status], *r[-6:]) for r in rows[1:]]
+    assert body == [
+        (
+            utrecht.number,
+            "21",
+            "deels betaald",
+            "10001",
+            "8000",
+            "V21",
+            "WP-2022",
+            "1000,00",
+            "1178,00",
+        ),
+        (zwolle.number, "21", "open", "10002", "8000", "V21", "WP-2022", "0,00", "2142,00"),
+        (zwolle.number, "9", "open", "10002", "8010", "V9", "WP-2022", "0,00", "2142,00"),
+        (again.number, "21", "open", "10001", "8000", "V21", "WP-2022", "0,00", "2178,00"),
+    ]
+    payments = client.post(
+        reverse("admin:payments_payment_changelist"),
+        {
+            "action": "export_payments",
+            "index": 0,
+            "_selected_action": list(Payment.objects.values_list("pk", flat=True)),
+        },
+    )
+    lines = list(csv.reader(io.StringIO(payments.content.decode("utf-8-sig")), delimiter=";"))
+    assert lines[1][1] == "1000,00" and lines[1][-3:] == [utrecht.number, "10001", "1000,00"]

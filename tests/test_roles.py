@@ -25,6 +25,9 @@ from registrations.models import Registration, RetentionRecord
 from registrations.payments.matching import record_payment
 from registrations.payments.models import (
     BankStatement,
+    CostCentre,
+    Debtor,
+    LedgerAccount,
     InvoiceHold,
     Payment,
     Reminder,
@@ -100,6 +103,11 @@ def world(open_edition, invoicing, staff_member, finance_user, outsider):
         ),
         "payments.invoicehold": InvoiceHold.objects.create(invoice=invoice, reason="na afloop"),
         "payments.remindersettings": _reminder_settings(),
+        "payments.ledgeraccount": LedgerAccount.objects.create(
+            vat_rate=Decimal("21"), revenue_account="8000", vat_code="V21"
+        ),
+        "payments.costcentre": CostCentre.objects.create(edition=open_edition, code="WP2022"),
+        "payments.debtor": Debtor.objects.create(key="naam:x", organisation="X", number=10001),
     }
     return {
         "edition": open_edition,
@@ -176,6 +184,16 @@ GROUP_PERMISSIONS = {
         "payments.view_reminder",
         "payments.view_remindersettings",
         "payments.change_remindersettings",
+        "payments.view_ledgeraccount",
+        "payments.add_ledgeraccount",
+        "payments.change_ledgeraccount",
+        "payments.delete_ledgeraccount",
+        "payments.view_costcentre",
+        "payments.add_costcentre",
+        "payments.change_costcentre",
+        "payments.delete_costcentre",
+        "payments.view_debtor",
+        "payments.change_debtor",
     ),
 }
 
@@ -287,6 +305,28 @@ PAGES = {
         "add": ALL_403,  # from the invoice list's action
         "change": (403, 200, 403),
         "delete": (403, 200, 403),
+        "history": (403, 200, 403),
+    },
+    # The bookkeeping codes: finance sets them.
+    "payments.ledgeraccount": {
+        "changelist": (403, 200, 403),
+        "add": (403, 200, 403),
+        "change": (403, 200, 403),
+        "delete": (403, 200, 403),
+        "history": (403, 200, 403),
+    },
+    "payments.costcentre": {
+        "changelist": (403, 200, 403),
+        "add": (403, 200, 403),
+        "change": (403, 200, 403),
+        "delete": (403, 200, 403),
+        "history": (403, 200, 403),
+    },
+    "payments.debtor": {
+        "changelist": (403, 200, 403),
+        "add": ALL_403,  # numbered at the first export
+        "change": (403, 200, 403),
+        "delete": ALL_403,
         "history": (403, 200, 403),
     },
     "payments.remindersettings": {
@@ -426,6 +466,7 @@ ACTIONS = {
     },
     "payments_payment": {
         "mark_not_ours": {FINANCIEN},
+        "export_payments": {FINANCIEN},
     },
 }
 
@@ -494,6 +535,8 @@ def _prepare(action, changelist, world, mailoutbox):
         return [edition], {}, lambda: Edition.objects.count()
     if changelist == "payments_payment":
         payment = world["rows"]["payments.payment"]
+        if action == "export_payments":
+            return [payment], {}, None  # a download
         return [payment], {}, lambda: _refreshed(payment, "state")
     invoice = world["invoice"]
     if action == "send_reminder":

@@ -7,12 +7,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from programme.models import amsterdam_date
+from registrations.exports import csv_response
 from registrations.invoicing import admin as invoicing_admin
 from registrations.invoicing.models import Invoice
 from werkplaats.formats import money
 from werkplaats.middleware import accepts_uploads
 
-from . import matching, overview, reminders
+from . import bookkeeping, matching, overview, reminders
 from .camt import StatementRefused
 from .forms import (
     AssignForm,
@@ -25,7 +26,10 @@ from .forms import (
 from .models import (
     Allocation,
     BankStatement,
+    CostCentre,
+    Debtor,
     InvoiceHold,
+    LedgerAccount,
     Payment,
     Reminder,
     ReminderSettings,
@@ -143,7 +147,7 @@ class PaymentAdmin(admin.ModelAdmin):
     list_filter = ["state", "source", "statement"]
     search_fields = ["counterparty_name", "counterparty_iban", "remittance", "note"]
     inlines = [AllocationInline]
-    actions = ["mark_not_ours"]
+    actions = ["mark_not_ours", "export_payments"]
     fields = [
         ("booking_date", "amount"),
         "state",
@@ -285,6 +289,11 @@ class PaymentAdmin(admin.ModelAdmin):
             "Niet van ons",
         )
 
+    @admin.action(description="Exporteer voor de boekhouding (CSV)", permissions=["view"])
+    def export_payments(self, request, queryset):
+        rows = bookkeeping.payment_rows(bookkeeping.payments_for_export(queryset))
+        return csv_response("betalingen-boekhouding.csv", bookkeeping.PAYMENT_HEADER, rows)
+
 
 def _amount(term):
     return parse_amount(term) if any(ch.isdigit() for ch in term) else None
@@ -331,6 +340,33 @@ class InvoiceHoldAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # from the invoice list: "Herinneringen aanhouden…"
+
+
+@admin.register(LedgerAccount)
+class LedgerAccountAdmin(admin.ModelAdmin):
+    list_display = ["vat_rate", "revenue_account", "vat_code"]
+
+
+@admin.register(CostCentre)
+class CostCentreAdmin(admin.ModelAdmin):
+    list_display = ["edition", "code"]
+    list_select_related = ["edition"]
+
+
+@admin.register(Debtor)
+class DebtorAdmin(admin.ModelAdmin):
+    """Numbers are given at the first export; finance may renumber to match the bookkeeping."""
+
+    list_display = ["number", "organisation", "key"]
+    search_fields = ["organisation", "key"]
+    fields = ["organisation", "number", "key"]
+    readonly_fields = ["organisation", "key"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class PaymentOnInvoiceInline(ReadOnly, admin.TabularInline):
@@ -407,6 +443,18 @@ class InvoiceAdmin(invoicing_admin.InvoiceAdmin):
     def hold_reason(self, invoice):
         hold = getattr(invoice, "hold", None)
         return hold.reason if hold else "–"
+
+    @admin.action(
+        description="Exporteer voor de boekhouding (CSV, per factuur en btw-tarief)",
+        permissions=["view"],
+    )
+    def export_bookkeeping(self, request, queryset):
+        rows = bookkeeping.invoice_rows(
+            queryset.select_related("credited_invoice", "registration__edition")
+            .prefetch_related("lines")
+            .order_by("series", "sequence")
+        )
+        return csv_response("facturen-boekhouding.csv", bookkeeping.INVOICE_HEADER, rows)
 
     @admin.action(description="Markeer als betaald…", permissions=["mark_paid"])
     def mark_paid(self, request, queryset):

@@ -405,3 +405,63 @@ class Reminder(models.Model):
 
     def __str__(self):
         return f"{self.get_level_display()} {self.invoice.number}"
+
+
+class LedgerAccount(models.Model):
+    """Per VAT rate: the revenue account and the VAT code the accountant's import expects."""
+
+    vat_rate = models.DecimalField("btw-tarief (%)", max_digits=5, decimal_places=2, unique=True)
+    revenue_account = models.CharField("omzetrekening", max_length=20)
+    vat_code = models.CharField("btw-code", max_length=20)
+
+    class Meta:
+        verbose_name = "grootboekrekening per btw-tarief"
+        verbose_name_plural = "grootboekrekeningen per btw-tarief"
+        ordering = ["-vat_rate"]
+
+    def __str__(self):
+        return f"{self.vat_rate.normalize():f}%: {self.revenue_account} / {self.vat_code}"
+
+
+class CostCentre(models.Model):
+    """The cost centre an edition's invoices are booked on; without one, the edition's slug."""
+
+    edition = models.OneToOneField(
+        "programme.Edition",
+        on_delete=models.CASCADE,
+        related_name="cost_centre",
+        verbose_name="editie",
+    )
+    code = models.CharField("kostenplaats", max_length=30)
+
+    class Meta:
+        verbose_name = "kostenplaats"
+        verbose_name_plural = "kostenplaatsen"
+
+    def __str__(self):
+        return f"{self.code} ({self.edition})"
+
+
+class Debtor(models.Model):
+    """An organisation's debtor number in the bookkeeping: given at its first export, by KvK
+    number when the invoice has one, else by name; finance may change it."""
+
+    key = models.CharField("herkenning", max_length=220, unique=True, editable=False)
+    organisation = models.CharField("organisatie", max_length=200)
+    number = models.PositiveIntegerField("debiteurnummer", unique=True)
+
+    FIRST_NUMBER = 10001
+
+    class Meta:
+        verbose_name = "debiteur"
+        verbose_name_plural = "debiteuren"
+        ordering = ["number"]
+
+    def __str__(self):
+        return f"{self.number} {self.organisation}"
+
+    @staticmethod
+    def key_of(invoice):
+        if invoice.customer_kvk_number:
+            return f"kvk:{invoice.customer_kvk_number}"
+        return "naam:" + " ".join(invoice.customer_organisation.casefold().split())
