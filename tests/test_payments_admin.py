@@ -177,3 +177,15 @@ def test_the_bookkeeping_export_carries_debtor_accounts_cost_centre_and_payments
     )
     lines = list(csv.reader(io.StringIO(payments.content.decode("utf-8-sig")), delimiter=";"))
     assert lines[1][1] == "1000,00" and lines[1][-3:] == [utrecht.number, "10001", "1000,00"]
+
+
+def test_an_oversized_upload_is_refused_before_it_is_read(client, finance_user, invoices):
+    client.force_login(finance_user)
+    response = client.post(
+        UPLOAD,
+        {"file": statement(line(TOTAL, invoices[0].number))},
+        CONTENT_LENGTH=str(30 * 1024 * 1024),
+    )
+    assert response.status_code == 200
+    assert "groter dan 25 MB" in response.content.decode()
+    assert not Payment.objects.exists()

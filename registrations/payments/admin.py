@@ -23,6 +23,7 @@ from .forms import (
     StatementUploadForm,
     parse_amount,
 )
+from .matching import MAX_STATEMENT_BYTES
 from .models import (
     Allocation,
     BankStatement,
@@ -35,6 +36,13 @@ from .models import (
     ReminderSettings,
     balance,
     with_payments,
+)
+
+# The multipart envelope around the file: boundaries, headers, the CSRF token.
+UPLOAD_OVERHEAD = 64 * 1024
+TOO_LARGE = (
+    f"Dit bestand is groter dan {MAX_STATEMENT_BYTES // (1024 * 1024)} MB; een maandafschrift "
+    "is veel kleiner. Is het wel een afschrift?"
 )
 
 
@@ -91,8 +99,17 @@ class BankStatementAdmin(ReadOnly, admin.ModelAdmin):
         """Finance reads in a statement: all its new lines, or (with the reason) nothing."""
         if not request.user.has_perm("payments.add_bankstatement"):
             raise PermissionDenied
-        form = StatementUploadForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        too_large = None
+        if length > MAX_STATEMENT_BYTES + UPLOAD_OVERHEAD:
+            # Refused before Django reads the body to a temporary file.
+            form, too_large = StatementUploadForm(), TOO_LARGE
+        else:
+            form = StatementUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_bound and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
                 statement = matching.import_statement(
@@ -114,6 +131,7 @@ class BankStatementAdmin(ReadOnly, admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": "Bankafschrift inlezen",
             "form": form,
+            "too_large": too_large,
             "opts": self.opts,
         }
         return TemplateResponse(request, "payments/upload.html", context)
