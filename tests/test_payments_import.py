@@ -2,9 +2,11 @@
 invoices, matched by the invoice number people type, and never by a guess."""
 
 import datetime
+import importlib
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from stdnum import iso11649
 
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
@@ -17,6 +19,7 @@ from registrations.payments.models import (
     InvoiceState,
     Payment,
     balance,
+    settle,
 )
 from tests.conftest import camt053, camt_transaction, make_registration
 
@@ -315,3 +318,23 @@ def test_marking_paid_by_hand_is_a_payment(invoices):
     credit = credit_invoice(invoice)
     matching.record_refund(credit, day)
     assert state(credit) == InvoiceState.REFUNDED
+
+
+def test_the_migration_turns_hand_set_paid_and_refunded_dates_into_payments(invoices):
+    migration = importlib.import_module(
+        "registrations.payments.migrations.0002_paid_on_becomes_payments"
+    )
+    paid, refunded, _open = invoices
+    day = paid.invoice_date
+    Invoice.objects.filter(pk__in=[paid.pk, refunded.pk]).update(paid_on=day)
+    credit = credit_invoice(refunded)
+    Invoice.objects.filter(pk=credit.pk).update(refunded_on=day)
+    migration.payments_from_dates(apps, None)
+    assert sorted(Allocation.objects.values_list("invoice_id", "amount")) == sorted(
+        [(paid.pk, TOTAL), (refunded.pk, TOTAL), (credit.pk, -TOTAL)]
+    )
+    assert state(paid) == InvoiceState.PAID
+    assert state(credit) == InvoiceState.REFUNDED
+    assert state(_open) == InvoiceState.OPEN
+    # The dates the payments give are the dates finance had set.
+    assert settle([paid.pk, refunded.pk, credit.pk]) == 0
