@@ -189,3 +189,21 @@ def test_an_oversized_upload_is_refused_before_it_is_read(client, finance_user, 
     assert response.status_code == 200
     assert "groter dan 25 MB" in response.content.decode()
     assert not Payment.objects.exists()
+
+
+def test_the_invoice_list_filters_by_what_the_payments_say(client, finance_user, invoices):
+    partly, untouched = invoices
+    matching.record_payment(partly, partly.invoice_date, amount="100.00")
+    client.force_login(finance_user)
+    url = reverse("admin:invoicing_invoice_changelist")
+    found = client.get(url, {"betaling": "partial"}).context["cl"].result_list
+    assert [i.pk for i in found] == [partly.pk]
+    assert not client.get(url, {"betaling": "overpaid"}).context["cl"].result_list
+
+
+def test_the_payment_list_finds_an_amount_typed_the_dutch_way(client, finance_user, invoices):
+    client.force_login(finance_user)
+    client.post(UPLOAD, {"file": statement(line(TOTAL, "x"), line("12.50", "y", "Krant"))})
+    url = reverse("admin:payments_payment_changelist")
+    found = client.get(url, {"q": "2.178,00"}).context["cl"].result_list
+    assert [p.amount for p in found] == [TOTAL]

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -425,6 +426,34 @@ class ReminderOnInvoiceInline(ReadOnly, admin.TabularInline):
     extra = 0
 
 
+class PaymentStateFilter(admin.SimpleListFilter):
+    """What only the payments tell: part paid, paid too much, money to send back."""
+
+    title = "betaling"
+    parameter_name = "betaling"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("partial", "deels betaald"),
+            ("overpaid", "te veel betaald"),
+            ("refund_due", "terug te betalen"),
+            ("on_hold", "herinneringen aangehouden"),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        uncredited = queryset.uncredited()
+        if value == "partial":
+            return uncredited.filter(paid_own__gt=0, paid_own__lt=F("total_incl_vat"))
+        if value == "overpaid":
+            return uncredited.filter(paid_own__gt=F("total_incl_vat"))
+        if value == "refund_due":
+            return queryset.credited().filter(paid_own__gt=-F("paid_credit_note"))
+        if value == "on_hold":
+            return queryset.filter(hold__isnull=False)
+        return queryset
+
+
 class InvoiceAdmin(invoicing_admin.InvoiceAdmin):
     """Invoicing's invoice admin with what payments add: the state from the payments, the
     payments and reminders on the invoice, reminders and holds, and "mark paid" as a payment."""
@@ -436,6 +465,7 @@ class InvoiceAdmin(invoicing_admin.InvoiceAdmin):
     ]
     actions = [*invoicing_admin.InvoiceAdmin.actions, "send_reminder", "hold_reminders"]
     list_select_related = [*invoicing_admin.InvoiceAdmin.list_select_related, "hold"]
+    list_filter = [*invoicing_admin.InvoiceAdmin.list_filter, PaymentStateFilter]
 
     def get_queryset(self, request):
         return with_payments(super().get_queryset(request))
