@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -75,9 +75,13 @@ class BankStatementAdmin(ReadOnly, admin.ModelAdmin):
     fields = list_display[:-1] + ["sha256"]
     readonly_fields = fields
 
-    @admin.display(description="niet gekoppeld")
+    def get_queryset(self, request):
+        unmatched = Count("payments", filter=Q(payments__state=Payment.State.UNMATCHED))
+        return super().get_queryset(request).annotate(unmatched=unmatched)
+
+    @admin.display(description="niet gekoppeld", ordering="unmatched")
     def unmatched_link(self, statement):
-        count = statement.payments.filter(state=Payment.State.UNMATCHED).count()
+        count = statement.unmatched
         url = reverse("admin:payments_payment_changelist")
         return format_html(
             '<a href="{}?statement__id__exact={}&state__exact=unmatched">{}</a>',
