@@ -2,7 +2,10 @@
 with the invoice attached, and never for a paid, credited or held invoice."""
 
 import datetime
+import email
+import email.policy
 import io
+import time
 from decimal import Decimal
 
 import pytest
@@ -13,7 +16,7 @@ from django.urls import reverse
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.payments import matching
 from registrations.payments.models import InvoiceHold, Reminder, ReminderSettings
-from tests.conftest import admin_action, make_registration
+from tests.conftest import admin_action, make_registration, pdf_text, stored_pdf
 
 ISSUED = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)  # due 12 October 2022
 
@@ -145,3 +148,26 @@ def test_finance_holds_an_invoice_with_a_reason(client, finance_user, invoice):
     assert InvoiceHold.objects.get().reason == "Betaalt na afloop"
     with at((12, 1)):
         assert "0 herinnering(en)" in run()
+
+
+def test_the_reminder_survives_a_real_smtp_round_trip_with_the_stored_invoice_attached(
+    smtp_server, invoice, settings, django_capture_on_commit_callbacks
+):
+    controller, inbox = smtp_server
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = controller.hostname, controller.port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    with at((10, 19)), django_capture_on_commit_callbacks(execute=True):
+        run()
+    deadline = time.monotonic() + 5
+    while not inbox.envelopes and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(inbox.envelopes) == 1
+    envelope = inbox.envelopes[0]
+    assert envelope.rcpt_tos == [invoice.customer_email]
+    message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert "Eerste herinnering" in message["Subject"]
+    attachments = {part.get_filename(): part.get_content() for part in message.iter_attachments()}
+    assert attachments[invoice.filename] == stored_pdf(invoice)
+    assert invoice.number in pdf_text(attachments[invoice.filename])
