@@ -7,10 +7,12 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from stdnum import iso11649
 
-from registrations.invoicing.issuing import credit_invoice, issue_invoice
+from registrations.invoicing.issuing import correct_and_reissue, credit_invoice, issue_invoice
 from registrations.invoicing.models import Invoice
+from registrations.models import Registration
 from registrations.payments import matching
 from registrations.payments.camt import StatementRefused
 from registrations.payments.models import (
@@ -338,3 +340,18 @@ def test_the_migration_turns_hand_set_paid_and_refunded_dates_into_payments(invo
     assert state(_open) == InvoiceState.OPEN
     # The dates the payments give are the dates finance had set.
     assert settle([paid.pk, refunded.pk, credit.pk]) == 0
+
+
+def test_money_on_a_corrected_invoice_moves_to_its_replacement(invoices):
+    invoice = invoices[0]
+    read_in(camt053([entry(TOTAL, invoice.number)]))
+    credit, replacement = correct_and_reissue(
+        Registration.objects.get(pk=invoice.registration_id), {"invoice_street": "Postbus 1"}
+    )
+    assert state(invoice) == InvoiceState.REFUND_DUE
+    assert matching.transfer(invoice, replacement, by="femke") == TOTAL
+    assert state(invoice) == InvoiceState.REFUNDED
+    assert state(replacement) == InvoiceState.PAID
+    assert sum(Payment.objects.values_list("amount", flat=True)) == TOTAL  # one bank payment
+    with pytest.raises(ValidationError, match="niets te verrekenen"):
+        matching.transfer(invoice, replacement)

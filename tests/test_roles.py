@@ -463,6 +463,7 @@ ACTIONS = {
         "restore_documents": {FINANCIEN},
         "send_reminder": {FINANCIEN},
         "hold_reminders": {FINANCIEN},
+        "transfer_payment": {FINANCIEN},
     },
     "payments_payment": {
         "mark_not_ours": {FINANCIEN},
@@ -545,6 +546,15 @@ def _prepare(action, changelist, world, mailoutbox):
             at=timezone.now() - datetime.timedelta(days=60),
         )
         return [late], {}, lambda: Reminder.objects.filter(invoice=late).count()
+    if action == "transfer_payment":
+        record_payment(invoice, timezone.localdate())
+        credit_invoice(invoice)
+        other = issue_invoice(make_registration(edition, first_name="Nieuw"))
+        return (
+            [invoice],
+            {"apply": "1", "target": other.number},
+            lambda: _refreshed(other, "paid_on"),
+        )
     if action == "hold_reminders":
         InvoiceHold.objects.all().delete()
         return (

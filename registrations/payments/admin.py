@@ -22,6 +22,7 @@ from .forms import (
     InvoiceSearchForm,
     NotOursForm,
     StatementUploadForm,
+    TransferForm,
     parse_amount,
 )
 from .matching import MAX_STATEMENT_BYTES
@@ -467,7 +468,12 @@ class InvoiceAdmin(invoicing_admin.InvoiceAdmin):
         PaymentOnInvoiceInline,
         ReminderOnInvoiceInline,
     ]
-    actions = [*invoicing_admin.InvoiceAdmin.actions, "send_reminder", "hold_reminders"]
+    actions = [
+        *invoicing_admin.InvoiceAdmin.actions,
+        "send_reminder",
+        "hold_reminders",
+        "transfer_payment",
+    ]
     list_select_related = [*invoicing_admin.InvoiceAdmin.list_select_related, "hold"]
     list_filter = [*invoicing_admin.InvoiceAdmin.list_filter, PaymentStateFilter]
 
@@ -580,6 +586,33 @@ class InvoiceAdmin(invoicing_admin.InvoiceAdmin):
         invoicing_admin.apply_to_each(
             self, request, queryset.order_by("number"), step, "Aangehouden"
         )
+        return None
+
+    @admin.action(
+        description="Betaald bedrag verrekenen met nieuwe factuur…", permissions=["mark_paid"]
+    )
+    def transfer_payment(self, request, queryset):
+        form = TransferForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return invoicing_admin.confirm_page(
+                self,
+                request,
+                queryset,
+                "transfer_payment",
+                "Betaald bedrag verrekenen",
+                "Na corrigeren en opnieuw factureren staat het geld op de gecrediteerde factuur "
+                "('terug te betalen'). Verrekenen boekt het over naar de nieuwe factuur: een "
+                "terugbetaling op de creditfactuur en een betaling op de nieuwe, van hetzelfde "
+                "bedrag. Er gaat geen geld van de bank af.",
+                form,
+            )
+        target = form.cleaned_data["target"]
+
+        def step(invoice):
+            amount = matching.transfer(invoice, target, by=request.user.get_username())
+            return f"{money(amount)} van {invoice.number} verrekend met {target.number}"
+
+        invoicing_admin.apply_to_each(self, request, queryset.order_by("number"), step, "Verrekend")
         return None
 
 

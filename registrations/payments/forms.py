@@ -80,3 +80,18 @@ class HoldForm(forms.Form):
         help_text="Bijvoorbeeld: gemeente betaalt na afloop, afgesproken met de crediteurenadministratie.",
         error_messages={"required": "Schrijf op waarom er geen herinnering mag uitgaan."},
     )
+
+
+class TransferForm(forms.Form):
+    target = forms.CharField(
+        label="Naar factuur (nummer)",
+        max_length=40,
+        help_text="De nieuwe factuur waarmee het betaalde bedrag wordt verrekend.",
+    )
+
+    def clean_target(self):
+        number = self.cleaned_data["target"].strip()
+        invoice = Invoice.objects.filter(number__iexact=number).first()
+        if invoice is None:
+            raise forms.ValidationError(f"Er is geen factuur met nummer {number}.")
+        return invoice

@@ -381,3 +381,48 @@ def _manual(invoice, day, amount, by, text):
     Allocation.objects.create(payment=payment, invoice=invoice, amount=amount)
     settle([invoice.pk])
     return payment
+
+
+def transfer(credited, target, by="", today=None):
+    """Move the money paid on a credited invoice to another invoice of the customer (after
+    "corrigeren en opnieuw factureren"): a refund on the credit note and a payment on the
+    target of the same amount (what the one still owes back, at most what the other still
+    owes), booked today. Nothing leaves the bank, so the pair nets to zero."""
+    today = today or amsterdam_date(timezone.now())
+    with transaction.atomic():
+        index = InvoiceIndex()
+        credit = (
+            credited.pk
+            if index.kind[credited.pk] == Invoice.Kind.CREDIT_NOTE
+            else (index.credit_of.get(credited.pk))
+        )
+        if credit is None:
+            raise ValidationError(
+                f"{credited.number} is niet gecrediteerd; er is niets te verrekenen."
+            )
+        if index.kind[target.pk] != Invoice.Kind.INVOICE or target.pk in index.credit_of:
+            raise ValidationError(f"{target.number} is geen openstaande factuur.")
+        related = {credit, index.credited[credit], target.pk}
+        _lock(related)
+        ledger = Ledger(index, related)
+        amount = min(-ledger.open_amount(credit), ledger.open_amount(target.pk))
+        if amount <= 0:
+            raise ValidationError(
+                f"Er is niets te verrekenen: op {credited.number} staat geen terug te betalen "
+                f"bedrag of {target.number} is al betaald."
+            )
+        original = Invoice.objects.get(pk=index.credited[credit])
+        text = f"Verrekend: {original.number} (gecrediteerd) naar {target.number}"
+        for pk, signed in [(credit, -amount), (target.pk, amount)]:
+            payment = Payment.objects.create(
+                source=Payment.Source.TRANSFER,
+                amount=signed,
+                booking_date=today,
+                counterparty_name=original.customer_organisation,
+                remittance=text,
+                state=Payment.State.MATCHED,
+                handled_by=by,
+            )
+            Allocation.objects.create(payment=payment, invoice_id=pk, amount=signed)
+        settle(related)
+    return amount

@@ -66,6 +66,8 @@ class Payment(models.Model):
     class Source(models.TextChoices):
         BANK = "bank", "bankafschrift"
         MANUAL = "manual", "handmatig geregistreerd"
+        # Money of a credited invoice moved to its replacement: a pair that nets to zero.
+        TRANSFER = "transfer", "verrekend"
 
     statement = models.ForeignKey(
         BankStatement,
