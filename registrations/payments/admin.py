@@ -338,10 +338,8 @@ class ReminderSettingsAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        settings = ReminderSettings.load()
-        if settings._state.adding:
-            settings.save()
-        return redirect("admin:payments_remindersettings_change", settings.pk)
+        # The row is made by the migration (0004); load() falls back to the defaults.
+        return redirect("admin:payments_remindersettings_change", ReminderSettings.load().pk)
 
 
 @admin.register(Reminder)

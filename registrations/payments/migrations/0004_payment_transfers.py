@@ -3,6 +3,12 @@
 from django.db import migrations, models
 
 
+def reminder_settings_row(apps, schema_editor):
+    """The one row of reminder settings, with its defaults, for finance to edit."""
+    ReminderSettings = apps.get_model("payments", "ReminderSettings")
+    ReminderSettings.objects.get_or_create(pk=1)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -15,4 +21,5 @@ class Migration(migrations.Migration):
             name='source',
             field=models.CharField(choices=[('bank', 'bankafschrift'), ('manual', 'handmatig geregistreerd'), ('transfer', 'verrekend')], default='bank', max_length=10, verbose_name='bron'),
         ),
+        migrations.RunPython(reminder_settings_row, migrations.RunPython.noop),
     ]
