@@ -187,11 +187,17 @@ def invoices_removed_afterwards(db):
         InvoiceDocument,
         InvoiceLine,
     )
+    from registrations.payments.models import Allocation, InvoiceHold, Payment, Reminder
 
     if connection.vendor != "sqlite":
         return
     with connection.schema_editor() as editor:
         guards.drop(apps, editor)
+    # What points at the invoices first (PROTECT): payments, reminders, holds.
+    Allocation.objects.all().delete()
+    Payment.objects.all().delete()
+    Reminder.objects.all().delete()
+    InvoiceHold.objects.all().delete()
     InvoiceDocument.objects.all().delete()
     InvoiceLine.objects.all().delete()
     Invoice.objects.filter(credited_invoice__isnull=False).delete()

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.core.management import call_command
@@ -454,3 +455,133 @@ def pdf_text_pieces(content):
 
         page.extract_text(visitor_text=visit)
     return pieces
+
+
+class SmtpInbox:
+    """An aiosmtpd handler that keeps what it receives."""
+
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on loopback (aiosmtpd): (its controller, what it received)."""
+    inbox = SmtpInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+OUR_IBAN = "NL91ABNA0417164300"
+
+
+def camt_transaction(
+    amount=None,
+    name="Gemeente Utrecht",
+    iban="NL02RABO0123456789",
+    remittance=None,
+    reference=None,
+    bank_reference=None,
+    end_to_end="NOTPROVIDED",
+):
+    """One TxDtls of a CAMT.053 entry: who paid, with what description or creditor reference.
+    `amount` only matters in a batch entry (each transaction carries its own)."""
+    return {
+        "amount": amount,
+        "name": name,
+        "iban": iban,
+        "remittance": remittance,
+        "reference": reference,
+        "bank_reference": bank_reference,
+        "end_to_end": end_to_end,
+    }
+
+
+def camt053(entries, version="02", account=OUR_IBAN, statement_id="2022-10-03-001"):
+    """A CAMT.053 statement as the Dutch banks export it, as bytes.
+
+    `entries`: dicts with amount (Decimal, negative for a debit), booking_date, optional
+    bank_reference, status ("BOOK") and transactions (camt_transaction dicts; several make a
+    batch entry). Version "02" writes camt.053.001.02 (ING, Rabobank, ABN AMRO); "08" writes
+    camt.053.001.08 (Sts/Cd, TxDtls/Amt, the party's name under Pty)."""
+    from xml.sax.saxutils import escape
+
+    new = version != "02"
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.{version}" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">',
+        "<BkToCstmrStmt>",
+        "<GrpHdr><MsgId>MSG-1</MsgId><CreDtTm>2022-10-03T06:00:00</CreDtTm></GrpHdr>",
+        f"<Stmt><Id>{statement_id}</Id><ElctrncSeqNb>1</ElctrncSeqNb>",
+        "<CreDtTm>2022-10-03T06:00:00</CreDtTm>",
+        f"<Acct><Id><IBAN>{account}</IBAN></Id><Ccy>EUR</Ccy></Acct>",
+        '<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">0.00</Amt>'
+        "<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2022-10-01</Dt></Dt></Bal>",
+    ]
+    for number, entry in enumerate(entries, start=1):
+        amount = Decimal(entry["amount"])
+        credit = amount > 0
+        status = entry.get("status", "BOOK")
+        transactions = entry.get("transactions") or [camt_transaction()]
+        lines += [
+            "<Ntry>",
+            f'<Amt Ccy="EUR">{abs(amount):.2f}</Amt>',
+            f"<CdtDbtInd>{'CRDT' if credit else 'DBIT'}</CdtDbtInd>",
+            f"<Sts><Cd>{status}</Cd></Sts>" if new else f"<Sts>{status}</Sts>",
+            f"<BookgDt><Dt>{entry.get('booking_date', '2022-10-03')}</Dt></BookgDt>",
+            f"<ValDt><Dt>{entry.get('booking_date', '2022-10-03')}</Dt></ValDt>",
+        ]
+        if entry.get("bank_reference", f"REF{number:06d}"):
+            lines.append(
+                f"<AcctSvcrRef>{entry.get('bank_reference', f'REF{number:06d}')}</AcctSvcrRef>"
+            )
+        lines += [
+            "<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly>"
+            "</Domn></BkTxCd>",
+            "<NtryDtls>",
+        ]
+        if len(transactions) > 1:
+            lines.append(f"<Btch><NbOfTxs>{len(transactions)}</NbOfTxs></Btch>")
+        party, account_tag = ("Dbtr", "DbtrAcct") if credit else ("Cdtr", "CdtrAcct")
+        for tx in transactions:
+            lines.append("<TxDtls>")
+            refs = f"<EndToEndId>{tx['end_to_end']}</EndToEndId>"
+            if tx["bank_reference"]:
+                refs = f"<AcctSvcrRef>{tx['bank_reference']}</AcctSvcrRef>" + refs
+            lines.append(f"<Refs>{refs}</Refs>")
+            if tx["amount"] is not None:
+                tx_amount = f'<Amt Ccy="EUR">{abs(Decimal(tx["amount"])):.2f}</Amt>'
+                lines.append(tx_amount if new else f"<AmtDtls><TxAmt>{tx_amount}</TxAmt></AmtDtls>")
+            name = f"<Nm>{escape(tx['name'])}</Nm>"
+            lines += [
+                f"<RltdPties><{party}>{f'<Pty>{name}</Pty>' if new else name}</{party}>",
+                f"<{account_tag}><Id><IBAN>{tx['iban']}</IBAN></Id></{account_tag}></RltdPties>",
+            ]
+            if tx["remittance"] is not None or tx["reference"] is not None:
+                lines.append("<RmtInf>")
+                if tx["remittance"] is not None:
+                    lines.append(f"<Ustrd>{escape(tx['remittance'])}</Ustrd>")
+                if tx["reference"] is not None:
+                    lines.append(
+                        "<Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry>"
+                        "<Issr>ISO</Issr></Tp>"
+                        f"<Ref>{tx['reference']}</Ref></CdtrRefInf></Strd>"
+                    )
+                lines.append("</RmtInf>")
+            lines.append("</TxDtls>")
+        lines += ["</NtryDtls>", "</Ntry>"]
+    lines += ["</Stmt>", "</BkToCstmrStmt>", "</Document>"]
+    return "\n".join(lines).encode()

@@ -13,6 +13,7 @@ from programme.models import Edition
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.invoicing.models import Invoice, InvoiceRefused
 from registrations.models import Registration, TransitionRefused
+from registrations.payments.matching import record_payment
 from tests.conftest import closed_port, make_edition, make_registration, sign_up_data
 
 pytestmark = pytest.mark.django_db
@@ -400,7 +401,7 @@ def test_credit_note_of_a_paid_invoice_is_a_refund_due_until_recorded(
 
     registration = make_registration(make_edition())
     invoice = issue_invoice(registration)
-    invoice.record_payment(invoice.invoice_date)
+    record_payment(invoice, invoice.invoice_date)
     registration.cancel()
     credit = credit_invoice(invoice)
     assert list(Invoice.objects.refund_due()) == [credit]

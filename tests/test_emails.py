@@ -5,12 +5,10 @@ import datetime
 import email
 import email.policy
 import re
-import socket
 import time
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.urls import reverse
 from icalendar import Calendar
 
@@ -133,32 +131,6 @@ def test_messages_come_from_the_configured_sender(signed_up, settings):
     _, by_recipient = signed_up
     for message in by_recipient.values():
         assert message.from_email == settings.DEFAULT_FROM_EMAIL
-
-
-class _Inbox:
-    """An aiosmtpd handler that keeps what it receives."""
-
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server():
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
 
 
 def test_confirmation_survives_a_real_smtp_round_trip(smtp_server, open_edition, settings):

@@ -2,7 +2,8 @@
 
 programme (the workshop as published) uses neither registrations nor invoicing; sign-up
 (registrations) never uses invoicing or attendance; invoicing (registrations/invoicing) and
-attendance (registrations/attendance) may use both, and never each other.
+attendance (registrations/attendance) may use both, and never each other; payments
+(registrations/payments) build on invoicing, and nothing below uses them.
 """
 
 import ast
@@ -39,11 +40,13 @@ def imported(tree):
         ("programme", (), ("registrations",)),
         (
             "registrations",
-            ("registrations/invoicing", "registrations/attendance"),
-            ("registrations.invoicing", "registrations.attendance"),
+            ("registrations/invoicing", "registrations/attendance", "registrations/payments"),
+            ("registrations.invoicing", "registrations.attendance", "registrations.payments"),
         ),
-        ("registrations/invoicing", (), ("registrations.attendance",)),
-        ("registrations/attendance", (), ("registrations.invoicing",)),
+        ("registrations/invoicing", (), ("registrations.attendance", "registrations.payments")),
+        ("registrations/attendance", (), ("registrations.invoicing", "registrations.payments")),
+        # Payments build on invoicing; invoicing never knows about them.
+        ("registrations/payments", (), ("registrations.attendance",)),
         # formats and pdf are the layer below every app; only the URLconf joins the apps.
         ("werkplaats", ("werkplaats/urls.py",), ("programme", "registrations")),
     ],

@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "registrations",
     "registrations.invoicing",
     "registrations.attendance",
+    "registrations.payments",
 ]
 
 MIDDLEWARE = [

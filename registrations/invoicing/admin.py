@@ -570,8 +570,6 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = [
         "download_zip",
         "export_bookkeeping",
-        "mark_paid",
-        "mark_refunded",
         "create_credit_notes",
         "email_invoices",
         "restore_documents",
@@ -763,42 +761,6 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             done,
         )
         return None
-
-    @admin.action(description="Markeer als betaald…", permissions=["mark_paid"])
-    def mark_paid(self, request, queryset):
-        def record(invoice, day):
-            invoice.record_payment(day)
-            return f"{invoice.number} betaald op {day:%d-%m-%Y}"
-
-        return self._dated_action(
-            request,
-            queryset,
-            "mark_paid",
-            "Facturen als betaald markeren",
-            "Op welke datum is het geld binnengekomen? Niet voor de factuurdatum en niet in de "
-            "toekomst. Creditfacturen, gecrediteerde en al betaalde facturen worden overgeslagen.",
-            record,
-            "Betaald",
-            ("paid_on", "Betaald op"),
-        )
-
-    @admin.action(description="Markeer terugbetaling als gedaan…", permissions=["mark_paid"])
-    def mark_refunded(self, request, queryset):
-        def record(invoice, day):
-            invoice.record_refund(day)
-            return f"{invoice.number} terugbetaald op {day:%d-%m-%Y}"
-
-        return self._dated_action(
-            request,
-            queryset,
-            "mark_refunded",
-            "Terugbetaling registreren",
-            "Op welke datum is het geld van deze creditfactuur teruggestort? Alleen "
-            "creditfacturen van betaalde facturen met een open terugbetaling tellen mee.",
-            record,
-            "Terugbetaald",
-            ("refunded_on", "Terugbetaald op"),
-        )
 
     @admin.action(description="Creditfactuur maken…", permissions=["credit_invoice"])
     def create_credit_notes(self, request, queryset):

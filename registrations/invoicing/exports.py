@@ -56,7 +56,7 @@ BOOKKEEPING_HEADER = [
 ]
 
 
-def _csv_amount(amount):
+def csv_amount(amount):
     # Decimal comma without thousands separator: what Dutch spreadsheets and bookkeeping
     # imports read as a number.
     return f"{round_cents(amount):.2f}".replace(".", ",")
@@ -75,9 +75,9 @@ def bookkeeping_rows(invoices, today=None):
                 invoice.customer_vat_id,
                 invoice.po_number,
                 f"{rate.normalize():f}".replace(".", ","),
-                _csv_amount(base),
-                _csv_amount(vat),
-                _csv_amount(base + vat),
+                csv_amount(base),
+                csv_amount(vat),
+                csv_amount(base + vat),
                 invoice.credited_invoice.number if invoice.credited_invoice_id else "",
                 invoice.paid_on.strftime("%d-%m-%Y") if invoice.paid_on else "",
                 invoice.status(today).label,

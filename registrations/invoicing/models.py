@@ -185,15 +185,6 @@ class InvoiceCounter(models.Model):
         return f"{self.series}{self.last_number:04d}"
 
 
-def _check_booking_date(value, invoice_date, today, what):
-    if value > today:
-        raise ValidationError(f"Een {what} kan niet in de toekomst liggen.")
-    if value < invoice_date:
-        raise ValidationError(
-            f"Een {what} kan niet voor de factuurdatum ({invoice_date:%d-%m-%Y}) liggen."
-        )
-
-
 class InvoiceIsFinal(Exception):
     """An issued invoice cannot be changed or deleted; correct it with a credit note."""
 
@@ -225,6 +216,14 @@ class InvoiceQuerySet(models.QuerySet):
         )
         return self.uncredited().filter(models.Exists(cancelled))
 
+    def with_edition(self):
+        """Each invoice with `edition_id`: the edition of its participants (an invoice is for
+        one edition), in the same query."""
+        first_line = InvoiceLine.objects.filter(invoice=models.OuterRef("pk")).order_by("position")
+        return self.annotate(
+            edition_id=models.Subquery(first_line.values("registration__edition_id")[:1])
+        )
+
     def for_registration(self, registration):
         """The invoices and credit notes with a line for `registration`."""
         return self.filter(
@@ -252,7 +251,8 @@ class Invoice(models.Model):
     """An issued invoice or credit note: a frozen snapshot of everything printed on it.
 
     Only its documents' checksums (each set once), the payment date and the e-mail date may change after
-    issue; database triggers refuse everything else, and any DELETE.
+    issue; database triggers refuse everything else, and any DELETE. paid_on and refunded_on
+    are written by the payments app from the payments allocated to the invoice.
     """
 
     class Kind(models.TextChoices):
@@ -393,31 +393,6 @@ class Invoice(models.Model):
     @property
     def is_credited(self):
         return not self.is_credit_note and hasattr(self, "credit_note")
-
-    def record_payment(self, paid_on, today=None):
-        """Record the day the money came in. Not before the invoice date, not in the future,
-        and only for an open invoice (not a credit note, not credited, not paid already)."""
-        today = today or amsterdam_date(timezone.now())
-        if self.is_credit_note or self.is_credited or self.paid_on:
-            raise ValidationError(
-                f"{self.number} is een creditfactuur, gecrediteerd of al betaald; er is niets "
-                "te registreren."
-            )
-        _check_booking_date(paid_on, self.invoice_date, today, "betaaldatum")
-        self.paid_on = paid_on
-        self.save(update_fields=["paid_on"])
-
-    def record_refund(self, refunded_on, today=None):
-        """Record the day the money of a credited, paid invoice went back to the customer."""
-        today = today or amsterdam_date(timezone.now())
-        if self.status(today) != self.Status.REFUND_DUE:
-            raise ValidationError(
-                f"{self.number} is geen creditfactuur van een betaalde factuur met een open "
-                "terugbetaling."
-            )
-        _check_booking_date(refunded_on, self.invoice_date, today, "terugbetaaldatum")
-        self.refunded_on = refunded_on
-        self.save(update_fields=["refunded_on"])
 
     @property
     def filename(self):

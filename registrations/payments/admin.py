@@ -1,0 +1,622 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, F, Q
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from programme.models import amsterdam_date
+from registrations.exports import csv_response
+from registrations.invoicing import admin as invoicing_admin
+from registrations.invoicing.models import Invoice
+from werkplaats.formats import money
+from werkplaats.middleware import accepts_uploads
+
+from . import bookkeeping, matching, overview, reminders
+from .camt import StatementRefused
+from .forms import (
+    AssignForm,
+    HoldForm,
+    InvoiceSearchForm,
+    NotOursForm,
+    StatementUploadForm,
+    TransferForm,
+    parse_amount,
+)
+from .matching import MAX_STATEMENT_BYTES
+from .models import (
+    Allocation,
+    BankStatement,
+    CostCentre,
+    Debtor,
+    InvoiceHold,
+    LedgerAccount,
+    Payment,
+    Reminder,
+    ReminderSettings,
+    balance,
+    with_payments,
+)
+
+# The multipart envelope around the file: boundaries, headers, the CSRF token.
+UPLOAD_OVERHEAD = 64 * 1024
+TOO_LARGE = (
+    f"Dit bestand is groter dan {MAX_STATEMENT_BYTES // (1024 * 1024)} MB; een maandafschrift "
+    "is veel kleiner. Is het wel een afschrift?"
+)
+
+
+class ReadOnly:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BankStatement)
+class BankStatementAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = [
+        "filename",
+        "statement_ids",
+        "account_iban",
+        "uploaded_at",
+        "uploaded_by",
+        "entries",
+        "known_entries",
+        "matched",
+        "unmatched_link",
+    ]
+    change_list_template = "payments/bankstatement_change_list.html"
+    fields = list_display[:-1] + ["sha256"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        unmatched = Count("payments", filter=Q(payments__state=Payment.State.UNMATCHED))
+        return super().get_queryset(request).annotate(unmatched=unmatched)
+
+    @admin.display(description="niet gekoppeld", ordering="unmatched")
+    def unmatched_link(self, statement):
+        count = statement.unmatched
+        url = reverse("admin:payments_payment_changelist")
+        return format_html(
+            '<a href="{}?statement__id__exact={}&state__exact=unmatched">{}</a>',
+            url,
+            statement.pk,
+            count,
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "inlezen/",
+                accepts_uploads(self.admin_site.admin_view(self.upload_view)),
+                name="payments_bankstatement_upload",
+            ),
+            *super().get_urls(),
+        ]
+
+    def upload_view(self, request):
+        """Finance reads in a statement: all its new lines, or (with the reason) nothing."""
+        if not request.user.has_perm("payments.add_bankstatement"):
+            raise PermissionDenied
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        too_large = None
+        if length > MAX_STATEMENT_BYTES + UPLOAD_OVERHEAD:
+            # Refused before Django reads the body to a temporary file.
+            form, too_large = StatementUploadForm(), TOO_LARGE
+        else:
+            form = StatementUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_bound and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                statement = matching.import_statement(
+                    upload.read(), upload.name, by=request.user.get_username()
+                )
+            except StatementRefused as refusal:
+                form.add_error("file", str(refusal))
+            else:
+                unmatched = statement.entries - statement.matched
+                self.message_user(
+                    request,
+                    f"{upload.name}: {statement.entries} nieuwe regel(s), waarvan "
+                    f"{statement.matched} gekoppeld aan een factuur en {unmatched} in de "
+                    f"wachtrij; {statement.known_entries} regel(s) waren al bekend.",
+                    messages.SUCCESS,
+                )
+                return redirect("admin:payments_bankstatement_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Bankafschrift inlezen",
+            "form": form,
+            "too_large": too_large,
+            "opts": self.opts,
+        }
+        return TemplateResponse(request, "payments/upload.html", context)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "may_upload": request.user.has_perm("payments.add_bankstatement"),
+        }
+        return super().changelist_view(request, extra_context)
+
+
+class AllocationInline(ReadOnly, admin.TabularInline):
+    model = Allocation
+    fields = ["invoice", "amount"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = [
+        "booking_date",
+        "amount_display",
+        "counterparty_name",
+        "remittance_short",
+        "state",
+        "invoices",
+        "assign_link",
+    ]
+    list_filter = ["state", "source", "statement"]
+    search_fields = ["counterparty_name", "counterparty_iban", "remittance", "note"]
+    inlines = [AllocationInline]
+    actions = ["mark_not_ours", "export_payments"]
+    fields = [
+        ("booking_date", "amount"),
+        "state",
+        "source",
+        "statement",
+        ("counterparty_name", "counterparty_iban"),
+        "remittance",
+        ("bank_reference", "account_iban"),
+        "note",
+        ("handled_by", "created_at"),
+    ]
+    readonly_fields = [
+        name for row in fields for name in (row if isinstance(row, tuple) else [row])
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("allocations__invoice")
+
+    def get_search_results(self, request, queryset, search_term):
+        results, duplicates = super().get_search_results(request, queryset, search_term)
+        amount = _amount(search_term)
+        if amount is not None:
+            results = results | queryset.filter(amount__in=[amount, -amount])
+        return results, duplicates
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Changing a payment means assigning it or marking it not ours; its fields are the
+        # bank's and stay as read in.
+        return request.user.has_perm("payments.change_payment")
+
+    @admin.display(description="bedrag", ordering="amount")
+    def amount_display(self, payment):
+        return money(payment.amount)
+
+    @admin.display(description="omschrijving")
+    def remittance_short(self, payment):
+        text = payment.remittance
+        return text if len(text) <= 60 else f"{text[:57]}…"
+
+    @admin.display(description="facturen")
+    def invoices(self, payment):
+        return ", ".join(a.invoice.number for a in payment.allocations.all()) or "–"
+
+    @admin.display(description="")
+    def assign_link(self, payment):
+        if payment.state != Payment.State.UNMATCHED:
+            return ""
+        url = reverse("admin:payments_payment_assign", args=[payment.pk])
+        return format_html('<a href="{}">Toewijzen…</a>', url)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:payment_id>/toewijzen/",
+                self.admin_site.admin_view(self.assign_view),
+                name="payments_payment_assign",
+            ),
+            path(
+                "overzicht/",
+                self.admin_site.admin_view(self.overview_view),
+                name="payments_payment_overview",
+            ),
+            *super().get_urls(),
+        ]
+
+    def assign_view(self, request, payment_id):
+        """An unmatched payment: find the invoice by number, name or amount, and assign it;
+        or mark it not ours."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        payment = get_object_or_404(Payment, pk=payment_id)
+        search = InvoiceSearchForm(request.GET or {"q": payment.counterparty_name})
+        found = with_payments(Invoice.objects.filter(pk__in=[i.pk for i in search.invoices()]))
+        found = found.select_related("credit_note", "credited_invoice").order_by("-invoice_date")
+        rows = [(invoice, balance(invoice)) for invoice in found]
+        assign = AssignForm(request.POST if "assign" in request.POST else None)
+        not_ours = NotOursForm(request.POST if "not_ours" in request.POST else None)
+        if request.method == "POST":
+            try:
+                if "assign" in request.POST and assign.is_valid():
+                    matching.assign(
+                        payment, assign.cleaned_data["invoices"], by=request.user.get_username()
+                    )
+                    done = "gekoppeld"
+                elif "not_ours" in request.POST and not_ours.is_valid():
+                    matching.mark_not_ours(
+                        payment, not_ours.cleaned_data["reason"], by=request.user.get_username()
+                    )
+                    done = "gemarkeerd als niet van ons"
+                else:
+                    done = None
+            except ValidationError as refusal:
+                self.message_user(request, "; ".join(refusal.messages), messages.ERROR)
+            else:
+                if done:
+                    self.message_user(request, f"Betaling {payment} {done}.", messages.SUCCESS)
+                    return redirect(
+                        f"{reverse('admin:payments_payment_changelist')}?state__exact=unmatched"
+                    )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Betaling {payment} toewijzen",
+            "payment": payment,
+            "search": search,
+            "rows": rows,
+            "assign": assign,
+            "not_ours": not_ours,
+            "opts": self.opts,
+        }
+        return TemplateResponse(request, "payments/assign.html", context)
+
+    def overview_view(self, request):
+        """What is outstanding, per edition and in total, by how late it is."""
+        if not request.user.has_perm("payments.view_payment"):
+            raise PermissionDenied
+        today = amsterdam_date(timezone.now())
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Openstaande facturen",
+            "today": today,
+            "report": overview.outstanding(today),
+            "opts": self.opts,
+        }
+        return TemplateResponse(request, "payments/overview.html", context)
+
+    @admin.action(description="Markeer als niet van ons", permissions=["change"])
+    def mark_not_ours(self, request, queryset):
+        invoicing_admin.apply_to_each(
+            self,
+            request,
+            queryset.order_by("pk"),
+            lambda p: f"{matching.mark_not_ours(p, by=request.user.get_username())}",
+            "Niet van ons",
+        )
+
+    @admin.action(description="Exporteer voor de boekhouding (CSV)", permissions=["view"])
+    def export_payments(self, request, queryset):
+        rows = bookkeeping.payment_rows(bookkeeping.payments_for_export(queryset))
+        return csv_response("betalingen-boekhouding.csv", bookkeeping.PAYMENT_HEADER, rows)
+
+
+def _amount(term):
+    return parse_amount(term) if any(ch.isdigit() for ch in term) else None
+
+
+@admin.register(ReminderSettings)
+class ReminderSettingsAdmin(admin.ModelAdmin):
+    """One row: the list page goes straight to it."""
+
+    fields = ["first_after_days", "first_text", "second_after_days", "second_text"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        # The row is made by the migration (0004); load() falls back to the defaults.
+        return redirect("admin:payments_remindersettings_change", ReminderSettings.load().pk)
+
+
+@admin.register(Reminder)
+class ReminderAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["invoice", "level", "sent_at", "sent_to", "outstanding", "by"]
+    list_filter = ["level"]
+    search_fields = ["invoice__number", "invoice__customer_organisation"]
+    list_select_related = ["invoice"]
+
+
+@admin.register(InvoiceHold)
+class InvoiceHoldAdmin(admin.ModelAdmin):
+    """Invoices finance holds from reminders; deleting the hold lets them go out again."""
+
+    list_display = ["invoice", "reason", "since", "by"]
+    list_select_related = ["invoice"]
+    search_fields = ["invoice__number", "invoice__customer_organisation", "reason"]
+    fields = ["invoice", "reason", "since", "by"]
+    readonly_fields = ["invoice", "since", "by"]
+
+    def has_add_permission(self, request):
+        return False  # from the invoice list: "Herinneringen aanhouden…"
+
+
+@admin.register(LedgerAccount)
+class LedgerAccountAdmin(admin.ModelAdmin):
+    list_display = ["vat_rate", "revenue_account", "vat_code"]
+
+
+@admin.register(CostCentre)
+class CostCentreAdmin(admin.ModelAdmin):
+    list_display = ["edition", "code"]
+    list_select_related = ["edition"]
+
+
+@admin.register(Debtor)
+class DebtorAdmin(admin.ModelAdmin):
+    """Numbers are given at the first export; finance may renumber to match the bookkeeping."""
+
+    list_display = ["number", "organisation", "key"]
+    search_fields = ["organisation", "key"]
+    fields = ["organisation", "number", "key"]
+    readonly_fields = ["organisation", "key"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PaymentOnInvoiceInline(ReadOnly, admin.TabularInline):
+    """The payments on an invoice (and on a credit note, the refunds)."""
+
+    model = Allocation
+    fk_name = "invoice"
+    verbose_name = "betaling"
+    verbose_name_plural = "betalingen"
+    fields = ["booking_date", "amount", "counterparty", "remittance", "source"]
+    readonly_fields = fields
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("payment")
+
+    @admin.display(description="boekdatum")
+    def booking_date(self, allocation):
+        return allocation.payment.booking_date
+
+    @admin.display(description="tegenpartij")
+    def counterparty(self, allocation):
+        return allocation.payment.counterparty_name
+
+    @admin.display(description="omschrijving")
+    def remittance(self, allocation):
+        return allocation.payment.remittance
+
+    @admin.display(description="bron")
+    def source(self, allocation):
+        return allocation.payment.get_source_display()
+
+
+class ReminderOnInvoiceInline(ReadOnly, admin.TabularInline):
+    model = Reminder
+    fields = ["level", "sent_at", "sent_to", "outstanding", "by"]
+    readonly_fields = fields
+    extra = 0
+
+
+class PaymentStateFilter(admin.SimpleListFilter):
+    """What only the payments tell: part paid, paid too much, money to send back."""
+
+    title = "betaling"
+    parameter_name = "betaling"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("partial", "deels betaald"),
+            ("overpaid", "te veel betaald"),
+            ("refund_due", "terug te betalen"),
+            ("on_hold", "herinneringen aangehouden"),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        uncredited = queryset.uncredited()
+        if value == "partial":
+            return uncredited.filter(paid_own__gt=0, paid_own__lt=F("total_incl_vat"))
+        if value == "overpaid":
+            return uncredited.filter(paid_own__gt=F("total_incl_vat"))
+        if value == "refund_due":
+            return queryset.credited().filter(paid_own__gt=-F("paid_credit_note"))
+        if value == "on_hold":
+            return queryset.filter(hold__isnull=False)
+        return queryset
+
+
+class InvoiceAdmin(invoicing_admin.InvoiceAdmin):
+    """Invoicing's invoice admin with what payments add: the state from the payments, the
+    payments and reminders on the invoice, reminders and holds, and "mark paid" as a payment."""
+
+    inlines = [
+        *invoicing_admin.InvoiceAdmin.inlines,
+        PaymentOnInvoiceInline,
+        ReminderOnInvoiceInline,
+    ]
+    actions = [
+        *invoicing_admin.InvoiceAdmin.actions,
+        # Money in and out is recorded as payments, so these actions are this app's.
+        "mark_paid",
+        "mark_refunded",
+        "send_reminder",
+        "hold_reminders",
+        "transfer_payment",
+    ]
+    list_select_related = [*invoicing_admin.InvoiceAdmin.list_select_related, "hold"]
+    list_filter = [*invoicing_admin.InvoiceAdmin.list_filter, PaymentStateFilter]
+
+    def get_queryset(self, request):
+        return with_payments(super().get_queryset(request))
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        first = dict(fieldsets[0][1])
+        first["fields"] = [*first["fields"], ("outstanding", "hold_reason")]
+        return [(fieldsets[0][0], first), *fieldsets[1:]]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "outstanding", "hold_reason"]
+
+    @admin.display(description="status")
+    def status_label(self, invoice):
+        return balance(invoice).state().label
+
+    @admin.display(description="openstaand")
+    def outstanding(self, invoice):
+        return money(balance(invoice).outstanding)
+
+    @admin.display(description="herinneringen aangehouden")
+    def hold_reason(self, invoice):
+        hold = getattr(invoice, "hold", None)
+        return hold.reason if hold else "–"
+
+    @admin.action(
+        description="Exporteer voor de boekhouding (CSV, per factuur en btw-tarief)",
+        permissions=["view"],
+    )
+    def export_bookkeeping(self, request, queryset):
+        rows = bookkeeping.invoice_rows(
+            queryset.select_related("credited_invoice")
+            .with_edition()
+            .prefetch_related("lines")
+            .order_by("series", "sequence")
+        )
+        return csv_response("facturen-boekhouding.csv", bookkeeping.INVOICE_HEADER, rows)
+
+    @admin.action(description="Markeer als betaald…", permissions=["mark_paid"])
+    def mark_paid(self, request, queryset):
+        def record(invoice, day):
+            matching.record_payment(invoice, day, by=request.user.get_username())
+            return f"{invoice.number} betaald op {day:%d-%m-%Y}"
+
+        return self._dated_action(
+            request,
+            queryset,
+            "mark_paid",
+            "Facturen als betaald markeren",
+            "Op welke datum is het geld binnengekomen? Niet voor de factuurdatum en niet in de "
+            "toekomst. Dit registreert een betaling van het openstaande bedrag. Creditfacturen, "
+            "gecrediteerde en al betaalde facturen worden overgeslagen.",
+            record,
+            "Betaald",
+            ("paid_on", "Betaald op"),
+        )
+
+    @admin.action(description="Markeer terugbetaling als gedaan…", permissions=["mark_paid"])
+    def mark_refunded(self, request, queryset):
+        def record(invoice, day):
+            matching.record_refund(invoice, day, by=request.user.get_username())
+            return f"{invoice.number} terugbetaald op {day:%d-%m-%Y}"
+
+        return self._dated_action(
+            request,
+            queryset,
+            "mark_refunded",
+            "Terugbetaling registreren",
+            "Op welke datum is het geld van deze creditfactuur teruggestort? Alleen "
+            "creditfacturen van betaalde facturen met een open terugbetaling tellen mee.",
+            record,
+            "Terugbetaald",
+            ("refunded_on", "Terugbetaald op"),
+        )
+
+    @admin.action(description="Verstuur nu een betalingsherinnering", permissions=["send_invoice"])
+    def send_reminder(self, request, queryset):
+        def step(invoice):
+            reminder = reminders.send_next(invoice, by=request.user.get_username())
+            return f"{reminder.get_level_display()} voor {invoice.number} naar {reminder.sent_to}"
+
+        invoicing_admin.apply_to_each(self, request, queryset.order_by("number"), step, "Verstuurd")
+
+    @admin.action(description="Herinneringen aanhouden…", permissions=["mark_paid"])
+    def hold_reminders(self, request, queryset):
+        form = HoldForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return invoicing_admin.confirm_page(
+                self,
+                request,
+                queryset,
+                "hold_reminders",
+                "Herinneringen aanhouden",
+                "Voor deze facturen gaat geen herinnering uit tot je de aanhouding verwijdert "
+                "(onder Aangehouden facturen).",
+                form,
+            )
+        reason = form.cleaned_data["reason"]
+
+        def step(invoice):
+            _hold, created = InvoiceHold.objects.get_or_create(
+                invoice=invoice, defaults={"reason": reason, "by": request.user.get_username()}
+            )
+            if not created:
+                raise ValidationError(f"{invoice.number} wordt al aangehouden.")
+            return f"{invoice.number} aangehouden"
+
+        invoicing_admin.apply_to_each(
+            self, request, queryset.order_by("number"), step, "Aangehouden"
+        )
+        return None
+
+    @admin.action(
+        description="Betaald bedrag verrekenen met nieuwe factuur…", permissions=["mark_paid"]
+    )
+    def transfer_payment(self, request, queryset):
+        form = TransferForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return invoicing_admin.confirm_page(
+                self,
+                request,
+                queryset,
+                "transfer_payment",
+                "Betaald bedrag verrekenen",
+                "Na corrigeren en opnieuw factureren staat het geld op de gecrediteerde factuur "
+                "('terug te betalen'). Verrekenen boekt het over naar de nieuwe factuur: een "
+                "terugbetaling op de creditfactuur en een betaling op de nieuwe, van hetzelfde "
+                "bedrag. Er gaat geen geld van de bank af.",
+                form,
+            )
+        target = form.cleaned_data["target"]
+
+        def step(invoice):
+            amount = matching.transfer(invoice, target, by=request.user.get_username())
+            return f"{money(amount)} van {invoice.number} verrekend met {target.number}"
+
+        invoicing_admin.apply_to_each(self, request, queryset.order_by("number"), step, "Verrekend")
+        return None
+
+
+admin.site.unregister(Invoice)
+admin.site.register(Invoice, InvoiceAdmin)

@@ -1,0 +1,32 @@
+"""The payment reminder: the text finance set, the outstanding amount, and the invoice's
+stored PDF (and e-invoice, when it has one) attached."""
+
+from registrations.emails import render_message, send_logged
+from registrations.invoicing.documents import pdf_bytes, ubl_bytes
+from werkplaats import formats
+
+from .models import ReminderSettings
+
+
+def send_reminder(reminder):
+    invoice = reminder.invoice
+    attachments = [(invoice.filename, pdf_bytes(invoice), "application/pdf")]
+    if invoice.ubl_sha256:
+        attachments.append((invoice.ubl_filename, ubl_bytes(invoice), "application/xml"))
+    message = render_message(
+        "payment_reminder",
+        {
+            "invoice": invoice,
+            "reminder": reminder,
+            "text": ReminderSettings.load().text(reminder.level),
+            "invoice_date": formats.day(invoice.invoice_date),
+            "due_date": formats.day(invoice.due_date),
+            "outstanding": formats.money(reminder.outstanding),
+            "total": formats.money(invoice.total_incl_vat),
+        },
+        [reminder.sent_to],
+        attachments=attachments,
+    )
+    if invoice.issuer_email:
+        message.reply_to = [invoice.issuer_email]
+    return send_logged(message, invoice.number, "payment reminder")

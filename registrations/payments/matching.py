@@ -1,0 +1,428 @@
+"""From a statement to payments on invoices: the import, the matching by invoice number, and
+what finance does by hand (assign a payment, mark it not ours, record a payment or refund).
+
+The matcher reads the invoice numbers people type in a transfer's description, tolerantly
+(spaces, lower case, a leading "factuur", a missing leading zero, two numbers in one
+transfer, an RF creditor reference) but never guesses: a line it cannot pin on invoices
+exactly waits in the queue. All invoices are indexed by normalised number once per import,
+so the work grows with lines + invoices, not lines x invoices.
+"""
+
+import hashlib
+import re
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from programme.models import amsterdam_date
+from registrations.invoicing.models import Invoice
+
+from . import camt
+from .models import ZERO, Allocation, BankStatement, Payment, paid_amounts, settle
+
+MAX_STATEMENT_BYTES = 25 * 1024 * 1024
+# Words people put before the number: removed so "factuur2022-0001" reads as the number.
+NUMBER_WORDS = re.compile(r"\b(?:FACTUUR(?:NUMMER|NR)?|FACTNR|FACT|INVOICE|NR)[.:#]*", re.I)
+SEPARATORS = "-._/"
+
+
+class InvoiceIndex:
+    """Every invoice by its normalised number (series in capitals + sequence without leading
+    zeros), and one regular expression that finds any series' numbers in a text."""
+
+    def __init__(self):
+        self.by_key = {}
+        self.kind = {}
+        self.credit_of = {}
+        self.credited = {}
+        self.total = {}
+        series = set()
+        rows = Invoice.objects.values_list(
+            "pk", "series", "sequence", "kind", "credited_invoice_id", "total_incl_vat"
+        )
+        for pk, serie, sequence, kind, credited_id, total in rows:
+            serie = serie.upper()
+            series.add(serie)
+            self.by_key[(serie, sequence)] = pk
+            self.kind[pk] = kind
+            self.total[pk] = total
+            if credited_id:
+                self.credit_of[credited_id] = pk
+                self.credited[pk] = credited_id
+        self.series = sorted(series, key=len, reverse=True)
+        alternatives = "|".join(
+            f"(?P<s{i}>{self._pattern(serie)})" for i, serie in enumerate(self.series)
+        )
+        self.pattern = (
+            re.compile(rf"(?<![A-Z0-9])(?:{alternatives})\s*(?P<seq>\d{{1,9}})(?![0-9])")
+            if self.series
+            else None
+        )
+
+    @staticmethod
+    def _pattern(serie):
+        # A separator may be typed with spaces around it, as another separator, as a space or
+        # not at all (an RF reference has letters and digits only).
+        return "".join(
+            rf"(?:\s*[{re.escape(SEPARATORS)}]\s*|\s*)" if char in SEPARATORS else re.escape(char)
+            for char in serie
+        )
+
+    def numbers_in(self, texts):
+        """The invoices whose numbers appear in `texts`, in order of appearance."""
+        found = []
+        if self.pattern is None:
+            return found
+        for text in texts:
+            text = NUMBER_WORDS.sub(" ", text.upper())
+            for match in self.pattern.finditer(text):
+                serie = next(
+                    self.series[int(name[1:])]
+                    for name, value in match.groupdict().items()
+                    if name != "seq" and value is not None
+                )
+                digits = match.group("seq")
+                typed = match.group(0)[: -len(digits)]
+                # "2022 7" in "15-09-2022 7 deelnemers" is no number: a number typed with a
+                # space for its separator needs all its printed digits.
+                if (
+                    any(c in SEPARATORS for c in serie)
+                    and not any(c in SEPARATORS for c in typed)
+                    and len(digits) < 4
+                ):
+                    continue
+                pk = self.by_key.get((serie, int(digits)))
+                if pk is not None and pk not in found:
+                    found.append(pk)
+        return found
+
+
+def targets(index, entry_amount, found):
+    """The invoices a payment is for: money in pays invoices; money out refunds credit notes
+    (named by their own number or their invoice's). None when that is not certain."""
+    chosen = []
+    for pk in found:
+        if entry_amount > 0:
+            if index.kind[pk] != Invoice.Kind.INVOICE:
+                return None
+            chosen.append(pk)
+        else:
+            credit = pk if index.kind[pk] == Invoice.Kind.CREDIT_NOTE else index.credit_of.get(pk)
+            if credit is None:
+                return None
+            if credit not in chosen:
+                chosen.append(credit)
+    return chosen or None
+
+
+def split(amount, invoice_ids, open_amounts):
+    """[(invoice id, amount)] for a payment: all of it to one invoice (full, partial or
+    over-payment alike); over several only when it is exactly what they have open."""
+    if len(invoice_ids) == 1:
+        return [(invoice_ids[0], amount)]
+    parts = [(pk, open_amounts[pk]) for pk in invoice_ids]
+    if any(part == 0 for _pk, part in parts) or sum(part for _pk, part in parts) != amount:
+        return None
+    return parts
+
+
+class Ledger:
+    """What is open on the invoices during one import, kept up to date as lines are matched,
+    so two lines for the same invoice on one statement see each other."""
+
+    def __init__(self, index, invoice_ids):
+        self.index = index
+        ids = set(invoice_ids) | {index.credited[pk] for pk in invoice_ids if pk in index.credited}
+        self.paid = {pk: total for pk, (total, _last) in paid_amounts(ids).items()}
+
+    def open_amount(self, pk):
+        """For an invoice: what is still to be paid; for a credit note: what is still to go
+        back (negative)."""
+        index = self.index
+        if index.kind[pk] == Invoice.Kind.CREDIT_NOTE:
+            original = index.credited[pk]
+            return -max(self.paid.get(original, ZERO) + self.paid.get(pk, ZERO), ZERO)
+        return max(index.total[pk] - self.paid.get(pk, ZERO), ZERO)
+
+    def add(self, pk, amount):
+        self.paid[pk] = self.paid.get(pk, ZERO) + amount
+
+
+def _lock(invoice_ids):
+    # Sorted, so two imports or an import and a hand assignment lock in the same order.
+    return list(
+        Invoice.objects.select_for_update().filter(pk__in=invoice_ids).order_by("pk").values("pk")
+    )
+
+
+def import_statement(content, filename, by=""):
+    """Read a CAMT.053 statement in: a BankStatement, a Payment per new line, allocations for
+    the lines that match. All or nothing; camt.StatementRefused (Dutch) changes nothing."""
+    if len(content) > MAX_STATEMENT_BYTES:
+        raise camt.StatementRefused(
+            f"Dit bestand is groter dan {MAX_STATEMENT_BYTES // (1024 * 1024)} MB; een "
+            "maandafschrift is veel kleiner. Is het wel een afschrift?"
+        )
+    digest = hashlib.sha256(content).hexdigest()
+    earlier = BankStatement.objects.filter(sha256=digest).first()
+    if earlier:
+        raise camt.StatementRefused(
+            f"Dit afschrift is al ingelezen op "
+            f"{timezone.localtime(earlier.uploaded_at):%d-%m-%Y %H:%M}; er is niets toegevoegd."
+        )
+    statement = camt.parse(content)
+    index = InvoiceIndex()
+    found = {
+        id(entry): index.numbers_in([*entry.references, entry.remittance])
+        for entry in statement.entries
+    }
+    try:
+        with transaction.atomic():
+            return _store(statement, digest, filename, by, index, found)
+    except IntegrityError as error:
+        # A parallel upload of the same file or of an overlapping statement won the race.
+        raise camt.StatementRefused(
+            "Dit afschrift wordt op dit moment al ingelezen (of een afschrift met dezelfde "
+            "regels). Kijk over een minuut bij de bankafschriften."
+        ) from error
+
+
+def _store(statement, digest, filename, by, index, found):
+    record = BankStatement.objects.create(
+        sha256=digest,
+        filename=filename[:255],
+        format=BankStatement.Format.CAMT053,
+        account_iban=statement.account_iban[:34],
+        statement_ids=", ".join(statement.statement_ids)[:500],
+        uploaded_by=by,
+    )
+    dates = [entry.booking_date for entry in statement.entries]
+    known = set()
+    if dates:
+        known = set(
+            Payment.objects.filter(
+                booking_date__gte=min(dates),
+                booking_date__lte=max(dates),
+                account_iban__in={entry.account_iban for entry in statement.entries},
+            ).values_list("bank_reference", "account_iban", "booking_date", "amount")
+        )
+    new, seen = [], set()
+    for entry in statement.entries:
+        if entry.key in known or entry.key in seen:
+            continue
+        seen.add(entry.key)
+        new.append(entry)
+    candidates = set()
+    for entry in new:
+        for pk in found[id(entry)]:
+            candidates.add(pk)
+            candidates.update(
+                pk2 for pk2 in (index.credit_of.get(pk), index.credited.get(pk)) if pk2
+            )
+    _lock(candidates)
+    ledger = Ledger(index, candidates)
+    payments, parts_of = [], []
+    for entry in new:
+        chosen = targets(index, entry.amount, found[id(entry)])
+        parts = None
+        if chosen:
+            open_amounts = {pk: ledger.open_amount(pk) for pk in chosen}
+            parts = split(entry.amount, chosen, open_amounts)
+        note = ""
+        if found[id(entry)] and not parts:
+            note = "Factuurnummer(s) gevonden, maar niet eenduidig te koppelen."
+        payments.append(
+            Payment(
+                statement=record,
+                amount=entry.amount,
+                booking_date=entry.booking_date,
+                account_iban=entry.account_iban,
+                counterparty_name=entry.counterparty_name,
+                counterparty_iban=entry.counterparty_iban,
+                bank_reference=entry.bank_reference,
+                remittance=entry.remittance or " ".join(entry.references),
+                state=Payment.State.MATCHED if parts else Payment.State.UNMATCHED,
+                note=note,
+            )
+        )
+        parts_of.append(parts or [])
+        for pk, amount in parts or []:
+            ledger.add(pk, amount)
+    Payment.objects.bulk_create(payments, batch_size=1000)
+    allocations = [
+        Allocation(payment=payment, invoice_id=pk, amount=amount)
+        for payment, parts in zip(payments, parts_of, strict=True)
+        for pk, amount in parts
+    ]
+    Allocation.objects.bulk_create(allocations, batch_size=1000)
+    settle({allocation.invoice_id for allocation in allocations})
+    record.entries = len(payments)
+    record.known_entries = len(statement.entries) - len(new)
+    record.matched = sum(1 for parts in parts_of if parts)
+    record.save(update_fields=["entries", "known_entries", "matched"])
+    return record
+
+
+def assign(payment, invoices, by=""):
+    """Finance assigns an unmatched payment by hand to one invoice (all of it), or to several
+    when it is exactly what they have open. Raises ValidationError (Dutch)."""
+    invoices = list(invoices)
+    if not invoices:
+        raise ValidationError("Kies de factuur waarvoor deze betaling is.")
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.state != Payment.State.UNMATCHED:
+            raise ValidationError(
+                f"Deze betaling is al {payment.get_state_display()}; er is niets gewijzigd."
+            )
+        index = InvoiceIndex()
+        chosen = targets(index, payment.amount, [invoice.pk for invoice in invoices])
+        if not chosen:
+            raise ValidationError(
+                "Geld dat binnenkwam hoort bij een factuur; geld dat wij terugbetaalden bij een "
+                "gecrediteerde factuur of creditfactuur."
+            )
+        related = set(chosen) | {index.credited[pk] for pk in chosen if pk in index.credited}
+        _lock(related)
+        ledger = Ledger(index, related)
+        parts = split(payment.amount, chosen, {pk: ledger.open_amount(pk) for pk in chosen})
+        if not parts:
+            raise ValidationError(
+                "Over meerdere facturen verdelen kan alleen als de betaling precies hun open "
+                "bedragen samen is. Wijs haar anders toe aan één factuur."
+            )
+        Allocation.objects.bulk_create(
+            Allocation(payment=payment, invoice_id=pk, amount=amount) for pk, amount in parts
+        )
+        payment.state = Payment.State.MATCHED
+        payment.handled_by = by
+        payment.note = "Met de hand gekoppeld."
+        payment.save(update_fields=["state", "handled_by", "note"])
+        settle(chosen)
+    return payment
+
+
+def mark_not_ours(payment, reason="", by=""):
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.state != Payment.State.UNMATCHED:
+            raise ValidationError(
+                f"Deze betaling is al {payment.get_state_display()}; er is niets gewijzigd."
+            )
+        payment.state = Payment.State.NOT_OURS
+        payment.note = (reason or "Niet van ons.")[:300]
+        payment.handled_by = by
+        payment.save(update_fields=["state", "note", "handled_by"])
+    return payment
+
+
+def _check_date(day, invoice, today, what):
+    if day > today:
+        raise ValidationError(f"Een {what} kan niet in de toekomst liggen.")
+    if day < invoice.invoice_date:
+        raise ValidationError(
+            f"Een {what} kan niet voor de factuurdatum ({invoice.invoice_date:%d-%m-%Y}) liggen."
+        )
+
+
+def record_payment(invoice, day, amount=None, by="", today=None):
+    """Finance records money that came in outside a statement (the old "mark paid"): a
+    manual payment of what is open (or `amount`), allocated to the invoice."""
+    today = today or amsterdam_date(timezone.now())
+    with transaction.atomic():
+        _lock([invoice.pk])
+        invoice = Invoice.objects.select_related("credited_invoice").get(pk=invoice.pk)
+        if invoice.kind != Invoice.Kind.INVOICE or invoice.is_credited:
+            raise ValidationError(
+                f"{invoice.number} is een creditfactuur of gecrediteerd; registreer een "
+                "terugbetaling op de creditfactuur."
+            )
+        _check_date(day, invoice, today, "betaaldatum")
+        index = InvoiceIndex()
+        open_amount = Ledger(index, [invoice.pk]).open_amount(invoice.pk)
+        amount = open_amount if amount is None else Decimal(amount)
+        if amount <= 0:
+            raise ValidationError(f"{invoice.number} is al betaald; er is niets te registreren.")
+        return _manual(invoice, day, amount, by, f"Betaling van factuur {invoice.number}")
+
+
+def record_refund(credit_note, day, by="", today=None):
+    """Finance records that the money of a credited, paid invoice went back."""
+    today = today or amsterdam_date(timezone.now())
+    with transaction.atomic():
+        _lock([credit_note.pk, credit_note.credited_invoice_id or credit_note.pk])
+        credit_note = Invoice.objects.get(pk=credit_note.pk)
+        due = ZERO
+        if credit_note.kind == Invoice.Kind.CREDIT_NOTE:
+            due = Ledger(InvoiceIndex(), [credit_note.pk]).open_amount(credit_note.pk)
+        if due >= 0:
+            raise ValidationError(
+                f"{credit_note.number} is geen creditfactuur van een betaalde factuur met een "
+                "open terugbetaling."
+            )
+        _check_date(day, credit_note, today, "terugbetaaldatum")
+        return _manual(
+            credit_note, day, due, by, f"Terugbetaling creditfactuur {credit_note.number}"
+        )
+
+
+def _manual(invoice, day, amount, by, text):
+    payment = Payment.objects.create(
+        source=Payment.Source.MANUAL,
+        amount=amount,
+        booking_date=day,
+        counterparty_name=invoice.customer_organisation,
+        remittance=text,
+        state=Payment.State.MATCHED,
+        handled_by=by,
+    )
+    Allocation.objects.create(payment=payment, invoice=invoice, amount=amount)
+    settle([invoice.pk])
+    return payment
+
+
+def transfer(credited, target, by="", today=None):
+    """Move the money paid on a credited invoice to another invoice of the customer (after
+    "corrigeren en opnieuw factureren"): a refund on the credit note and a payment on the
+    target of the same amount (what the one still owes back, at most what the other still
+    owes), booked today. Nothing leaves the bank, so the pair nets to zero."""
+    today = today or amsterdam_date(timezone.now())
+    with transaction.atomic():
+        index = InvoiceIndex()
+        credit = (
+            credited.pk
+            if index.kind[credited.pk] == Invoice.Kind.CREDIT_NOTE
+            else (index.credit_of.get(credited.pk))
+        )
+        if credit is None:
+            raise ValidationError(
+                f"{credited.number} is niet gecrediteerd; er is niets te verrekenen."
+            )
+        if index.kind[target.pk] != Invoice.Kind.INVOICE or target.pk in index.credit_of:
+            raise ValidationError(f"{target.number} is geen openstaande factuur.")
+        related = {credit, index.credited[credit], target.pk}
+        _lock(related)
+        ledger = Ledger(index, related)
+        amount = min(-ledger.open_amount(credit), ledger.open_amount(target.pk))
+        if amount <= 0:
+            raise ValidationError(
+                f"Er is niets te verrekenen: op {credited.number} staat geen terug te betalen "
+                f"bedrag of {target.number} is al betaald."
+            )
+        original = Invoice.objects.get(pk=index.credited[credit])
+        text = f"Verrekend: {original.number} (gecrediteerd) naar {target.number}"
+        for pk, signed in [(credit, -amount), (target.pk, amount)]:
+            payment = Payment.objects.create(
+                source=Payment.Source.TRANSFER,
+                amount=signed,
+                booking_date=today,
+                counterparty_name=original.customer_organisation,
+                remittance=text,
+                state=Payment.State.MATCHED,
+                handled_by=by,
+            )
+            Allocation.objects.create(payment=payment, invoice_id=pk, amount=signed)
+        settle(related)
+    return amount

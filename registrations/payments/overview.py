@@ -1,0 +1,62 @@
+"""Finance's overview: what is outstanding, per edition and in total, by how late it is."""
+
+from collections import defaultdict
+
+from programme.models import Edition
+from registrations.invoicing.models import Invoice
+
+from .models import ZERO, balance, with_payments
+
+BUCKETS = [
+    ("not_due", "nog niet vervallen"),
+    ("late_30", "1–30 dagen te laat"),
+    ("late_60", "31–60 dagen te laat"),
+    ("late_more", "meer dan 60 dagen te laat"),
+]
+
+
+def bucket(days_late):
+    if days_late <= 0:
+        return "not_due"
+    if days_late <= 30:
+        return "late_30"
+    if days_late <= 60:
+        return "late_60"
+    return "late_more"
+
+
+def outstanding(today):
+    """{'rows': [{'edition', 'amounts': [per bucket], 'total', 'count'}], 'totals': [...],
+    'total', 'count'}: one query for every open invoice, whatever their number."""
+    invoices = with_payments(
+        Invoice.objects.uncredited().filter(paid_on__isnull=True).with_edition()
+    ).order_by("supply_start", "due_date")
+    per_edition = defaultdict(lambda: defaultdict(lambda: ZERO))
+    counts = defaultdict(int)
+    for invoice in invoices:
+        amount = balance(invoice).outstanding
+        if amount <= 0:
+            continue
+        per_edition[invoice.edition_id][bucket((today - invoice.due_date).days)] += amount
+        counts[invoice.edition_id] += 1
+    editions = Edition.objects.in_bulk(list(per_edition))
+    rows = []
+    totals = defaultdict(lambda: ZERO)
+    for pk, amounts in per_edition.items():
+        for key, amount in amounts.items():
+            totals[key] += amount
+        rows.append(
+            {
+                "edition": editions[pk],
+                "amounts": [amounts[key] for key, _label in BUCKETS],
+                "total": sum(amounts.values(), ZERO),
+                "count": counts[pk],
+            }
+        )
+    return {
+        "buckets": [label for _key, label in BUCKETS],
+        "rows": rows,
+        "totals": [totals[key] for key, _label in BUCKETS],
+        "total": sum(totals.values(), ZERO),
+        "count": sum(counts.values()),
+    }

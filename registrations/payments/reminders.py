@@ -1,0 +1,113 @@
+"""Payment reminders: which invoice is due for which reminder today, and recording one.
+
+A reminder is recorded (unique per invoice and level) and its e-mail queued in one
+transaction, so running the command twice on a day, or the command and the admin action at
+once, sends each reminder once.
+"""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from programme.models import amsterdam_date
+from registrations.invoicing.models import Invoice
+from registrations.tasks import enqueue_with_transaction
+
+from . import tasks
+from .models import InvoiceState, Reminder, ReminderSettings, balance, with_payments
+
+REMINDABLE = {InvoiceState.OVERDUE, InvoiceState.PARTIALLY_PAID}
+
+
+def level_due(invoice, settings, today, force=False):
+    """The reminder level this invoice is due for today, or None.
+
+    Never for a paid, credited or on-hold invoice, a credit note, or one not yet late. The
+    second waits until its day after the due date and as long after the first as the two
+    settings lie apart. `force` (the admin action) skips the waiting, not the rules."""
+    if invoice.kind != Invoice.Kind.INVOICE or hasattr(invoice, "hold"):
+        return None
+    if balance(invoice).state(today) not in REMINDABLE or invoice.due_date >= today:
+        return None
+    sent = {reminder.level: reminder for reminder in invoice.reminders.all()}
+    late = (today - invoice.due_date).days
+    if Reminder.Level.FIRST not in sent:
+        if force or late >= settings.first_after_days:
+            return Reminder.Level.FIRST
+        return None
+    if Reminder.Level.SECOND in sent:
+        return None
+    gap = settings.second_after_days - settings.first_after_days
+    first_day = amsterdam_date(sent[Reminder.Level.FIRST].sent_at)
+    if force or (late >= settings.second_after_days and (today - first_day).days >= gap):
+        return Reminder.Level.SECOND
+    return None
+
+
+def candidates(today):
+    """Invoices that may be due for a reminder: late, unpaid in full, uncredited, not held."""
+    settings = ReminderSettings.load()
+    latest_due = today - datetime.timedelta(days=settings.first_after_days)
+    return (
+        with_payments(Invoice.objects.uncredited())
+        .filter(paid_on__isnull=True, due_date__lte=latest_due, hold__isnull=True)
+        .select_related("credited_invoice")
+        .prefetch_related("reminders")
+        .order_by("due_date", "number")
+    )
+
+
+def due(today=None):
+    """[(invoice, level)] of the reminders that should go out today."""
+    today = today or amsterdam_date(timezone.now())
+    settings = ReminderSettings.load()
+    result = []
+    for invoice in candidates(today):
+        level = level_due(invoice, settings, today)
+        if level:
+            result.append((invoice, level))
+    return result
+
+
+def send(invoice, level, by="", today=None, force=False):
+    """Record the reminder and queue its e-mail; ValidationError when it was sent already or
+    the invoice is not (or no longer) to be reminded."""
+    today = today or amsterdam_date(timezone.now())
+    try:
+        with transaction.atomic():
+            # The invoice row lock orders the command against the admin action.
+            Invoice.objects.select_for_update().filter(pk=invoice.pk).first()
+            fresh = with_payments(Invoice.objects.filter(pk=invoice.pk)).get()
+            if level_due(fresh, ReminderSettings.load(), today, force=force) != level:
+                raise ValidationError(
+                    f"{invoice.number}: geen {Reminder.Level(level).label} nodig (betaald, "
+                    "gecrediteerd, aangehouden, nog niet te laat of al verstuurd)."
+                )
+            reminder = Reminder.objects.create(
+                invoice=fresh,
+                level=level,
+                sent_to=fresh.customer_email,
+                outstanding=balance(fresh).outstanding,
+                by=by,
+            )
+            enqueue_with_transaction(tasks.send_reminder_email, reminder.pk)
+    except IntegrityError:
+        raise ValidationError(
+            f"{invoice.number}: de {Reminder.Level(level).label} is al verstuurd."
+        ) from None
+    return reminder
+
+
+def send_next(invoice, by=""):
+    """The admin action: the next reminder this invoice may get, now."""
+    today = amsterdam_date(timezone.now())
+    fresh = with_payments(Invoice.objects.filter(pk=invoice.pk)).get()
+    level = level_due(fresh, ReminderSettings.load(), today, force=True)
+    if level is None:
+        raise ValidationError(
+            f"{invoice.number} krijgt geen herinnering: betaald, gecrediteerd, aangehouden, nog "
+            "niet te laat, of beide herinneringen zijn al verstuurd."
+        )
+    return send(fresh, level, by=by, today=today, force=True)

@@ -1,0 +1,11 @@
+from django import template
+
+from werkplaats import formats
+
+register = template.Library()
+
+
+@register.filter
+def money(amount):
+    """€ 2.178,00, through the one place the site formats money."""
+    return formats.money(amount)
