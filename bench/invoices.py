@@ -5,7 +5,7 @@ issuing 500 invoices takes. A measurement, not a test: it prints the figures.
 
 By default it works on a fresh SQLite database and media folder in a temporary directory;
 --configured-db uses DATABASE_URL instead (its invoices are real: use a scratch database).
-Targets: render / floor <= 1.5, and 500 invoices issued and rendered in < 30 s.
+Targets: render / floor <= 4 (issue 15), and 500 invoices issued and rendered in < 30 s.
 """
 
 import argparse
@@ -17,7 +17,9 @@ import time
 
 import scenery
 
-RATIO_TARGET = 1.5
+# Issue 15: at most 4x the bare page (pretix renders its one-page invoice with reportlab in
+# about that time on this machine).
+RATIO_TARGET = 4.0
 BULK_TARGET_SECONDS = 30.0
 FLOOR_HTML = "<!DOCTYPE html><html lang='nl'><p>Eén alinea tekst op een A4.</p></html>"
 

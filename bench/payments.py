@@ -40,7 +40,7 @@ def make_invoices(edition, first, count):
             number=f"2026-{first + n:04d}",
             series="2026-",
             sequence=first + n,
-            registration=registration,
+            order_id=registration.order_id,
             invoice_date=today - datetime.timedelta(days=40),
             due_date=today - datetime.timedelta(days=10),
             supply_start=edition.start_date,

@@ -5,7 +5,8 @@
 -- fresh random 32-character secret and sends it in both places, which is the check a browser
 -- passes after loading the form; only the POSTs are timed. Any answer but the 302 to a
 -- confirmation page counts as unexpected. Arguments: path, form body
--- (url-encoded, without email and csrfmiddlewaretoken).
+-- (url-encoded, without email and csrfmiddlewaretoken), and a salt: wrk runs started in the
+-- same second against several servers must not make the same addresses.
 dofile("bench/report.lua")
 
 local threads = {}
@@ -20,6 +21,7 @@ function init(args)
   body = args[2]
   counter = 0
   unexpected = 0
+  salt = args[3] or "0"
   math.randomseed(os.time() * 100 + thread_number)
   -- Each wrk run (the warm-up too) signs up its own people: a repeated address would be
   -- refused as "already registered", which is not the work being measured.
@@ -56,7 +58,7 @@ function request()
   counter = counter + 1
   local secret = csrf_secret()
   local email = string.format(
-    "deelnemer-%d-%d-%d%%40bench.example.nl", run_id, thread_number, counter)
+    "deelnemer-%s-%d-%d-%d%%40bench.example.nl", salt, run_id, thread_number, counter)
   return wrk.format("POST", path, {
     ["Content-Type"] = "application/x-www-form-urlencoded",
     ["Cookie"] = "csrftoken=" .. secret,

@@ -66,11 +66,12 @@ def edition(start, **overrides):
 
 
 def participants(edition, count, **overrides):
-    """`count` confirmed registrations in one bulk insert. bulk_create skips place(), so the
-    agreed price is set as place() would set it; `overrides` may be callables of n."""
+    """`count` confirmed registrations, each with an order of its own, in two bulk inserts.
+    bulk_create skips place(), so the agreed price is set as place() would set it;
+    `overrides` may be callables of n."""
     from django.utils import timezone
 
-    from registrations.models import Registration
+    from registrations.models import INVOICE_DETAIL_FIELDS, ORDERER_FIELDS, Order, Registration
 
     now = timezone.now()
     fields = {
@@ -96,10 +97,20 @@ def participants(edition, count, **overrides):
         "privacy_accepted_at": now,
         **overrides,
     }
+    order_only = {*INVOICE_DETAIL_FIELDS, "terms_accepted_at", "privacy_accepted_at"}
+    order_fields = [*ORDERER_FIELDS, *order_only]
+    rows = [
+        {name: value(n) if callable(value) else value for name, value in fields.items()}
+        for n in range(count)
+    ]
+    orders = Order.objects.bulk_create(
+        Order(edition=edition, **{name: row[name] for name in order_fields}) for row in rows
+    )
     return Registration.objects.bulk_create(
         Registration(
             edition=edition,
-            **{name: value(n) if callable(value) else value for name, value in fields.items()},
+            order=order,
+            **{name: value for name, value in row.items() if name not in order_only},
         )
-        for n in range(count)
+        for order, row in zip(orders, rows, strict=True)
     )

@@ -51,3 +51,32 @@ def test_bad_value_stops_start_up_with_a_message_naming_the_variable(env, messag
 def test_debug_without_secret_key_uses_a_local_key():
     result = start_django(DJANGO_DEBUG="1", DJANGO_SECRET_KEY="")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///tmp/werkplaats-settings.sqlite3", "postgres://u:p@127.0.0.1:5432/db"]
+)
+def test_a_deployment_keeps_its_database_connection_and_checks_it_before_each_request(url):
+    """Without DATABASE_CONN_MAX_AGE a worker reuses its connection for ten minutes, and Django
+    checks it at the start of each request (a dropped connection is replaced, not an error);
+    DATABASE_CONN_MAX_AGE=0 still opens one per request."""
+    show = "from django.db import connection as c; s = c.settings_dict; "
+    show += "print(s['CONN_MAX_AGE'], s['CONN_HEALTH_CHECKS'])"
+
+    def database_settings(**env):
+        environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "werkplaats.settings"}
+        environment.pop("DATABASE_CONN_MAX_AGE", None)
+        environment.update(DJANGO_SECRET_KEY="x" * 50, DATABASE_URL=url, **env)
+        result = subprocess.run(
+            [sys.executable, "-c", f"import django; django.setup(); {show}"],
+            cwd=PROJECT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split()
+
+    assert database_settings() == ["600", "True"]
+    assert database_settings(DATABASE_CONN_MAX_AGE="0") == ["0", "True"]

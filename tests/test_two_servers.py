@@ -197,7 +197,6 @@ def servers(request, postgres, tmp_path):
             DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
             DJANGO_ALLOWED_HOSTS=HOST,
             DATABASE_URL=database_url(name),
-            DATABASE_CONN_MAX_AGE="60",
             EMAIL_HOST=HOST,
             EMAIL_PORT=str(smtp.port),
             STAFF_NOTIFICATION_EMAIL=STAFF_ADDRESS,

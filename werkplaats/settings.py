@@ -156,9 +156,18 @@ if not DATABASE_URL.startswith(("sqlite://", "postgres://", "postgresql://")):
         "DATABASE_URL must start with sqlite:// or postgres:// "
         f"(got {DATABASE_URL.split('://')[0]!r})."
     )
+# Persistent connections: a worker keeps its database connection for up to ten minutes
+# instead of opening one per request (on PostgreSQL that costs more than the workshop page
+# itself). Django checks a reused connection at the start of each request (health checks), so
+# a restarted database or a dropped connection costs one reconnect, never an error page; the
+# limit makes workers let go of a connection now and then (failover, server-side memory).
+# Safe for SQLite too (one connection per worker thread; WAL lets readers and the one writer
+# work side by side) and for db_worker, which checks its connection between tasks the same way.
 try:
     _database = dj_database_url.parse(
-        DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0)
+        DATABASE_URL,
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600),
+        conn_health_checks=True,
     )
 except ValueError as error:
     raise ImproperlyConfigured(f"DATABASE_URL could not be read: {error}") from None
@@ -174,7 +183,6 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _database.setdefault("OPTIONS", {})
     _database["OPTIONS"].setdefault("connect_timeout", 5)
-    _database["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _database}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -689,12 +689,16 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             self.message_user(request, str(refusal), messages.ERROR)
             return redirect("admin:invoicing_invoice_changelist")
         pdf = kind == Kind.PDF
-        return FileResponse(
+        response = FileResponse(
             io.BytesIO(content),
             as_attachment=True,
             filename=invoice.filename if pdf else invoice.ubl_filename,
             content_type="application/pdf" if pdf else "application/xml",
         )
+        # The document is in memory already: hand it to the server in one piece, not in
+        # FileResponse's 4 KB blocks (gunicorn writes each block to the socket separately).
+        response.block_size = max(len(content), 1)
+        return response
 
     def has_credit_invoice_permission(self, request):
         return request.user.has_perm("invoicing.credit_invoice")
