@@ -331,6 +331,55 @@ def state_form_with_errors(page, settings):
     return navigation.value
 
 
+def state_form_with_colleagues(page, settings):
+    return state_form_with_colleagues_for(page, make_edition())
+
+
+FILL_FORM = """data => {
+    for (const [name, value] of Object.entries(data)) {
+        for (const field of document.getElementsByName(name)) {
+            if (field.type === "radio") field.checked = field.value === value;
+            else if (field.type === "checkbox") field.checked = value === "on";
+            else field.value = value;
+        }
+    }
+}"""
+
+
+def fill_form(page, data):
+    """Type `data` into the fields the page shows, by name (a quick way to a filled form;
+    the journeys type it key by key)."""
+    page.evaluate(FILL_FORM, data)
+
+
+def state_form_short_of_places(page, settings):
+    from tests.test_orders import with_colleagues
+
+    edition = make_edition(capacity=2)
+    make_registration(edition)
+    state_form_with_colleagues_for(page, edition)
+    data = with_colleagues()
+    fill_form(page, {k: v for k, v in data.items() if not k.endswith("FORMS")})
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Inschrijving versturen").click()
+    return navigation.value
+
+
+def state_form_with_colleagues_for(page, edition):
+    page.goto(f"/werkplaats/{edition.slug}/inschrijven/")
+    for _ in range(2):
+        with page.expect_navigation() as navigation:
+            page.get_by_role("button", name="Nog een deelnemer toevoegen").click()
+    return navigation.value
+
+
+def state_order_overview(page, settings):
+    from tests.test_orders import _order_of_three
+
+    order, _people = _order_of_three(make_edition())
+    return page.goto(order.get_absolute_url())
+
+
 def state_form_closed(page, settings):
     edition = make_edition(registration_deadline=_today() - datetime.timedelta(days=1))
     return page.goto(f"/werkplaats/{edition.slug}/inschrijven/")
@@ -455,6 +504,9 @@ PAGE_STATES = {
     "form-empty": state_form_empty,
     "form-with-errors": state_form_with_errors,
     "form-closed": state_form_closed,
+    "form-with-colleagues": state_form_with_colleagues,
+    "form-short-of-places": state_form_short_of_places,
+    "order-overview": state_order_overview,
     "confirmation": state_confirmation,
     "waiting-list": state_waiting_list,
     "cancellation": state_cancellation,

@@ -4,13 +4,15 @@ and the staff member who moves someone up from the waiting list."""
 import datetime
 
 from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from programme.models import Edition, amsterdam_date
-from registrations.models import Registration
-from tests.browser_support import browser_test, focused, tab_to
+from registrations.models import Order, Registration
+from tests.browser_support import browser_test, fits_width, focused, tab_to
 from tests.conftest import PASSWORD, make_edition, make_registration, sign_up_data
+from tests.test_orders import COLLEAGUES
 
 pytestmark = browser_test
 
@@ -52,7 +54,7 @@ def test_participant_signs_up_on_a_phone_using_only_the_keyboard(open_page):
     expect(page.locator("#id_first_name")).to_have_attribute("aria-invalid", "true")
     # Each field's error is its accessible description, so a screen reader reads it there.
     expect(page.locator("#id_first_name")).to_have_accessible_description("Dit veld is verplicht.")
-    assert page.locator(".invalid-feedback:visible").count() >= 12
+    assert page.locator(".invalid-feedback:visible").count() >= 9
     assert Registration.objects.count() == 0
 
     data = sign_up_data()
@@ -68,15 +70,12 @@ def test_participant_signs_up_on_a_phone_using_only_the_keyboard(open_page):
     # The radio group starts on "ja"; an arrow key moves the choice to "nee".
     tab_to(page, "input[name=overnight_stay]:checked")
     page.keyboard.press("ArrowDown")
-    type_into(page, "id_invoice_attention", data["invoice_attention"])
     type_into(page, "id_invoice_street", data["invoice_street"])
     type_into(page, "id_invoice_postcode", data["invoice_postcode"])
     type_into(page, "id_invoice_city", data["invoice_city"])
     type_into(page, "id_po_number", data["po_number"])
     type_into(page, "id_kvk_number", data["kvk_number"])
     tab_to(page, "#id_accept_terms")
-    page.keyboard.press("Space")
-    tab_to(page, "#id_accept_privacy")
     page.keyboard.press("Space")
     tab_to(page, "[type=submit]")
     assert focused(page).startswith("input#submit-id-submit") or "button" in focused(page)
@@ -91,10 +90,52 @@ def test_participant_signs_up_on_a_phone_using_only_the_keyboard(open_page):
     assert registration.overnight_stay is False
     assert registration.order.invoice_postcode == "3521 AZ"
     assert registration.order.invoice_organisation == "Gemeente Utrecht"
+    assert registration.order.invoice_attention == ""
     confirmation = [m for m in mail.outbox if m.to == [data["email"]]]
     assert len(confirmation) == 1
     assert confirmation[0].subject.startswith("Bevestiging van je inschrijving")
     assert registration.get_absolute_url() in confirmation[0].body
+
+
+def test_three_colleagues_are_signed_up_in_one_go_on_a_phone_with_the_keyboard(open_page):
+    edition = make_edition(capacity=20)
+    page = open_page(**PHONE)
+    page.goto(reverse("registrations:register", args=[edition.slug]))
+    data = sign_up_data()
+    for name in ("first_name", "last_name", "email", "phone", "organisation"):
+        type_into(page, f"id_{name}", data[name])
+    for shown in (1, 2):
+        tab_to(page, "button[name=add_colleague]")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        expect(page.get_by_role("group", name=f"Collega {shown}")).to_be_visible()
+    # What was typed stays; nothing is stored yet.
+    expect(page.locator("#id_first_name")).to_have_value("Fatima")
+    assert not Registration.objects.exists()
+    for number, (first, last, email) in enumerate(COLLEAGUES):
+        type_into(page, f"id_collega-{number}-first_name", first)
+        type_into(page, f"id_collega-{number}-last_name", last)
+        type_into(page, f"id_collega-{number}-email", email)
+    for name in ("invoice_street", "invoice_postcode", "invoice_city", "po_number", "kvk_number"):
+        type_into(page, f"id_{name}", data[name])
+    tab_to(page, "#id_accept_terms")
+    page.keyboard.press("Space")
+    tab_to(page, "button[name=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Je inschrijving is ontvangen")
+    order = Order.objects.get()
+    people = list(order.positions.order_by("pk"))
+    assert [p.first_name for p in people] == ["Fatima", "Pieter", "Sanne"]
+    assert {p.status for p in people} == {Registration.Status.CONFIRMED}
+    assert page.url.endswith(order.get_absolute_url())
+    for person in people:
+        expect(page.get_by_role("listitem").filter(has_text=person.full_name)).to_be_visible()
+    recipients = sorted(m.to[0] for m in mail.outbox)
+    assert recipients.count("fatima@gemeente.example.nl") == 2  # confirmation and overview
+    assert "pieter@gemeente.example.nl" in recipients and "sanne@gemeente.example.nl" in recipients
+    assert fits_width(page)
 
 
 def test_form_opened_before_the_deadline_and_sent_after_it_is_refused(open_page):
@@ -111,7 +152,6 @@ def test_form_opened_before_the_deadline_and_sent_after_it_is_refused(open_page)
     for name in ("invoice_street", "invoice_postcode", "invoice_city", "kvk_number"):
         page.locator(f"#id_{name}").fill(data[name])
     page.locator("#id_accept_terms").check()
-    page.locator("#id_accept_privacy").check()
 
     # While the participant is filling in, the deadline passes: the server checks on POST.
     Edition.objects.filter(pk=edition.pk).update(
@@ -225,7 +265,12 @@ def test_finance_issues_downloads_marks_paid_and_credits_invoices(
 
     log_in(page, finance_user)
     page.get_by_role("link", name="Inschrijvingen", exact=True).click()
-    run_admin_action(page, "Factuur aanmaken", "Gemeente Zwolle", "Woonstichting De Kern")
+    run_admin_action(
+        page,
+        "Factuur aanmaken: één per bestelling, een regel per deelnemer",
+        "Gemeente Zwolle",
+        "Woonstichting De Kern",
+    )
     expect(page.locator(".messagelist")).to_contain_text("Aangemaakt (2)")
     zwolle = Invoice.objects.get(customer_organisation="Gemeente Zwolle")
     kern = Invoice.objects.get(customer_organisation="Woonstichting De Kern")

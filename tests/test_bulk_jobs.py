@@ -398,9 +398,9 @@ def test_the_worker_runs_a_queued_job_and_its_page_shows_the_progress(
     seen = []
     issue = jobs.STEPS[BulkJob.Kind.ISSUE]
 
-    def observed(registration, by):
+    def observed(registration, by, **job):
         seen.append(BulkJob.objects.values_list("done", flat=True).get())
-        return issue(registration, by)
+        return issue(registration, by, **job)
 
     monkeypatch.setitem(jobs.STEPS, BulkJob.Kind.ISSUE, observed)
     run_worker()

@@ -45,7 +45,7 @@ def test_sign_up_queues_its_mail_and_the_worker_sends_it(
     queued = DBTaskResult.objects.get()
     assert queued.status == "READY"
     assert queued.task_path == "registrations.tasks.send_order_emails"
-    assert queued.args_kwargs == {"args": [registration.pk], "kwargs": {}}
+    assert queued.args_kwargs == {"args": [registration.order_id], "kwargs": {}}
 
     run_worker()
 

@@ -305,11 +305,9 @@ def correct_and_reissue(invoice, changes=None, at=None, by=None):
                 f"{current.number} is een creditfactuur of al gecrediteerd; er is niets te "
                 "corrigeren."
             )
+        on_it = InvoiceLine.objects.filter(invoice=current).values("registration_id")
         participants = list(
-            Registration.objects.select_for_update()
-            .filter(invoice_lines__invoice=current)
-            .distinct()
-            .order_by("pk")
+            Registration.objects.select_for_update().filter(pk__in=on_it).order_by("pk")
         )
         credit = credit_invoice(current, at=at, by=by)
         order_changes = {k: v for k, v in changes.items() if k not in AGREED_PRICE_FIELDS}

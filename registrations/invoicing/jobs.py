@@ -213,7 +213,7 @@ def run_job(job_id):
     if job.kind == BulkJob.Kind.EMAIL:
         step = functools.partial(email, sent_since=job.created_at)
     if job.kind == BulkJob.Kind.ISSUE:
-        step = functools.partial(issue, selection=job.selection, since=job.created_at)
+        step = functools.partial(step, selection=job.selection, since=job.created_at)
     if job.kind == BulkJob.Kind.ZIP:
         # The archive lives in this run's memory: a run that starts again makes all of it.
         job.items.all().delete()
