@@ -147,7 +147,22 @@ class ColleagueForm(forms.ModelForm):
         in_dutch(self)
 
 
-ColleagueFormSet = forms.formset_factory(ColleagueForm, extra=0)
+class BaseColleagueFormSet(forms.BaseFormSet):
+    default_error_messages = {
+        "missing_management_form": (
+            "Het formulier is niet compleet aangekomen. Laad de pagina opnieuw en probeer het "
+            "nog eens."
+        ),
+        "too_many_forms": "Je kunt hier hoogstens %(num)d collega's tegelijk inschrijven.",
+        "too_few_forms": "Vul minstens %(num)d collega in.",
+    }
+
+
+# An edition allows at most 50 people per sign-up (Edition.max_participants_per_order), so a
+# forged form never makes the server build more than 49 colleague forms.
+ColleagueFormSet = forms.formset_factory(
+    ColleagueForm, formset=BaseColleagueFormSet, extra=0, max_num=49, absolute_max=49
+)
 
 
 class OrderForm(forms.ModelForm):

@@ -389,3 +389,17 @@ def test_an_invoiced_participant_names_a_substitute_through_the_organisation(db,
         people[0].name_substitute(**substitute)
     people[0].refresh_from_db()
     assert people[0].first_name == "Deelnemer0"
+
+
+@pytest.mark.parametrize("total", ["abc", "", "1.5", "99999999999"])
+def test_a_forged_colleague_count_gets_a_dutch_message_and_stores_nothing(
+    client, open_edition, total
+):
+    data = with_colleagues()
+    data["collega-TOTAL_FORMS"] = total
+    response = client.post(register_url(open_edition), data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "nog niet verstuurd" in page
+    assert "Mogelijk dient u" not in page
+    assert not Order.objects.exists()
