@@ -318,3 +318,38 @@ def test_issuer_admin_is_one_row_for_finance_only(client, invoicing, finance_use
     assert client.post(change, data).status_code == 302
     issuer.refresh_from_db()
     assert issuer.payment_term_days == 14
+
+
+def _next_invoice_id_is(value):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('registrations_invoice', 'id'), %s)",
+                [value - 1],
+            )
+        else:
+            cursor.execute("DELETE FROM sqlite_sequence WHERE name = 'registrations_invoice'")
+            cursor.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES ('registrations_invoice', %s)",
+                [value - 1],
+            )
+
+
+def test_an_action_with_a_confirmation_page_works_past_invoice_one_thousand(
+    client, invoicing, open_edition, finance_user
+):
+    # The Dutch locale writes 1234 as "1.234"; the confirmation page must send the id back
+    # as the id, or the selection is lost from the thousandth invoice on.
+    _next_invoice_id_is(1234)
+    invoice = issue_invoice(make_registration(open_edition))
+    assert invoice.pk == 1234
+    client.force_login(finance_user)
+    page = act(client, INVOICES, "mark_paid", [invoice]).content.decode()
+    assert 'value="1234"' in page and 'value="1.234"' not in page
+    day = invoice.invoice_date.isoformat()
+    response = act(client, INVOICES, "mark_paid", [invoice], apply="1", paid_on=day)
+    assert response.status_code == 302
+    invoice.refresh_from_db()
+    assert invoice.paid_on == invoice.invoice_date
