@@ -104,7 +104,8 @@ def participants(edition, count, **overrides):
         for n in range(count)
     ]
     orders = Order.objects.bulk_create(
-        Order(edition=edition, **{name: row[name] for name in order_fields}) for row in rows
+        Order(edition=edition, **{name: row[name] for name in order_fields if name in row})
+        for row in rows
     )
     return Registration.objects.bulk_create(
         Registration(
