@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Q
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -31,6 +31,7 @@ from .models import (
     InvoiceIssuer,
     InvoiceLine,
     InvoiceRefused,
+    on_standing_invoice,
 )
 
 
@@ -328,10 +329,7 @@ class RegistrationAdmin(registrations_admin.RegistrationAdmin):
     change_form_template = "invoicing/registration_change_form.html"
 
     def get_queryset(self, request):
-        current = InvoiceLine.objects.filter(
-            registration=OuterRef("pk"), invoice__in=Invoice.objects.uncredited()
-        )
-        return super().get_queryset(request).annotate(has_invoice=Exists(current))
+        return super().get_queryset(request).annotate(has_invoice=on_standing_invoice())
 
     def get_inlines(self, request, obj):
         return [*super().get_inlines(request, obj), RegistrationInvoiceInline]
@@ -501,10 +499,7 @@ class OrderAdmin(registrations_admin.OrderAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
-        invoiced = InvoiceLine.objects.filter(
-            registration__order=obj, invoice__in=Invoice.objects.uncredited()
-        )
-        if obj is not None and invoiced.exists():
+        if obj is not None and obj.positions.filter(on_standing_invoice()).exists():
             readonly = [*readonly, *ORDER_FROZEN_FIELDS]
         return readonly
 

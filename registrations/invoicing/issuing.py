@@ -12,7 +12,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from programme.models import amsterdam_date
@@ -26,6 +25,7 @@ from .models import (
     InvoiceIssuer,
     InvoiceLine,
     InvoiceRefused,
+    on_standing_invoice,
     vat_breakdown,
 )
 
@@ -209,10 +209,7 @@ def issue_invoice(registrations, at=None, by=None, lines=None):
 
 def issue_order_invoice(order, at=None, by=None):
     """The invoice for an order: one line for each confirmed participant not invoiced yet."""
-    invoiced = InvoiceLine.objects.filter(
-        registration=OuterRef("pk"), invoice__kind=Invoice.Kind.INVOICE
-    ).exclude(invoice__credit_note__isnull=False)
-    waiting = order.positions.confirmed().exclude(Exists(invoiced))
+    waiting = order.positions.confirmed().exclude(on_standing_invoice())
     if not waiting.exists():
         raise InvoiceRefused(f"{order.reference} heeft geen bevestigde deelnemers zonder factuur.")
     return issue_invoice(list(waiting), at=at, by=by)

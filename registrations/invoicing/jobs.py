@@ -16,7 +16,7 @@ import zipfile
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
@@ -25,7 +25,7 @@ from registrations.tasks import atomic_with
 
 from . import emails, exports, issuing
 from .documents import Kind, document_bytes, kinds, restore
-from .models import BulkJob, BulkJobItem, Invoice, InvoiceRefused
+from .models import BulkJob, BulkJobItem, Invoice, InvoiceRefused, on_standing_invoice
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +51,11 @@ def issue(registration, by, selection=None, since=None):
         return f"{registration.reference} staat op factuur {current.number} ({current.order})"
     group = [registration]
     if selection is not None and registration.status == Registration.Status.CONFIRMED:
-        invoiced = Invoice.objects.uncredited().filter(lines__registration=OuterRef("pk"))
         group = (
             list(
                 Registration.objects.confirmed()
                 .filter(pk__in=selection, order_id=registration.order_id)
-                .exclude(Exists(invoiced))
+                .exclude(on_standing_invoice())
                 .order_by("pk")
             )
             or group

@@ -419,6 +419,16 @@ class Invoice(models.Model):
         return self.Status.OVERDUE if self.due_date < today else self.Status.OPEN
 
 
+def on_standing_invoice():
+    """For a registration queryset: whether the registration (OuterRef "pk") has a line on an
+    invoice that was not credited. The one home of "already invoiced"."""
+    return models.Exists(
+        InvoiceLine.objects.filter(
+            registration=models.OuterRef("pk"), invoice__in=Invoice.objects.uncredited()
+        )
+    )
+
+
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(
         Invoice, on_delete=models.PROTECT, related_name="lines", verbose_name="factuur"
