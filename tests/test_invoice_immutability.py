@@ -123,6 +123,8 @@ def test_model_refuses_to_save_changes(invoice):
         ("customer_kvk_number", "12345678"),
         ("customer_oin", "00000001001234567000"),
         ("customer_peppol_id", "0106:12345678"),
+        # The layout says how the PDF is made again: another one could not restore it.
+        ("layout", 1),
     ],
 )
 def test_database_refuses_raw_updates_of_the_snapshot(invoice, column, value):

@@ -11,8 +11,8 @@ from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
 from registrations.invoicing import documents, pdf
-from registrations.invoicing.issuing import issue_invoice
-from registrations.invoicing.models import InvoiceDocument, vat_breakdown
+from registrations.invoicing.issuing import credit_invoice, issue_invoice
+from registrations.invoicing.models import Invoice, InvoiceDocument, vat_breakdown
 from tests.conftest import make_registration, pdf_text, stored_pdf
 from werkplaats import pdf as engine
 
@@ -53,7 +53,7 @@ def test_pdf_shows_every_mandatory_field_with_dutch_amounts(invoice):
         "Kaap Doorn Conferentiecentrum, Doorn",
         "inclusief arrangement- en verblijfskosten",
         "Deelnemer: Fatima El Amrani",
-        "1 € 1.800,00 21% € 1.800,00",
+        "1 × € 1.800,00 excl. btw, btw 21% € 1.800,00",
         # Totals per rate.
         "Subtotaal excl. btw € 1.800,00",
         "Btw 21% over € 1.800,00 € 378,00",
@@ -144,7 +144,7 @@ def test_lines_with_different_rates_get_vat_per_rate(invoicing, edition_2022):
     text = pdf_text(stored_pdf(invoice))
     assert "Btw 21% over € 1.700,00 € 357,00" in text
     assert "Btw 9% over € 100,05 € 9,00" in text
-    assert "3 € 33,35 9% € 100,05" in text
+    assert "3 × € 33,35 excl. btw, btw 9% € 100,05" in text
     assert "Totaal incl. btw € 2.166,05" in text
 
 
@@ -167,7 +167,7 @@ def test_fetcher_refuses_network_and_files_outside_static(settings):
     ]:
         with pytest.raises(ValueError):
             fetcher.fetch(url)
-    served = fetcher.fetch((settings.BASE_DIR / "static" / "css" / "invoice.css").as_uri())
+    served = fetcher.fetch((settings.BASE_DIR / "static" / "css" / "invoice_2.css").as_uri())
     assert served.content_type == "text/css"
     assert b"@page" in served.read()
 
@@ -187,3 +187,63 @@ def test_example_issuer_marks_the_pdf(invoicing, edition_2022, settings):
     make_issuer(is_example=True)
     text = pdf_text(stored_pdf(issue_invoice(make_registration(edition_2022), at=AT)))
     assert "geen geldige factuur" in text
+
+
+# The SHA-256 of the PDFs that the `invoice` fixture and its credit note (three days later)
+# got from the table layout, as issued by the release before layout 2 (commit fc5f29e).
+TABLE_LAYOUT_SHA256 = {
+    "2022-0001": "df6d93a6b90d67b76f31d120d94d00cadf6d4cb22f2af825176bcc154ad25f69",
+    "2022-0002": "020dcdf2440cc89dc9050d793b24854a13b4bee081b1c0dd877c316174c59fdd",
+}
+
+
+def test_new_invoices_and_credit_notes_get_the_current_layout(invoice):
+    credit = credit_invoice(invoice, at=AT + datetime.timedelta(days=3))
+    assert invoice.layout == credit.layout == Invoice.Layout.PARAGRAPHS
+    assert "Creditfactuurnummer 2022-0002" in pdf_text(stored_pdf(credit))
+
+
+def test_invoices_issued_with_the_table_layout_keep_their_bytes_and_restore(
+    invoicing, edition_2022, monkeypatch
+):
+    # Issued as the previous release issued them: with the table layout, then frozen.
+    monkeypatch.setattr(Invoice._meta.get_field("layout"), "default", Invoice.Layout.TABLES)
+    registration = make_registration(
+        edition_2022, vat_id="NL002220000B01", po_number="PO-2022-0042"
+    )
+    invoice = issue_invoice(registration, at=AT)
+    credit = credit_invoice(invoice, at=AT + datetime.timedelta(days=3))
+    monkeypatch.undo()
+
+    for issued in (invoice, credit):
+        issued.refresh_from_db()
+        assert issued.layout == Invoice.Layout.TABLES
+        # The same bytes the previous release made of the same snapshot ...
+        assert issued.pdf_sha256 == TABLE_LAYOUT_SHA256[issued.number]
+        # ... so a lost PDF is made again with its own layout, not the current one.
+        InvoiceDocument.objects.filter(invoice=issued, kind=InvoiceDocument.Kind.PDF).delete()
+        assert documents.restore_pdf(issued)
+        assert hashlib.sha256(stored_pdf(issued)).hexdigest() == TABLE_LAYOUT_SHA256[issued.number]
+
+
+def test_the_two_layouts_show_the_same_facts(invoice):
+    current = pdf_text(stored_pdf(invoice))
+    invoice.layout = Invoice.Layout.TABLES  # in memory only: the row is frozen
+    tables = pdf_text(pdf.render_invoice(invoice))
+    facts = [
+        "Gemeente Utrecht",
+        "Stadsplateau 1",
+        "Factuurnummer 2022-0001",
+        "Vervaldatum 12 oktober 2022",
+        "Deelnemer: Fatima El Amrani",
+        "Subtotaal excl. btw € 1.800,00",
+        "Btw 21% over € 1.800,00 € 378,00",
+        "Totaal incl. btw € 2.178,00",
+        "betalingskenmerk 2022-0001",
+        "KvK-nummer: 27169301",
+        "Btw-id: NL000099998B57",
+        "Pagina 1 van 1",
+    ]
+    assert [fact for fact in facts if fact not in current] == []
+    assert [fact for fact in facts if fact not in tables] == []
+    assert current != tables

@@ -578,6 +578,7 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                     "status_label",
                     ("pdf_link", "ubl_link"),
                     ("pdf_sha256", "ubl_sha256"),
+                    "layout",
                     ("invoice_date", "due_date"),
                     ("supply_start", "supply_end"),
                     "credited_invoice",

@@ -334,6 +334,15 @@ class Invoice(models.Model):
     total_incl_vat = models.DecimalField("totaal incl. btw", max_digits=12, decimal_places=2)
     vat_exemption_text = models.CharField("btw-vrijstelling", max_length=200, blank=True)
 
+    class Layout(models.IntegerChoices):
+        TABLES = 1, "1: met tabellen (tot december 2026)"
+        PARAGRAPHS = 2, "2: alinea's en tabstops"
+
+    # The layout the PDF was made with: restoring it renders the snapshot with that same
+    # layout (registrations/invoicing/pdf.py), so an invoice always gets its own bytes back.
+    layout = models.PositiveSmallIntegerField(
+        "opmaak van de pdf", choices=Layout.choices, default=Layout.PARAGRAPHS, editable=False
+    )
     pdf_sha256 = models.CharField("SHA-256 van de pdf", max_length=64, blank=True)
     # Empty for invoices issued before e-invoices existed: they have a PDF only.
     ubl_sha256 = models.CharField("SHA-256 van de e-factuur", max_length=64, blank=True)

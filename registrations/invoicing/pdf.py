@@ -1,8 +1,10 @@
-"""The invoice PDF: templates/invoicing/invoice.html with static/css/invoice.css, by the
-site's PDF engine (werkplaats/pdf.py: font, restricted fetcher, lock, reproducible bytes).
+"""The invoice PDF, by the site's PDF engine (werkplaats/pdf.py: font, restricted fetcher,
+lock, reproducible bytes).
 
 Rendered once, when the invoice is issued, from the invoice's snapshot only, so the same
-invoice always gives the same bytes.
+invoice always gives the same bytes. Each invoice records the layout (template and
+stylesheet) it was made with, and is always rendered with that one: a new layout changes the
+look of new invoices only, and a stored PDF can still be restored to its recorded SHA-256.
 """
 
 from django.template.loader import render_to_string
@@ -10,21 +12,20 @@ from django.utils import translation
 
 from werkplaats import formats, pdf
 
-from .models import vat_breakdown
+from .models import Invoice, vat_breakdown
 
-STYLESHEET = "css/invoice.css"
+# Per layout: its template and stylesheet. A layout that has been issued is never changed.
+LAYOUTS = {
+    Invoice.Layout.TABLES: ("invoicing/invoice_1.html", "css/invoice_1.css"),
+    Invoice.Layout.PARAGRAPHS: ("invoicing/invoice_2.html", "css/invoice_2.css"),
+}
 FONT_FAMILY = pdf.FONT_FAMILY
 
 
-def render_html(html, *, identifier, created, stylesheets=True, attachments=()):
-    """PDF bytes for `html` with the invoice stylesheet (werkplaats.pdf renders it)."""
+def render_html(html, *, layout=Invoice.Layout.PARAGRAPHS, identifier, created, **options):
+    """PDF bytes for `html` with the stylesheet of `layout` (werkplaats.pdf renders it)."""
     return pdf.render_html(
-        html,
-        stylesheet=STYLESHEET,
-        identifier=identifier,
-        created=created,
-        stylesheets=stylesheets,
-        attachments=attachments,
+        html, stylesheet=LAYOUTS[layout][1], identifier=identifier, created=created, **options
     )
 
 
@@ -66,13 +67,15 @@ def invoice_context(invoice):
 
 
 def render_invoice(invoice, einvoice=None):
-    """The invoice's PDF bytes, from its snapshot alone (never the live registration), with
-    the e-invoice bytes `einvoice` embedded when given."""
+    """The invoice's PDF bytes, from its snapshot alone (never the live registration), in the
+    layout it was issued with, with the e-invoice bytes `einvoice` embedded when given."""
+    template = LAYOUTS[invoice.layout][0]
     with translation.override("nl"):
-        html = render_to_string("invoicing/invoice.html", invoice_context(invoice))
+        html = render_to_string(template, invoice_context(invoice))
     attachments = [(invoice.ubl_filename, einvoice, "E-factuur (UBL, SI-UBL 2.0)")]
     return render_html(
         html,
+        layout=invoice.layout,
         identifier=invoice.number,
         created=invoice.invoice_date.isoformat(),
         attachments=attachments if einvoice else (),
