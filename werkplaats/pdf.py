@@ -85,9 +85,10 @@ def _fetcher_class():
     return StaticOnlyURLFetcher
 
 
-def _engine(stylesheet):
-    """The fetcher and font configuration (once per process) and the parsed stylesheets of
-    `stylesheet` (once per file, again only when it changed: local development).
+def _engine(*stylesheets):
+    """The fetcher and font configuration (once per process) and the parsed `stylesheets`,
+    each after the @font-face rules (once per file, again only when it changed: local
+    development).
 
     One FontConfiguration for all renders: building it costs more than a render.
     """
@@ -98,25 +99,38 @@ def _engine(stylesheet):
         # Drop it before the interpreter tears down the modules its __del__ needs.
         atexit.register(_cache.clear)
         _cache.update(fetcher=_fetcher_class()(), fonts=FontConfiguration(), sheets={})
-    fetcher, fonts = _cache["fetcher"], _cache["fonts"]
-    css_path = stylesheet_path(stylesheet)
-    key = (css_path, css_path.stat().st_mtime_ns)
-    parsed = _cache["sheets"].get(stylesheet)
-    if parsed is None or parsed[0] != key:
-        parsed = (
-            key,
-            [
-                CSS(string=font_face_css(), font_config=fonts, url_fetcher=fetcher),
-                CSS(url=css_path.as_uri(), font_config=fonts, url_fetcher=fetcher),
-            ],
+        _cache["font faces"] = CSS(
+            string=font_face_css(), font_config=_cache["fonts"], url_fetcher=_cache["fetcher"]
         )
-        _cache["sheets"][stylesheet] = parsed
-    return fetcher, fonts, parsed[1]
+    fetcher, fonts = _cache["fetcher"], _cache["fonts"]
+    sheets = [_cache["font faces"]]
+    for stylesheet in stylesheets:
+        css_path = stylesheet_path(stylesheet)
+        key = (css_path, css_path.stat().st_mtime_ns)
+        parsed = _cache["sheets"].get(stylesheet)
+        if parsed is None or parsed[0] != key:
+            parsed = (key, CSS(url=css_path.as_uri(), font_config=fonts, url_fetcher=fetcher))
+            _cache["sheets"][stylesheet] = parsed
+        sheets.append(parsed[1])
+    return fetcher, fonts, sheets
 
 
-def render_html(html, *, stylesheet, identifier, created, stylesheets=True, attachments=()):
+def render_html(
+    html,
+    *,
+    stylesheet,
+    identifier,
+    created,
+    stylesheets=True,
+    attachments=(),
+    page_numbers=None,
+):
     """PDF bytes for `html` with `stylesheet` (a path under static/); `created` is an ISO date.
 
+    `page_numbers`: a stylesheet that only adds margin boxes ("Pagina 1 van 2"), used when the
+    document has more than one page. On a one-page document they tell nothing, and laying
+    them out costs a tenth of a render; margin boxes never move the content, so the pages
+    are the same with and without them.
     `attachments`: (file name, bytes, description) to embed, as PDF/A-3 allows; an embedded
     e-invoice is the "Alternative" form of the same invoice (as in Factur-X/ZUGFeRD).
     The fixed creation date and identifier make the output reproducible byte for byte.
@@ -126,7 +140,16 @@ def render_html(html, *, stylesheet, identifier, created, stylesheets=True, atta
 
     moment = datetime.datetime.fromisoformat(created)
     with _lock:
-        fetcher, fonts, sheets = _engine(stylesheet)
+        fetcher, fonts, sheets = _engine(stylesheet, *([page_numbers] if page_numbers else []))
+
+        def render(sheets):
+            return HTML(
+                string=html, base_url=static_dirs()[0].as_uri() + "/", url_fetcher=fetcher
+            ).render(font_config=fonts, stylesheets=sheets if stylesheets else [], **PDF_OPTIONS)
+
+        document = render(sheets[:2])
+        if page_numbers and len(document.pages) > 1:
+            document = render(sheets)
         # Made for each render: WeasyPrint cannot reuse an Attachment.
         embedded = [
             Attachment(
@@ -140,9 +163,6 @@ def render_html(html, *, stylesheet, identifier, created, stylesheets=True, atta
             )
             for name, content, description in attachments
         ]
-        document = HTML(
-            string=html, base_url=static_dirs()[0].as_uri() + "/", url_fetcher=fetcher
-        ).render(font_config=fonts, stylesheets=sheets if stylesheets else [], **PDF_OPTIONS)
         document.metadata.created = created
         document.metadata.modified = created
         return document.write_pdf(

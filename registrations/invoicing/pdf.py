@@ -14,18 +14,30 @@ from werkplaats import formats, pdf
 
 from .models import Invoice, vat_breakdown
 
-# Per layout: its template and stylesheet. A layout that has been issued is never changed.
+# Per layout: its template, its stylesheet, and the stylesheet that adds page numbers to a
+# document of more than one page (None: the stylesheet numbers every page itself). A layout
+# that has been issued is never changed.
 LAYOUTS = {
-    Invoice.Layout.TABLES: ("invoicing/invoice_1.html", "css/invoice_1.css"),
-    Invoice.Layout.PARAGRAPHS: ("invoicing/invoice_2.html", "css/invoice_2.css"),
+    Invoice.Layout.TABLES: ("invoicing/invoice_1.html", "css/invoice_1.css", None),
+    Invoice.Layout.PARAGRAPHS: (
+        "invoicing/invoice_2.html",
+        "css/invoice_2.css",
+        "css/invoice_2_pages.css",
+    ),
 }
 FONT_FAMILY = pdf.FONT_FAMILY
 
 
 def render_html(html, *, layout=Invoice.Layout.PARAGRAPHS, identifier, created, **options):
-    """PDF bytes for `html` with the stylesheet of `layout` (werkplaats.pdf renders it)."""
+    """PDF bytes for `html` with the stylesheets of `layout` (werkplaats.pdf renders it)."""
+    _, stylesheet, page_numbers = LAYOUTS[layout]
     return pdf.render_html(
-        html, stylesheet=LAYOUTS[layout][1], identifier=identifier, created=created, **options
+        html,
+        stylesheet=stylesheet,
+        page_numbers=page_numbers,
+        identifier=identifier,
+        created=created,
+        **options,
     )
 
 
