@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_countries.fields import CountryField
 
-from programme.models import Edition
+from programme.models import Edition, PageVersion
 
 from .signals import registration_cancelled, waiting_list_offer_made
 
@@ -126,7 +126,25 @@ def count_with_status(status):
     return models.Count("registrations", filter=models.Q(registrations__status=status))
 
 
+# What a queryset update can change of the places (PageVersion.places_changed).
+PLACE_FIELDS = {"status", "edition", "edition_id"}
+
+
 class RegistrationQuerySet(models.QuerySet):
+    def update(self, **fields):
+        """Also the places version of every edition whose places this may change: the
+        transitions update the status this way, and so can the shell."""
+        editions = set()
+        if PLACE_FIELDS & fields.keys():
+            editions = set(self.values_list("edition_id", flat=True).distinct())
+            new = fields.get("edition_id", fields.get("edition"))
+            if new is not None:
+                editions.add(getattr(new, "pk", new))
+        updated = super().update(**fields)
+        for edition_id in editions:
+            PageVersion.places_changed(edition_id)
+        return updated
+
     def confirmed(self):
         return self.filter(status=Registration.Status.CONFIRMED)
 
@@ -169,10 +187,10 @@ class RegistrationQuerySet(models.QuerySet):
             return True
         return (counts or self.counts(edition))["confirmed"] < edition.capacity
 
-    def newcomer_waits(self, edition):
+    def newcomer_waits(self, edition, counts=None):
         """Whether someone joining `edition` now goes on the waiting list: when no place is
         left, and while anyone waits (the queue is never jumped). Ask under the edition lock."""
-        counts = self.counts(edition)
+        counts = counts or self.counts(edition)
         return counts["waiting"] > 0 or self.places_left(edition, counts) == 0
 
     def register(self, edition, at=None, *, by_staff=False, **fields):
@@ -225,7 +243,9 @@ class RegistrationQuerySet(models.QuerySet):
                 if edition.price_excl_vat is None:
                     # A draft without a price yet: nobody can have agreed to one.
                     raise RegistrationClosed
-                free = 0 if self.newcomer_waits(edition) else self.places_left(edition)
+                counts = self.counts(edition)
+                waits = self.newcomer_waits(edition, counts)
+                free = 0 if waits else self.places_left(edition, counts)
                 requested = len(positions)
                 if free is None:
                     confirmed = requested
@@ -257,6 +277,7 @@ class RegistrationQuerySet(models.QuerySet):
                         registration.save(force_insert=True)
                     finally:
                         registration._placing = False
+                PageVersion.places_changed(edition.pk)
         except IntegrityError:
             # One active registration per e-mail address: the database constraint is the check,
             # so it also holds for a duplicate that arrives at the same moment.
@@ -273,6 +294,7 @@ class RegistrationQuerySet(models.QuerySet):
             )
             deleted = super().delete()
             for edition in editions:
+                PageVersion.places_changed(edition.pk)
                 WaitingListOffer.objects.offer_free_places(edition)
         return deleted
 
@@ -549,6 +571,7 @@ class Registration(models.Model):
         with transaction.atomic():
             edition = Edition.objects.select_for_update().get(pk=self.edition_id)
             deleted = super().delete(*args, **kwargs)
+            PageVersion.places_changed(edition.pk)
             WaitingListOffer.objects.offer_free_places(edition)
         return deleted
 
@@ -818,6 +841,16 @@ class RegistrationChange(models.Model):
 
 
 class WaitingListOfferQuerySet(models.QuerySet):
+    def update(self, **fields):
+        """An open offer holds a place: a changed state changes the places of its edition."""
+        editions = set()
+        if "state" in fields:
+            editions = set(self.values_list("registration__edition_id", flat=True).distinct())
+        updated = super().update(**fields)
+        for edition_id in editions:
+            PageVersion.places_changed(edition_id)
+        return updated
+
     def open(self):
         return self.filter(state=WaitingListOffer.State.OPEN)
 
@@ -856,6 +889,8 @@ class WaitingListOfferQuerySet(models.QuerySet):
             offer = self.create(registration=registration, offered_at=at, expires_at=expires_at)
             waiting_list_offer_made.send(sender=WaitingListOffer, offer=offer)
             offers.append(offer)
+        if offers:
+            PageVersion.places_changed(edition.pk)
         return offers
 
 

@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from programme.models import Edition
+from programme.pages import pages
 
 IN_CI = bool(os.environ.get("CI"))
 
@@ -66,10 +67,13 @@ def _fast_passwords_and_private_media(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    # The workshop page is cached per edition state; every test starts with a clean slate.
+    # Each worker keeps its own copy of the workshop pages, checked against the page versions
+    # (in the cache with Redis); every test starts with a clean slate, as a new worker would.
     cache.clear()
+    pages.forget()
     yield
     cache.clear()
+    pages.forget()
 
 
 @pytest.fixture

@@ -264,11 +264,12 @@ TASKS = {"default": {"BACKEND": TASK_QUEUES[TASKS_BACKEND_NAME]}}
 REGISTRATION_RATE_LIMIT = env_int("REGISTRATION_RATE_LIMIT", 10, minimum=1)
 REGISTRATION_RATE_WINDOW = env_int("REGISTRATION_RATE_WINDOW", 600, minimum=1)
 
-# The cache holds the rendered workshop page (per edition state, so never stale) and, with
-# Redis, the sessions. Without REDIS_URL everything works on the database alone: each worker
-# keeps its own copy of the page, and sessions live in the database. With it, every worker and
-# app server shares one cache, and a session costs no database query (cached_db: written
-# through to the database, so a Redis restart logs nobody out).
+# With REDIS_URL, every worker and app server shares Redis: the versions of the public pages
+# (programme.models.PageVersion) live there, so a workshop page is checked without the
+# database, and a session costs no database query (cached_db: written through to the
+# database, so a Redis restart logs nobody out). Without it everything works on the database
+# alone: the versions live in the database (one query per workshop page) and so do sessions.
+# Either way each worker keeps its own copy of the pages it rendered (programme/pages.py).
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
@@ -277,7 +278,7 @@ if REDIS_URL:
         )
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "werkplaats.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "werkplaats",
         }
@@ -285,6 +286,7 @@ if REDIS_URL:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+PAGE_VERSIONS_IN_CACHE = bool(REDIS_URL)
 
 LOGGING = {
     "version": 1,
