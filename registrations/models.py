@@ -187,11 +187,19 @@ class RegistrationQuerySet(models.QuerySet):
             return True
         return (counts or self.counts(edition))["confirmed"] < edition.capacity
 
-    def newcomer_waits(self, edition, counts=None):
-        """Whether someone joining `edition` now goes on the waiting list: when no place is
-        left, and while anyone waits (the queue is never jumped). Ask under the edition lock."""
-        counts = counts or self.counts(edition)
-        return counts["waiting"] > 0 or self.places_left(edition, counts) == 0
+    def free_for_newcomers(self, edition):
+        """Places someone joining `edition` now may take: none while anyone waits (the queue
+        is never jumped), else places_left (None: no maximum). Ask under the edition lock.
+
+        Whether anyone waits is one indexed EXISTS: a sign-up to a full edition, where the
+        waiting list may be long, needs no count at all."""
+        if self.filter(edition=edition).waiting().exists():
+            return 0
+        return self.places_left(edition)
+
+    def newcomer_waits(self, edition):
+        """Whether someone joining `edition` now goes on the waiting list."""
+        return self.free_for_newcomers(edition) == 0
 
     def register(self, edition, at=None, *, by_staff=False, **fields):
         """One person signs themselves up (the shell, commands, demo data): `fields` holds their
@@ -243,9 +251,7 @@ class RegistrationQuerySet(models.QuerySet):
                 if edition.price_excl_vat is None:
                     # A draft without a price yet: nobody can have agreed to one.
                     raise RegistrationClosed
-                counts = self.counts(edition)
-                waits = self.newcomer_waits(edition, counts)
-                free = 0 if waits else self.places_left(edition, counts)
+                free = self.free_for_newcomers(edition)
                 requested = len(positions)
                 if free is None:
                     confirmed = requested
