@@ -183,6 +183,9 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
     }
     _database["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME", "") or None}
 else:
+    # Django's, with a health check that asks the connection's socket instead of the server
+    # (werkplaats/postgresql/base.py): one round trip less on every request.
+    _database["ENGINE"] = "werkplaats.postgresql"
     _database.setdefault("OPTIONS", {})
     _database["OPTIONS"].setdefault("connect_timeout", 5)
 DATABASES = {"default": _database}
