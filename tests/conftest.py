@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from django.contrib.auth.models import Group, User
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.management import call_command
 from django.db import connection
 
@@ -69,10 +69,12 @@ def _fast_passwords_and_private_media(settings, tmp_path):
 def _clear_cache():
     # Each worker keeps its own copy of the workshop pages, checked against the page versions
     # (in the cache with Redis); every test starts with a clean slate, as a new worker would.
-    cache.clear()
+    for each in caches.all():
+        each.clear()
     pages.forget()
     yield
-    cache.clear()
+    for each in caches.all():
+        each.clear()
     pages.forget()
 
 

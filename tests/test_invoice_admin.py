@@ -8,13 +8,12 @@ import zipfile
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from registrations.invoicing import documents
-from registrations.invoicing.admin import document_key
+from registrations.invoicing.admin import document_key, documents_kept
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.invoicing.models import Invoice, InvoiceDocument, InvoiceIssuer
 from tests.conftest import make_registration, stored_pdf
@@ -388,7 +387,7 @@ def test_a_kept_document_that_no_longer_matches_its_checksum_is_read_again(
     client.force_login(finance_user)
     client.get(pdf_url(invoice))
     key = document_key(invoice.number, documents.Kind.PDF)
-    checksum, content = cache.get(key)
-    cache.set(key, (checksum, content + b"%% changed in the cache"))
+    checksum, content = documents_kept.get(key)
+    documents_kept.set(key, (checksum, content + b"%% changed in the cache"))
     response = client.get(pdf_url(invoice))
     assert b"".join(response.streaming_content) == stored_pdf(invoice)

@@ -292,6 +292,14 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 PAGE_VERSIONS_IN_CACHE = bool(REDIS_URL)
+# Each worker's own copy of the invoice documents it served: an issued document never changes
+# (registrations/invoicing/admin.py), so no other worker needs to hear of it, and a download
+# then costs no round trip for it at all.
+CACHES["documents"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "invoice-documents",
+    "OPTIONS": {"MAX_ENTRIES": 200},
+}
 
 LOGGING = {
     "version": 1,

@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import FileResponse, HttpResponse
@@ -53,8 +53,9 @@ register_converter(InvoiceNumberConverter, "invoice_number")
 
 REFUSALS = jobs.REFUSALS
 
-# How long a downloaded invoice document is kept in the cache (see
-# InvoiceAdmin._kept_document).
+# Where and how long a downloaded invoice document is kept (see InvoiceAdmin._kept_document):
+# each worker's own memory (settings.CACHES["documents"]).
+documents_kept = caches["documents"]
 DOCUMENT_SECONDS = 600
 
 
@@ -695,7 +696,7 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                 self.message_user(request, str(refusal), messages.ERROR)
                 return redirect("admin:invoicing_invoice_changelist")
             checksum = getattr(invoice, CHECKSUM_FIELDS[kind])
-            cache.set(document_key(number, kind), (checksum, content), DOCUMENT_SECONDS)
+            documents_kept.set(document_key(number, kind), (checksum, content), DOCUMENT_SECONDS)
         pdf = kind == Kind.PDF
         named = Invoice(number=number)
         response = FileResponse(
@@ -710,21 +711,21 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         return response
 
     def _kept_document(self, request, number, kind):
-        """The document as read and checked on an earlier download, if the cache has it.
+        """The document as this worker read and checked it on an earlier download, if kept.
 
         An issued document never changes: its SHA-256 is set once at issue (the database
-        refuses another), so bytes that matched it once are those bytes for good. Kept, a
-        download costs no database read of the invoice or its document (with Redis, on every
-        app server). The bytes are checked against that SHA-256 again on every download; a
-        document damaged in the database is found when it is next read from there
-        (DOCUMENT_SECONDS) and by check_invoice_documents.
+        refuses another), so bytes that matched it once are those bytes for good, and a copy
+        in one worker's memory cannot go stale. Kept, a download costs no read of the invoice
+        or its document. The bytes are checked against that SHA-256 again on every download;
+        a document damaged in the database is found when it is next read from there (within
+        DOCUMENT_SECONDS) and by check_invoice_documents.
         """
-        kept = cache.get(document_key(number, kind))
+        kept = documents_kept.get(document_key(number, kind))
         if kept is None:
             return None
         checksum, content = kept
         if not checksum or sha256(content) != checksum:
-            cache.delete(document_key(number, kind))
+            documents_kept.delete(document_key(number, kind))
             return None
         if not self.has_view_permission(request):
             raise PermissionDenied
