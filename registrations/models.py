@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
@@ -895,8 +895,6 @@ class WaitingListOfferQuerySet(models.QuerySet):
             offer = self.create(registration=registration, offered_at=at, expires_at=expires_at)
             waiting_list_offer_made.send(sender=WaitingListOffer, offer=offer)
             offers.append(offer)
-        if offers:
-            PageVersion.places_changed(edition.pk)
         return offers
 
 
@@ -1043,6 +1041,25 @@ class WaitingListOffer(models.Model):
         if refusal:
             raise OfferRefused(refusal)
         return self.registration
+
+
+def offer_made_or_deleted(sender, instance, created=True, **kwargs):
+    """An open offer holds a place: a new or deleted offer changes its edition's places, also
+    one made or deleted with a plain model call in the shell (a state change goes through
+    WaitingListOfferQuerySet.update). A receiver because nothing of ours is called there."""
+    if not created:
+        return
+    edition_id = (
+        Registration.objects.filter(pk=instance.registration_id)
+        .values_list("edition_id", flat=True)
+        .first()
+    )
+    if edition_id is not None:  # else the registration went too, and said so itself
+        PageVersion.places_changed(edition_id)
+
+
+post_save.connect(offer_made_or_deleted, sender=WaitingListOffer, dispatch_uid="offer-saved")
+post_delete.connect(offer_made_or_deleted, sender=WaitingListOffer, dispatch_uid="offer-deleted")
 
 
 @receiver(post_save, sender=Edition, dispatch_uid="edition-saved-offers-free-places")

@@ -194,6 +194,24 @@ def test_an_offer_holds_the_place_and_its_end_shows_at_once(client, versions, db
     assert FULL not in page(client, edition)
 
 
+def test_an_offer_made_or_deleted_in_the_shell_shows_at_once(client, versions, db):
+    edition = make_edition(capacity=2)
+    make_registration(edition)
+    waiting = make_registration(edition)
+    Registration.objects.filter(pk=waiting.pk).update(
+        status=Registration.Status.WAITING, waiting_since=timezone.now()
+    )
+    assert FULL not in kept(client, edition)
+    with versions():
+        offer = WaitingListOffer.objects.create(
+            registration=waiting, expires_at=timezone.now() + datetime.timedelta(days=1)
+        )
+    assert FULL in page(client, edition)
+    with versions():
+        offer.delete()
+    assert FULL not in page(client, edition)
+
+
 def test_a_status_changed_by_a_queryset_update_shows_at_once(client, edition, versions):
     one, two = make_registration(edition), make_registration(edition)
     assert FULL in kept(client, edition)
