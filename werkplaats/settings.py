@@ -394,7 +394,8 @@ CONTENT_SECURITY_POLICY = {
 # Counting per address (not per username) keeps an attacker from locking staff out elsewhere.
 AUTHENTICATION_BACKENDS = [
     "werkplaats.backends.LockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading the logged-in user without building an ORM query.
+    "werkplaats.backends.UserBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("DJANGO_ADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_ADMIN_LOCKOUT_MINUTES", 30, minimum=1))
