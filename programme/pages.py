@@ -47,9 +47,9 @@ class Pages:
 
     def _page(self, request, now, render, table, key):
         """`table` names what `key` is in a Copy: the day of the home page, or a slug."""
-        # The versions first: whatever is read after them is at least as new.
-        content, places = PageVersion.read(getattr(self.copy, table).get(key))
         copy = self.copy
+        # The versions first: whatever is read after them is at least as new.
+        content, places = PageVersion.read(getattr(copy, table).get(key))
         if content is None or content != copy.content:
             copy = Copy(content)
             if content is not None:
