@@ -1,10 +1,14 @@
 import datetime
 import re
+import secrets
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models, transaction
+from django.db import connection, models, transaction
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -21,7 +25,23 @@ def _aware(date, time):
     )
 
 
-class EditionQuerySet(models.QuerySet):
+class ContentQuerySet(models.QuerySet):
+    """For what the public pages show: a queryset that changes rows makes a new content
+    version (PageVersion), as a save or delete does (the receivers at the end of this module).
+    bulk_update() goes through update()."""
+
+    def update(self, **fields):
+        updated = super().update(**fields)
+        PageVersion.content_changed()
+        return updated
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        PageVersion.content_changed()
+        return created
+
+
+class EditionQuerySet(ContentQuerySet):
     def published(self):
         return self.filter(is_published=True)
 
@@ -164,6 +184,8 @@ class Edition(models.Model):
     )
     created_at = models.DateTimeField("aangemaakt", auto_now_add=True)
     updated_at = models.DateTimeField("gewijzigd", auto_now=True)
+    # See PageVersion; without Redis the version of this edition's places lives here.
+    places_version = models.BigIntegerField(default=0, editable=False)
 
     objects = EditionQuerySet.as_manager()
 
@@ -309,6 +331,8 @@ class Section(models.Model):
         help_text="Lege regel = nieuwe alinea. Regels die beginnen met '- ' worden een opsomming.",
     )
 
+    objects = ContentQuerySet.as_manager()
+
     class Meta:
         verbose_name = "tekstblok"
         verbose_name_plural = "tekstblokken"
@@ -333,6 +357,8 @@ class Contact(models.Model):
         help_text="Wordt genoemd bij een gesloten inschrijving en bij annuleren na de deadline.",
     )
 
+    objects = ContentQuerySet.as_manager()
+
     class Meta:
         verbose_name = "contactpersoon"
         verbose_name_plural = "contactpersonen"
@@ -351,6 +377,8 @@ class Day(models.Model):
     edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="days")
     date = models.DateField("datum")
     title = models.CharField("titel", max_length=200, blank=True)
+
+    objects = ContentQuerySet.as_manager()
 
     class Meta:
         verbose_name = "dag"
@@ -391,6 +419,8 @@ class Session(models.Model):
     title = models.CharField("titel", max_length=200)
     kind = models.CharField("soort", max_length=20, choices=Kind.choices)
     description = models.TextField("beschrijving", blank=True)
+
+    objects = ContentQuerySet.as_manager()
 
     class Meta:
         verbose_name = "programmaonderdeel"
@@ -503,3 +533,143 @@ class PrivacyStatement(models.Model):
         names = ["controller", "purpose", "data", "recipients", "legal_basis"]
         names += ["retention", "rights", "complaint", "contact"]
         return [(self._meta.get_field(n).verbose_name, getattr(self, n)) for n in names]
+
+
+def new_version():
+    # Random, never a counter: a number that went back (a restored backup, a rolled-back
+    # transaction) must not meet the pages a worker keeps under that number.
+    return secrets.randbits(62)
+
+
+class PageVersion(models.Model):
+    """The versions each worker checks its copy of a public workshop page against, on every
+    request (programme/pages.py), so that no page is ever stale on any worker or app server.
+
+    The content version is one for the whole site: new whenever an edition, section, contact,
+    day or session is saved, deleted or changed by a queryset, by any path (admin, shell,
+    commands, loaddata, migrate: see ContentQuerySet and the receivers below). It also decides
+    which edition the home page shows. The places version is one per edition: new whenever
+    sign-up changes the edition's registrations or waiting-list offers (registrations.models),
+    so that a sign-up makes the workers ask again whether the edition is full, and no more.
+
+    Where they live: without Redis in the database (this one row and Edition.places_version),
+    written inside the transaction of the change, so they commit with it; with Redis in the
+    shared cache (settings.PAGE_VERSIONS_IN_CACHE), written right after the commit, so a page
+    is checked without the database. A worker reads the versions before it reads anything for
+    a page, so what it renders is at least as new as the versions it files the page under.
+    """
+
+    ONE = 1
+    content = models.BigIntegerField(default=new_version)
+
+    class Meta:
+        verbose_name = "paginaversie"
+        verbose_name_plural = "paginaversies"
+
+    def __str__(self):
+        return f"paginaversie {self.content}"
+
+    @classmethod
+    def content_changed(cls):
+        if settings.PAGE_VERSIONS_IN_CACHE:
+            _set_after_commit(CONTENT_KEY)
+        elif not cls.objects.filter(pk=cls.ONE).update(content=new_version()):
+            # The row went (a flushed database): until it is back no copy is kept.
+            cls.objects.get_or_create(pk=cls.ONE)
+
+    @classmethod
+    def places_changed(cls, edition_id):
+        if settings.PAGE_VERSIONS_IN_CACHE:
+            _set_after_commit(places_key(edition_id))
+        else:
+            # Plain SQL: every sign-up pays this, under the edition lock (and it is no change of
+            # content, which an Edition queryset update would announce).
+            with connection.cursor() as cursor:
+                cursor.execute(PLACES_SQL, [new_version(), edition_id])
+
+    @classmethod
+    def places_of(cls, edition):
+        """The places version of `edition`, just read from the database: without Redis it came
+        with the row, so asking costs nothing."""
+        if settings.PAGE_VERSIONS_IN_CACHE:
+            return _read_cache(edition.pk)[1]
+        return edition.places_version
+
+    @classmethod
+    def read(cls, edition_id=None):
+        """(content version, places version of `edition_id`): one Redis round trip with Redis,
+        else one query. Either is None when unknown: then no copy may be used."""
+        if settings.PAGE_VERSIONS_IN_CACHE:
+            return _read_cache(edition_id)
+        # Plain SQL: building the ORM query would cost more than running it, on every request.
+        with connection.cursor() as cursor:
+            cursor.execute(VERSIONS_SQL, [edition_id, cls.ONE])
+            row = cursor.fetchone()
+        return row if row else (None, None)
+
+
+# With Redis: the versions are keys in the shared cache. They expire, and a worker that finds
+# one missing starts a new one: should a version not be set after a commit (Redis out of reach
+# for that moment, or the process killed between the commit and the write), no copy of a page
+# outlives this many seconds.
+VERSION_SECONDS = 60
+CONTENT_KEY = "page-version:content"
+
+
+def places_key(edition_id):
+    return f"page-version:places:{edition_id}"
+
+
+def _set_after_commit(key):
+    # robust: the change is committed; a failed write must not turn the answer into an error
+    # (it is logged, and VERSION_SECONDS bounds what it can cost).
+    transaction.on_commit(lambda: cache.set(key, new_version(), VERSION_SECONDS), robust=True)
+
+
+def _read_cache(edition_id):
+    keys = [CONTENT_KEY] if edition_id is None else [CONTENT_KEY, places_key(edition_id)]
+    found = cache.get_many(keys)
+    if len(found) < len(keys):
+        for key in keys:
+            if key not in found:
+                cache.add(key, new_version(), VERSION_SECONDS)
+        found = cache.get_many(keys)
+    return found.get(CONTENT_KEY), None if edition_id is None else found.get(keys[1])
+
+
+PLACES_SQL = "UPDATE {editions} SET {places} = %s WHERE {id} = %s".format(
+    editions=connection.ops.quote_name(Edition._meta.db_table),
+    places=connection.ops.quote_name("places_version"),
+    id=connection.ops.quote_name("id"),
+)
+VERSIONS_SQL = (
+    "SELECT v.{content}, e.{places} FROM {versions} v LEFT JOIN {editions} e ON e.{id} = %s "
+    "WHERE v.{id} = %s"
+).format(
+    content=connection.ops.quote_name("content"),
+    places=connection.ops.quote_name("places_version"),
+    versions=connection.ops.quote_name(PageVersion._meta.db_table),
+    editions=connection.ops.quote_name(Edition._meta.db_table),
+    id=connection.ops.quote_name("id"),
+)
+
+
+def content_saved_or_deleted(sender, **kwargs):
+    PageVersion.content_changed()
+
+
+for _model in (Edition, Section, Contact, Day, Session):
+    for _signal, _what in ((post_save, "saved"), (post_delete, "deleted")):
+        _signal.connect(
+            content_saved_or_deleted, sender=_model, dispatch_uid=f"page-{_model.__name__}-{_what}"
+        )
+
+
+def content_migrated(sender, **kwargs):
+    """A migration may change what the pages show without a save (historical models send no
+    signals to ours): every copy of a page starts afresh."""
+    if sender.label == "programme":
+        PageVersion.content_changed()
+
+
+post_migrate.connect(content_migrated, dispatch_uid="page-content-migrated")

@@ -1,11 +1,9 @@
 import json
-import secrets
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.utils import DatabaseError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
@@ -14,70 +12,32 @@ from django.views.decorators.cache import never_cache
 
 from .ics import edition_calendar
 from .models import Edition, PrivacyStatement
-
-# What the cache key of a workshop page is made of; a cached page needs no other field.
-PAGE_STATE_FIELDS = [
-    "pk",
-    "capacity",
-    "updated_at",
-    "is_published",
-    "registration_deadline",
-    "start_date",
-    "end_date",
-]
+from .pages import pages
 
 
 def home(request):
-    edition = Edition.objects.only(*PAGE_STATE_FIELDS).current()
-    if edition is None:
-        raise Http404("Er is nog geen werkplaats gepubliceerd.")
-    return _render_edition(request, edition)
+    """The current edition's page: the next one that has not ended, else the latest."""
+    return pages.home(request, timezone.now(), _render_edition)
 
 
 def edition_detail(request, slug):
-    editions = Edition.objects.published().only(*PAGE_STATE_FIELDS)
-    return _render_edition(request, get_object_or_404(editions, slug=slug))
+    return pages.edition(request, slug, timezone.now(), _render_edition)
 
 
-# Stands in for the per-request CSP nonce in cached pages; random per process, so no text
-# staff type can predict it.
-NONCE_PLACEHOLDER = f"csp-nonce-{secrets.token_hex(8)}"
-PAGE_CACHE_SECONDS = 300
-
-
-def _render_edition(request, edition):
-    """The workshop page, rendered once per edition state and served from the cache.
-
-    The key holds what changes the page: the edition's updated_at (saving it in admin,
-    also through its inlines, stores a new one) and whether registration is open and the
-    edition has ended. So each request reads only those few fields of the edition row, and
-    the page is never stale across workers. Only the CSP nonce differs per request.
-    """
-    now = timezone.now()
-    is_open = edition.registration_is_open(now)
-    has_ended = edition.has_ended(now)
-    # Whether every place is taken matters only while sign-up is open and there is a maximum;
-    # only then does the page cost the count.
-    is_full = is_open and edition.capacity is not None and edition.is_full()
-    state = f"{is_open}:{has_ended}:{is_full}"
-    key = f"edition-page:{edition.pk}:{edition.updated_at.timestamp()}:{state}"
-    html = cache.get(key)
-    if html is None:
-        # The state fields were enough for the key; rendering needs the whole edition.
-        edition = Edition.objects.get(pk=edition.pk)
-        context = {
-            "edition": edition,
-            "is_open": is_open,
-            "has_ended": has_ended,
-            "is_full": is_full,
-            "json_ld": _event_json_ld(edition, _availability(is_open, is_full)),
-            "canonical_url": f"{settings.SITE_URL}{edition.get_absolute_url()}",
-            "og_image_url": f"{settings.SITE_URL}{static('og-image.png')}",
-            "csp_nonce": NONCE_PLACEHOLDER,
-        }
-        html = render_to_string("programme/edition_detail.html", context)
-        cache.set(key, html, PAGE_CACHE_SECONDS)
-    return HttpResponse(html.replace(NONCE_PLACEHOLDER, str(request.csp_nonce)))
+def _render_edition(edition, is_open, has_ended, is_full, csp_nonce):
+    """The workshop page of `edition` in one state; each worker keeps it (programme/pages.py)
+    and puts each request's nonce in place of `csp_nonce`."""
+    context = {
+        "edition": edition,
+        "is_open": is_open,
+        "has_ended": has_ended,
+        "is_full": is_full,
+        "json_ld": _event_json_ld(edition, _availability(is_open, is_full)),
+        "canonical_url": f"{settings.SITE_URL}{edition.get_absolute_url()}",
+        "og_image_url": f"{settings.SITE_URL}{static('og-image.png')}",
+        "csp_nonce": csp_nonce,
+    }
+    return render_to_string("programme/edition_detail.html", context)
 
 
 def _availability(is_open, is_full):

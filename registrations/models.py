@@ -8,13 +8,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django_countries.fields import CountryField
 
-from programme.models import Edition
+from programme.models import Edition, PageVersion
 
 from .signals import registration_cancelled, waiting_list_offer_made
 
@@ -126,7 +126,25 @@ def count_with_status(status):
     return models.Count("registrations", filter=models.Q(registrations__status=status))
 
 
+# What a queryset update can change of the places (PageVersion.places_changed).
+PLACE_FIELDS = {"status", "edition", "edition_id"}
+
+
 class RegistrationQuerySet(models.QuerySet):
+    def update(self, **fields):
+        """Also the places version of every edition whose places this may change: the
+        transitions update the status this way, and so can the shell."""
+        editions = set()
+        if PLACE_FIELDS & fields.keys():
+            editions = set(self.values_list("edition_id", flat=True).distinct())
+            new = fields.get("edition_id", fields.get("edition"))
+            if new is not None:
+                editions.add(getattr(new, "pk", new))
+        updated = super().update(**fields)
+        for edition_id in editions:
+            PageVersion.places_changed(edition_id)
+        return updated
+
     def confirmed(self):
         return self.filter(status=Registration.Status.CONFIRMED)
 
@@ -169,11 +187,19 @@ class RegistrationQuerySet(models.QuerySet):
             return True
         return (counts or self.counts(edition))["confirmed"] < edition.capacity
 
+    def free_for_newcomers(self, edition):
+        """Places someone joining `edition` now may take: none while anyone waits (the queue
+        is never jumped), else places_left (None: no maximum). Ask under the edition lock.
+
+        Whether anyone waits is one indexed EXISTS: a sign-up to a full edition, where the
+        waiting list may be long, needs no count at all."""
+        if self.filter(edition=edition).waiting().exists():
+            return 0
+        return self.places_left(edition)
+
     def newcomer_waits(self, edition):
-        """Whether someone joining `edition` now goes on the waiting list: when no place is
-        left, and while anyone waits (the queue is never jumped). Ask under the edition lock."""
-        counts = self.counts(edition)
-        return counts["waiting"] > 0 or self.places_left(edition, counts) == 0
+        """Whether someone joining `edition` now goes on the waiting list."""
+        return self.free_for_newcomers(edition) == 0
 
     def register(self, edition, at=None, *, by_staff=False, **fields):
         """One person signs themselves up (the shell, commands, demo data): `fields` holds their
@@ -225,7 +251,7 @@ class RegistrationQuerySet(models.QuerySet):
                 if edition.price_excl_vat is None:
                     # A draft without a price yet: nobody can have agreed to one.
                     raise RegistrationClosed
-                free = 0 if self.newcomer_waits(edition) else self.places_left(edition)
+                free = self.free_for_newcomers(edition)
                 requested = len(positions)
                 if free is None:
                     confirmed = requested
@@ -257,6 +283,7 @@ class RegistrationQuerySet(models.QuerySet):
                         registration.save(force_insert=True)
                     finally:
                         registration._placing = False
+                PageVersion.places_changed(edition.pk)
         except IntegrityError:
             # One active registration per e-mail address: the database constraint is the check,
             # so it also holds for a duplicate that arrives at the same moment.
@@ -273,6 +300,7 @@ class RegistrationQuerySet(models.QuerySet):
             )
             deleted = super().delete()
             for edition in editions:
+                PageVersion.places_changed(edition.pk)
                 WaitingListOffer.objects.offer_free_places(edition)
         return deleted
 
@@ -549,6 +577,7 @@ class Registration(models.Model):
         with transaction.atomic():
             edition = Edition.objects.select_for_update().get(pk=self.edition_id)
             deleted = super().delete(*args, **kwargs)
+            PageVersion.places_changed(edition.pk)
             WaitingListOffer.objects.offer_free_places(edition)
         return deleted
 
@@ -818,6 +847,16 @@ class RegistrationChange(models.Model):
 
 
 class WaitingListOfferQuerySet(models.QuerySet):
+    def update(self, **fields):
+        """An open offer holds a place: a changed state changes the places of its edition."""
+        editions = set()
+        if "state" in fields:
+            editions = set(self.values_list("registration__edition_id", flat=True).distinct())
+        updated = super().update(**fields)
+        for edition_id in editions:
+            PageVersion.places_changed(edition_id)
+        return updated
+
     def open(self):
         return self.filter(state=WaitingListOffer.State.OPEN)
 
@@ -1002,6 +1041,25 @@ class WaitingListOffer(models.Model):
         if refusal:
             raise OfferRefused(refusal)
         return self.registration
+
+
+def offer_made_or_deleted(sender, instance, created=True, **kwargs):
+    """An open offer holds a place: a new or deleted offer changes its edition's places, also
+    one made or deleted with a plain model call in the shell (a state change goes through
+    WaitingListOfferQuerySet.update). A receiver because nothing of ours is called there."""
+    if not created:
+        return
+    edition_id = (
+        Registration.objects.filter(pk=instance.registration_id)
+        .values_list("edition_id", flat=True)
+        .first()
+    )
+    if edition_id is not None:  # else the registration went too, and said so itself
+        PageVersion.places_changed(edition_id)
+
+
+post_save.connect(offer_made_or_deleted, sender=WaitingListOffer, dispatch_uid="offer-saved")
+post_delete.connect(offer_made_or_deleted, sender=WaitingListOffer, dispatch_uid="offer-deleted")
 
 
 @receiver(post_save, sender=Edition, dispatch_uid="edition-saved-offers-free-places")

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from django.contrib.auth.models import Group, User
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.management import call_command
 from django.db import connection
 
 from programme.models import Edition
+from programme.pages import pages
 
 IN_CI = bool(os.environ.get("CI"))
 
@@ -66,10 +67,15 @@ def _fast_passwords_and_private_media(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    # The workshop page is cached per edition state; every test starts with a clean slate.
-    cache.clear()
+    # Each worker keeps its own copy of the workshop pages, checked against the page versions
+    # (in the cache with Redis); every test starts with a clean slate, as a new worker would.
+    for each in caches.all():
+        each.clear()
+    pages.forget()
     yield
-    cache.clear()
+    for each in caches.all():
+        each.clear()
+    pages.forget()
 
 
 @pytest.fixture

@@ -358,3 +358,25 @@ def test_public_urls_never_take_a_sequential_id():
     assert "inschrijving/<str:token>/" in public or "inschrijving/<slug:token>/" in public
     for route in public:
         assert "<int:" not in route and "pk>" not in route and "id>" not in route, route
+
+
+def test_a_logged_in_user_is_read_again_on_every_request(client, staff_member):
+    # The logged-in user comes from the database on every request (werkplaats.backends),
+    # so an account switched off, even with a queryset update in the shell, is out at once.
+    client.force_login(staff_member)
+    index = reverse("admin:index")
+    assert client.get(index).status_code == 200
+    User.objects.filter(pk=staff_member.pk).update(first_name="Anna-Lena")
+    assert "Anna-Lena" in client.get(index).content.decode()
+    User.objects.filter(pk=staff_member.pk).update(is_active=False)
+    response = client.get(index)
+    assert response.status_code == 302 and reverse("admin:login") in response["Location"]
+
+
+def test_a_new_password_ends_the_other_sessions_at_once(client, staff_member):
+    client.force_login(staff_member)
+    index = reverse("admin:index")
+    assert client.get(index).status_code == 200
+    staff_member.set_password("een-heel-ander-wachtwoord-42")
+    staff_member.save()
+    assert client.get(index).status_code == 302

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 import urllib.error
 import urllib.request
 from unittest import mock
@@ -108,6 +109,32 @@ def test_site_works_again_without_restart_when_postgresql_is_back(postgres, live
 
     assert _get(page)[0] == 200
     assert _get(health) == (200, '{"status": "ok"}')
+
+
+def test_a_connection_the_server_closed_costs_a_reconnect_not_an_error(postgres):
+    # A worker's persistent connection, checked at the start of a request the way Django does
+    # (CONN_HEALTH_CHECKS), here by looking at its socket instead of asking the server.
+    worker = connections.create_connection("default")
+    try:
+        with worker.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            (pid,) = cursor.fetchone()
+        assert worker.is_usable()
+        # The server ends that session, as a restart or an idle timeout does.
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        deadline = time.monotonic() + 10
+        while worker.is_usable() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not worker.is_usable()
+        # The next request's check drops it, and the query runs on a new connection.
+        worker.health_check_done = False
+        worker.close_if_health_check_failed()
+        with worker.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            assert cursor.fetchone()[0] != pid
+    finally:
+        worker.close()
 
 
 @pytest.fixture

@@ -8,9 +8,12 @@ import zipfile
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from registrations.invoicing import documents
+from registrations.invoicing.admin import document_key, documents_kept
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.invoicing.models import Invoice, InvoiceDocument, InvoiceIssuer
 from tests.conftest import make_registration, stored_pdf
@@ -353,3 +356,38 @@ def test_an_action_with_a_confirmation_page_works_past_invoice_one_thousand(
     assert response.status_code == 302
     invoice.refresh_from_db()
     assert invoice.paid_on == invoice.invoice_date
+
+
+def test_a_second_download_reads_neither_the_invoice_nor_its_document(
+    client, invoice, finance_user
+):
+    client.force_login(finance_user)
+    first = client.get(pdf_url(invoice))
+    assert b"".join(first.streaming_content) == stored_pdf(invoice)
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(pdf_url(invoice))
+    assert b"".join(again.streaming_content) == stored_pdf(invoice)
+    assert again["Content-Disposition"] == 'attachment; filename="factuur-2022-0001.pdf"'
+    read = " ".join(query["sql"] for query in queries.captured_queries)
+    assert "registrations_invoice" not in read and "invoicing_invoicedocument" not in read
+
+
+def test_a_kept_document_goes_only_to_who_may_see_invoices(client, invoice, finance_user, outsider):
+    client.force_login(finance_user)
+    assert client.get(pdf_url(invoice)).status_code == 200
+    client.force_login(outsider)
+    assert client.get(pdf_url(invoice)).status_code == 403
+    client.logout()
+    assert client.get(pdf_url(invoice)).status_code == 302
+
+
+def test_a_kept_document_that_no_longer_matches_its_checksum_is_read_again(
+    client, invoice, finance_user
+):
+    client.force_login(finance_user)
+    client.get(pdf_url(invoice))
+    key = document_key(invoice.number, documents.Kind.PDF)
+    checksum, content = documents_kept.get(key)
+    documents_kept.set(key, (checksum, content + b"%% changed in the cache"))
+    response = client.get(pdf_url(invoice))
+    assert b"".join(response.streaming_content) == stored_pdf(invoice)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from csp.utils import build_policy
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -452,3 +453,12 @@ def test_chromium_reports_no_policy_violations_and_admin_scripts_still_run(open_
     page.locator("#id_title").press_sequentially("Werkplaats Zuid 2030")
     assert violations == []
     expect(page.locator("#id_slug")).to_have_value("werkplaats-zuid-2030")
+
+
+def test_the_policy_built_once_is_the_one_django_csp_builds(client, open_edition):
+    page = client.get(open_edition.get_absolute_url())
+    nonce = re.search(r"'nonce-([^']+)'", page["Content-Security-Policy"]).group(1)
+    assert page["Content-Security-Policy"] == build_policy(nonce=nonce)
+    without_nonce = client.get(reverse("programme:privacy"))
+    assert without_nonce["Content-Security-Policy"] == build_policy()
+    assert "nonce" not in without_nonce["Content-Security-Policy"]

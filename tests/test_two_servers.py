@@ -253,6 +253,7 @@ def servers(request, postgres, tmp_path):
         for base in bases:
             wait_until(lambda base=base: answers(base), 60, f"{base} to answer")
         yield {
+            "env": env,
             "a": bases[0],
             "b": bases[1],
             "inbox": inbox,
@@ -350,6 +351,21 @@ def test_what_happens_on_one_server_holds_on_the_other(servers):
     )
     assert status == 302
     assert "Werkplaats met een nieuwe titel" in person.get(b, page)[2]
+
+    # A change in the shell (another process, a queryset update) shows at once on both, and so
+    # does the edition filling up: both kept the page before.
+    assert "Alle plaatsen zijn bezet" not in person.get(a, page)[2]
+    run_manage(
+        servers["env"],
+        "shell",
+        "-c",
+        "from programme.models import Section, Edition\n"
+        f"Section.objects.filter(edition_id={servers['edition']}).update(heading='Uit de shell')\n"
+        f"Edition.objects.filter(pk={servers['edition']}).update(capacity=1)",
+    )
+    for base in (a, b):
+        html = person.get(base, page)[2]
+        assert "Uit de shell" in html and "Alle plaatsen zijn bezet" in html
 
     # The sign-up limit is counted across both: alternating, the client gets it once, not twice.
     hurried = Browser("192.0.2.30")

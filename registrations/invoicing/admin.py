@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
+from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import FileResponse, HttpResponse
@@ -22,7 +23,7 @@ from registrations.tasks import Queued
 from werkplaats.formats import money
 
 from . import exports, issuing, jobs, tasks
-from .documents import Kind, document_bytes
+from .documents import CHECKSUM_FIELDS, Kind, document_bytes, sha256
 from .models import (
     INVOICE_FROZEN_FIELDS,
     ORDER_FROZEN_FIELDS,
@@ -51,6 +52,15 @@ class InvoiceNumberConverter:
 register_converter(InvoiceNumberConverter, "invoice_number")
 
 REFUSALS = jobs.REFUSALS
+
+# Where and how long a downloaded invoice document is kept (see InvoiceAdmin._kept_document):
+# each worker's own memory (settings.CACHES["documents"]).
+documents_kept = caches["documents"]
+DOCUMENT_SECONDS = 600
+
+
+def document_key(number, kind):
+    return f"invoice-document:{number}:{kind}"
 
 
 def apply_to_each(modeladmin, request, rows, step, done, log=True):
@@ -673,28 +683,54 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         return self._document_download(request, number, Kind.UBL)
 
     def _document_download(self, request, number, kind):
-        # A download needs the checksums, not the whole snapshot.
-        invoice = get_object_or_404(
-            Invoice.objects.only("number", "pdf_sha256", "ubl_sha256"), number=number
-        )
-        if not self.has_view_permission(request, invoice):
-            raise PermissionDenied
-        try:
-            content = document_bytes(invoice, kind)
-        except InvoiceRefused as refusal:
-            self.message_user(request, str(refusal), messages.ERROR)
-            return redirect("admin:invoicing_invoice_changelist")
+        content = self._kept_document(request, number, kind)
+        if content is None:
+            # A download needs the checksums, not the whole snapshot.
+            invoice = get_object_or_404(
+                Invoice.objects.only("number", "pdf_sha256", "ubl_sha256"), number=number
+            )
+            if not self.has_view_permission(request, invoice):
+                raise PermissionDenied
+            try:
+                content = document_bytes(invoice, kind)
+            except InvoiceRefused as refusal:
+                self.message_user(request, str(refusal), messages.ERROR)
+                return redirect("admin:invoicing_invoice_changelist")
+            checksum = getattr(invoice, CHECKSUM_FIELDS[kind])
+            documents_kept.set(document_key(number, kind), (checksum, content), DOCUMENT_SECONDS)
         pdf = kind == Kind.PDF
+        named = Invoice(number=number)
         response = FileResponse(
             io.BytesIO(content),
             as_attachment=True,
-            filename=invoice.filename if pdf else invoice.ubl_filename,
+            filename=named.filename if pdf else named.ubl_filename,
             content_type="application/pdf" if pdf else "application/xml",
         )
         # The document is in memory already: hand it to the server in one piece, not in
         # FileResponse's 4 KB blocks (gunicorn writes each block to the socket separately).
         response.block_size = max(len(content), 1)
         return response
+
+    def _kept_document(self, request, number, kind):
+        """The document as this worker read and checked it on an earlier download, if kept.
+
+        An issued document never changes: its SHA-256 is set once at issue (the database
+        refuses another), so bytes that matched it once are those bytes for good, and a copy
+        in one worker's memory cannot go stale. Kept, a download costs no read of the invoice
+        or its document. The bytes are checked against that SHA-256 again on every download;
+        a document damaged in the database is found when it is next read from there (within
+        DOCUMENT_SECONDS) and by check_invoice_documents.
+        """
+        kept = documents_kept.get(document_key(number, kind))
+        if kept is None:
+            return None
+        checksum, content = kept
+        if not checksum or sha256(content) != checksum:
+            documents_kept.delete(document_key(number, kind))
+            return None
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return content
 
     def has_credit_invoice_permission(self, request):
         return request.user.has_perm("invoicing.credit_invoice")
