@@ -242,8 +242,8 @@ def seed():
     # The configured engine (cached_db with Redis), as a login would make it.
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    # The backend a login stores: the last one, which authenticates (the first only locks out).
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
+    # The backend a login stores: the second, which authenticates (the first only locks out).
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[1]
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     result["invoice"] = reverse("admin:invoicing_invoice_pdf", args=[invoice.number])

@@ -9,12 +9,13 @@ import re
 import pytest
 from django.contrib import admin
 from django.contrib.admin.utils import quote
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.auth.models import Group, User
 from django.urls import get_resolver, reverse
 
 from programme.models import Edition
 from registrations.models import Registration
-from tests.conftest import form_data, make_issuer, make_registration
+from tests.conftest import PASSWORD, form_data, make_issuer, make_registration
 
 STANDARD = {"changelist", "add", "history", "delete", "change"}
 
@@ -371,6 +372,19 @@ def test_a_logged_in_user_is_read_again_on_every_request(client, staff_member):
     User.objects.filter(pk=staff_member.pk).update(is_active=False)
     response = client.get(index)
     assert response.status_code == 302 and reverse("admin:login") in response["Location"]
+
+
+def test_a_login_stores_the_plain_query_backend_and_older_sessions_stay_logged_in(
+    client, staff_member
+):
+    index = reverse("admin:index")
+    assert client.login(username="anna", password=PASSWORD)
+    assert client.session[BACKEND_SESSION_KEY] == "werkplaats.backends.UserBackend"
+    assert client.get(index).status_code == 200
+    # A session from before UserBackend names Django's ModelBackend: still logged in.
+    client.logout()
+    client.force_login(staff_member, backend="django.contrib.auth.backends.ModelBackend")
+    assert client.get(index).status_code == 200
 
 
 def test_a_new_password_ends_the_other_sessions_at_once(client, staff_member):

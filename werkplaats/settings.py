@@ -394,8 +394,12 @@ CONTENT_SECURITY_POLICY = {
 # Counting per address (not per username) keeps an attacker from locking staff out elsewhere.
 AUTHENTICATION_BACKENDS = [
     "werkplaats.backends.LockoutBackend",
-    # Django's ModelBackend, reading the logged-in user without building an ORM query.
+    # Django's ModelBackend, reading the logged-in user without building an ORM query: a login
+    # stores this one in its session.
     "werkplaats.backends.UserBackend",
+    # Sessions made before UserBackend existed name Django's own: they stay logged in (it never
+    # authenticates anyone now: UserBackend, before it, decides the same).
+    "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("DJANGO_ADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_ADMIN_LOCKOUT_MINUTES", 30, minimum=1))
