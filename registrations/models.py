@@ -12,10 +12,10 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
-from django_countries.fields import CountryField
 
 from programme.models import Edition, PageVersion
 
+from .countries import CountryField
 from .signals import registration_cancelled, waiting_list_offer_made
 
 

@@ -6,6 +6,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
@@ -583,3 +584,22 @@ def test_the_database_refuses_a_maximum_below_the_confirmed_count(postgres):
     Edition.objects.filter(pk=edition.pk).update(capacity=2)
     edition.refresh_from_db()
     assert edition.capacity == 2
+
+
+@pytest.mark.parametrize("code", ["XX", "QQ", ""])
+def test_the_shell_cannot_give_an_order_an_unknown_invoice_country(open_edition, code):
+    # The model checks the code itself (registrations.countries), not only the public form.
+    order = make_registration(open_edition).order
+    order.invoice_country = code
+    with pytest.raises(ValidationError) as refused:
+        order.full_clean()
+    assert list(refused.value.message_dict) == ["invoice_country"]
+
+
+def test_a_known_invoice_country_passes_the_model_check(open_edition):
+    order = make_registration(open_edition).order
+    order.invoice_country = "BE"
+    order.full_clean()
+    order.save()
+    order.refresh_from_db()
+    assert order.invoice_country.code == "BE"

@@ -19,7 +19,6 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.text import capfirst
-from django_countries.fields import CountryField
 from stdnum import iban
 from stdnum.nl import btw
 
@@ -32,6 +31,8 @@ from registrations.models import (
     validate_kvk_number,
 )
 from werkplaats.formats import round_cents
+
+from ..countries import CountryField
 
 # What an invoice copies from a registration on it and from that registration's order: once
 # invoiced, these change only through the correction path (credit note, change, new invoice);
