@@ -12,7 +12,7 @@ class CountryField(fields.CountryField):
 
     def validate(self, value, model_instance):
         code = getattr(value, "code", value)
-        if not self.multiple and self.editable and code and code in self.countries:
+        if not self.multiple and code in self.countries:
             return
         super().validate(value, model_instance)
 
