@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.utils import timezone
 
-from .models import Contact, Day, Edition, PrivacyStatement, Section, Session, amsterdam_date
+from .models import Contact, Day, PrivacyStatement, Section, Session, amsterdam_date
 
 
 class SectionInline(admin.StackedInline):
@@ -38,7 +38,6 @@ class SessionInline(admin.StackedInline):
 MONEY_FIELDS = ["price_excl_vat", "vat_rate", "vat_exemption_text"]
 
 
-@admin.register(Edition)
 class EditionAdmin(admin.ModelAdmin):
     """Staff (Medewerkers) edit the content; the money fields belong to finance, who may
     change only those (permission change_edition_price)."""
@@ -124,7 +123,6 @@ class EditionAdmin(admin.ModelAdmin):
             )
 
 
-@admin.register(PrivacyStatement)
 class PrivacyStatementAdmin(admin.ModelAdmin):
     """One row: the list page goes straight to it (or to adding it, the first time)."""
 

@@ -6,12 +6,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils import timezone
 
-from programme.admin import EditionAdmin
 from programme.models import Edition
+from werkplaats.admin_tools import ReadOnlyAdminMixin, apply_to_each, report_mail
+from werkplaats.exports import csv_response, dutch_name_key
 from werkplaats.formats import money
 
 from . import models, tasks
-from .exports import csv_response, dutch_name_key
 from .models import (
     ORDERER_FIELDS,
     AlreadyRegistered,
@@ -19,58 +19,13 @@ from .models import (
     Registration,
     RegistrationChange,
     RegistrationClosed,
-    RetentionRecord,
     TransitionRefused,
     WaitingListOffer,
     count_with_status,
 )
 
-
-def apply_to_each(modeladmin, request, rows, step, done, refusals=(ValidationError,), log=True):
-    """The one "run, collect refusals, report" loop of the admin's bulk actions.
-
-    `step(row)` does the work for one row and returns a short text for the log and the
-    summary, or raises one of `refusals` (TransitionRefused always counts): that row is
-    skipped and reported with its reason, the others go on.
-    """
-    succeeded, skipped = [], []
-    for row in rows:
-        try:
-            text = step(row)
-        except (TransitionRefused, *refusals) as refusal:
-            reason = "; ".join(refusal.messages) if hasattr(refusal, "messages") else refusal
-            skipped.append(f"{reason}")
-        else:
-            succeeded.append(text)
-            if log:
-                modeladmin.log_change(request, row, text)
-    if succeeded:
-        modeladmin.message_user(
-            request, f"{done} ({len(succeeded)}): {'; '.join(succeeded)}", messages.SUCCESS
-        )
-    for reason in skipped:
-        modeladmin.message_user(request, f"Overgeslagen: {reason}", messages.WARNING)
-    if not succeeded and not skipped:
-        modeladmin.message_user(request, "Niets te doen voor deze selectie.", messages.INFO)
-    return succeeded
-
-
-def report_mail(modeladmin, request, queued, what):
-    """Say honestly what became of the e-mail a step queued: sent, queued, or refused."""
-    sent, waiting, failed = queued.outcome()
-    if sent:
-        modeladmin.message_user(request, f"{what}: {sent} verstuurd.", messages.SUCCESS)
-    if waiting:
-        modeladmin.message_user(
-            request, f"{what}: {waiting} in de wachtrij, de worker verstuurt ze.", messages.INFO
-        )
-    if failed:
-        modeladmin.message_user(
-            request,
-            f"{what}: {failed} niet verstuurd, de mailserver weigerde of reageerde niet. "
-            "Probeer het later opnieuw met 'Bevestiging opnieuw versturen'.",
-            messages.ERROR,
-        )
+# What a step of a registration action raises to skip its row with a reason.
+REFUSALS = (TransitionRefused, ValidationError)
 
 
 # A status change with its queued mail costs about 30 ms per registration on PostgreSQL (9 s
@@ -164,19 +119,6 @@ class RegistrationAddForm(forms.ModelForm, OrderDetailFields):
         return cleaned
 
 
-class ReadOnlyAdminMixin:
-    """A record the site keeps: shown to whoever may view it, changed by nobody here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 OFFER_FIELDS = ["state", "offered_at", "expires_at", "closed_at", "emailed_at"]
 
 
@@ -206,7 +148,6 @@ class RegistrationChangeInline(admin.TabularInline):
         return request.user.has_perm("registrations.view_registration")
 
 
-@admin.register(Registration)
 class RegistrationAdmin(admin.ModelAdmin):
     list_display = [
         "full_name",
@@ -375,7 +316,7 @@ class RegistrationAdmin(admin.ModelAdmin):
             outcomes.results += queued.results
             return text
 
-        apply_to_each(self, request, queryset, mailing_step, done)
+        apply_to_each(self, request, queryset, mailing_step, done, refusals=REFUSALS)
         report_mail(self, request, outcomes, what)
 
     @admin.action(
@@ -544,19 +485,19 @@ class CapacityForm(forms.ModelForm):
         return capacity
 
 
-class EditionWithPlacesAdmin(EditionAdmin):
-    """The programme's edition admin with the places: confirmed, waiting, free."""
+class PlacesEditionMixin:
+    """What sign-up adds to the programme's edition admin: the places (confirmed, waiting,
+    free) and the waiting list. `list_display` and `fieldsets` hold the additions only;
+    werkplaats/admin.py joins them to the programme's."""
 
     form = CapacityForm
     list_display = [
-        *EditionAdmin.list_display,
         "confirmed_count",
         "waiting_count",
         "cancelled_count",
         "places_left",
     ]
     fieldsets = [
-        *EditionAdmin.fieldsets,
         ("Wachtlijst", {"fields": ["waiting_list_offers", "offer_validity_hours"]}),
         (
             "Aantallen",
@@ -644,11 +585,6 @@ class EditionWithPlacesAdmin(EditionAdmin):
             )
 
 
-admin.site.unregister(Edition)
-admin.site.register(Edition, EditionWithPlacesAdmin)
-
-
-@admin.register(RetentionRecord)
 class RetentionRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """What the daily retention job did: read-only, the record an audit asks for."""
 
@@ -677,7 +613,6 @@ class PositionInline(admin.TabularInline):
         return False
 
 
-@admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     """Who signed up whom, and where the invoice goes. Orders come from the sign-up form (or
     from adding a registration by hand); nobody adds or deletes one here."""
@@ -794,7 +729,6 @@ class OfferStateFilter(admin.SimpleListFilter):
         return queryset
 
 
-@admin.register(WaitingListOffer)
 class WaitingListOfferAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every offer of a freed place and its state; the offers move by themselves, so nobody
     changes them here (confirm or cancel the registration instead)."""

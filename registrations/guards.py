@@ -9,6 +9,8 @@ On PostgreSQL, production's database (see SQLITE below for why not on SQLite). A
 programme_edition needs nothing special there: ALTER TABLE keeps triggers.
 """
 
+from werkplaats.triggers import execute
+
 REGISTRATION = "registrations_registration"
 EDITION = "programme_edition"
 FULL = "De editie is vol: deze inschrijving kan niet worden bevestigd."
@@ -69,19 +71,6 @@ SQLITE_DROP = [
     "DROP TRIGGER IF EXISTS registrations_capacity_update",
     "DROP TRIGGER IF EXISTS registrations_edition_capacity",
 ]
-
-
-def execute(schema_editor, postgresql, sqlite):
-    """Run the PostgreSQL script or the SQLite statements, whichever database this is."""
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        # No parameters: a % in a RAISE message must reach PostgreSQL as written.
-        schema_editor.execute(postgresql, params=None)
-    elif vendor == "sqlite":
-        for statement in sqlite:
-            schema_editor.execute(statement)
-    else:
-        raise NotImplementedError(f"No database guards for {vendor}: add them before using it.")
 
 
 def create(apps, schema_editor):

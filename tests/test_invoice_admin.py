@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from registrations.invoicing import documents
-from registrations.invoicing.admin import document_key, documents_kept
+from registrations.invoicing.admin_views import document_key, documents_kept
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.invoicing.models import Invoice, InvoiceDocument, InvoiceIssuer
 from tests.conftest import make_registration, stored_pdf

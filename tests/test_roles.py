@@ -19,7 +19,7 @@ from django_tasks_db.models import DBTaskResult
 from programme.models import Edition, PrivacyStatement
 from registrations.attendance.models import Attendance, Certificate
 from registrations.invoicing import jobs
-from registrations.invoicing.admin import CorrectionForm
+from registrations.invoicing.admin_views import CorrectionForm
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.invoicing.models import BulkJob, Invoice, InvoiceDocument
 from registrations.models import Registration, RetentionRecord, WaitingListOffer

@@ -110,6 +110,8 @@ INSTALLED_APPS = [
     "registrations.invoicing",
     "registrations.attendance",
     "registrations.payments",
+    # Last: its admin module assembles the back office from the apps above (werkplaats/admin.py).
+    "werkplaats",
 ]
 
 MIDDLEWARE = [

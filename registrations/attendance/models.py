@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from programme.models import Edition, amsterdam_date
-from registrations.exports import dutch_name_key
 from registrations.models import Registration
+from werkplaats.exports import dutch_name_key
 
 
 class CertificateRefused(Exception):

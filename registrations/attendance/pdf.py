@@ -12,8 +12,8 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from programme.models import amsterdam_date
-from registrations.exports import dutch_name_key
 from werkplaats import formats, pdf
+from werkplaats.exports import dutch_name_key
 
 from .models import participants
 

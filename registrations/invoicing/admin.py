@@ -1,14 +1,10 @@
-import io
-
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
-from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import FileResponse, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.http import HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, register_converter, reverse
 from django.utils import timezone
@@ -16,14 +12,19 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
 from programme.models import Edition, amsterdam_date
-from registrations import admin as registrations_admin
-from registrations.exports import csv_response
-from registrations.models import Order, Registration
+from registrations.models import Registration
 from registrations.tasks import Queued
+from werkplaats.admin_tools import (
+    ReadOnlyAdminMixin,
+    admin_page,
+    apply_to_each,
+    confirm_page,
+    report_mail,
+)
+from werkplaats.exports import csv_response
 from werkplaats.formats import money
 
-from . import exports, issuing, jobs, tasks
-from .documents import CHECKSUM_FIELDS, Kind, document_bytes, sha256
+from . import admin_views, exports, issuing, jobs, tasks
 from .models import (
     INVOICE_FROZEN_FIELDS,
     ORDER_FROZEN_FIELDS,
@@ -53,21 +54,6 @@ register_converter(InvoiceNumberConverter, "invoice_number")
 
 REFUSALS = jobs.REFUSALS
 
-# Where and how long a downloaded invoice document is kept (see InvoiceAdmin._kept_document):
-# each worker's own memory (settings.CACHES["documents"]).
-documents_kept = caches["documents"]
-DOCUMENT_SECONDS = 600
-
-
-def document_key(number, kind):
-    return f"invoice-document:{number}:{kind}"
-
-
-def apply_to_each(modeladmin, request, rows, step, done, log=True):
-    registrations_admin.apply_to_each(
-        modeladmin, request, rows, step, done, refusals=REFUSALS, log=log
-    )
-
 
 def is_large(queryset):
     return queryset.count() > jobs.INLINE_LIMIT
@@ -92,22 +78,6 @@ def start_job(modeladmin, request, kind, queryset):
             messages.WARNING,
         )
     return redirect("admin:invoicing_bulkjob_change", job.pk)
-
-
-def confirm_page(modeladmin, request, queryset, action, title, text, form=None, rows=None):
-    """An intermediate page for an action: what will happen, to which invoices, and a form."""
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "text": text,
-        "queryset": queryset,
-        "rows": rows,
-        "form": form,
-        "action": action,
-        "opts": modeladmin.model._meta,
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, "invoicing/admin_confirm.html", context)
 
 
 class BookingDateForm(forms.Form):
@@ -217,19 +187,6 @@ class InvoiceDisplayMixin:
         return format_html('<a href="{}">{}</a>', url, invoice.ubl_filename)
 
 
-class ReadOnlyAdminMixin:
-    """Issued invoices are final: nobody adds, edits or deletes them here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = InvoiceLine
     fields = [
@@ -306,36 +263,15 @@ class BillingFilter(admin.SimpleListFilter):
         return queryset
 
 
-class CorrectionForm(forms.Form):
-    """What finance may correct on an invoice: the invoice details (of every order on it) and
-    this participant's agreed price. Saving credits the invoice and issues a new one."""
+class InvoicingRegistrationMixin:
+    """What invoicing adds to sign-up's registration admin: the invoices, a "gefactureerd /
+    te factureren" column and filter, issuing, and the correction path for invoiced ones.
+    `list_display`, `list_filter` and `actions` hold the additions only; werkplaats/admin.py
+    joins them to sign-up's."""
 
-    def __init__(self, *args, registration, **kwargs):
-        order = registration.order
-        initial = {
-            **{name: getattr(order, name) for name in registrations_admin.INVOICE_DETAIL_FIELDS},
-            **{name: getattr(registration, name) for name in registrations_admin.MONEY_FIELDS},
-        }
-        super().__init__(*args, initial=initial, **kwargs)
-        self.fields.update(forms.fields_for_model(Order, registrations_admin.INVOICE_DETAIL_FIELDS))
-        self.fields.update(forms.fields_for_model(Registration, registrations_admin.MONEY_FIELDS))
-        self.fields["invoice_country"].initial = order.invoice_country.code
-
-    def changes(self):
-        return {name: self.cleaned_data[name] for name in self.changed_data}
-
-
-class RegistrationAdmin(registrations_admin.RegistrationAdmin):
-    """Sign-up's registration admin with what invoicing adds: the invoices, a "gefactureerd /
-    te factureren" column and filter, issuing, and the correction path for invoiced ones."""
-
-    list_display = [*registrations_admin.RegistrationAdmin.list_display, "billing"]
-    list_filter = [*registrations_admin.RegistrationAdmin.list_filter, BillingFilter]
-    actions = [
-        *registrations_admin.RegistrationAdmin.actions,
-        "issue_invoices",
-        "issue_combined_invoice",
-    ]
+    list_display = ["billing"]
+    list_filter = [BillingFilter]
+    actions = ["issue_invoices", "issue_combined_invoice"]
     change_form_template = "invoicing/registration_change_form.html"
 
     def get_queryset(self, request):
@@ -391,7 +327,9 @@ class RegistrationAdmin(registrations_admin.RegistrationAdmin):
             invoice = issuing.issue_invoice(registrations, by=request.user)
             return f"factuur {invoice.number} voor {_who(registrations)}"
 
-        apply_to_each(self, request, list(groups.values()), step, "Aangemaakt", log=False)
+        apply_to_each(
+            self, request, list(groups.values()), step, "Aangemaakt", refusals=REFUSALS, log=False
+        )
         return None
 
     @admin.action(
@@ -403,69 +341,19 @@ class RegistrationAdmin(registrations_admin.RegistrationAdmin):
             invoice = issuing.issue_invoice(registrations, by=request.user)
             return f"factuur {invoice.number} voor {_who(registrations)}"
 
-        apply_to_each(self, request, [list(queryset)], step, "Aangemaakt", log=False)
+        apply_to_each(
+            self, request, [list(queryset)], step, "Aangemaakt", refusals=REFUSALS, log=False
+        )
 
     def get_urls(self):
         return [
             path(
                 "<path:object_id>/corrigeren/",
-                self.admin_site.admin_view(self.correct_view),
+                admin_page(self, admin_views.correct_registration),
                 name="registrations_registration_correct",
             ),
             *super().get_urls(),
         ]
-
-    def correct_view(self, request, object_id):
-        """Finance corrects an invoiced registration: credit note, change, new invoice."""
-        if not (
-            request.user.has_perm("invoicing.credit_invoice")
-            and request.user.has_perm("invoicing.issue_invoice")
-            and self.may_change_billing(request)
-        ):
-            raise PermissionDenied
-        registration = self.get_object(request, object_id)
-        if registration is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        current = Invoice.objects.uncredited().for_registration(registration).first()
-        if current is None:
-            self.message_user(
-                request,
-                f"{registration.reference} heeft geen openstaande factuur om te corrigeren.",
-                messages.WARNING,
-            )
-            return redirect("admin:registrations_registration_change", registration.pk)
-        form = CorrectionForm(request.POST or None, registration=registration)
-        if request.method == "POST" and form.is_valid():
-            changes = {**form.changes(), "registration": registration}
-            try:
-                credit, invoice = issuing.correct_and_reissue(current, changes, by=request.user)
-            except REFUSALS as refusal:
-                self.message_user(request, _reason(refusal), messages.ERROR)
-            else:
-                new = (
-                    f"nieuwe factuur {invoice.number}" if invoice else "niemand meer te factureren"
-                )
-                self.log_change(
-                    request,
-                    registration,
-                    f"Gecorrigeerd: {current.number} gecrediteerd met {credit.number}, {new}.",
-                )
-                self.message_user(
-                    request,
-                    f"{current.number} gecrediteerd met {credit.number}; {new}. Mail "
-                    "ze vanuit Facturen.",
-                    messages.SUCCESS,
-                )
-                return redirect("admin:registrations_registration_change", registration.pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{registration.reference} corrigeren en opnieuw factureren",
-            "registration": registration,
-            "invoice": current,
-            "form": form,
-            "opts": self.opts,
-        }
-        return TemplateResponse(request, "invoicing/admin_correct.html", context)
 
 
 def _who(registrations):
@@ -474,14 +362,6 @@ def _who(registrations):
     if len(registrations) > 1 and len(orders) == 1:
         return f"{registrations[0].order.reference} ({references})"
     return references
-
-
-def _reason(refusal):
-    return "; ".join(refusal.messages) if hasattr(refusal, "messages") else str(refusal)
-
-
-admin.site.unregister(Registration)
-admin.site.register(Registration, RegistrationAdmin)
 
 
 class OrderInvoiceInline(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.TabularInline):
@@ -500,12 +380,12 @@ class OrderInvoiceInline(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.TabularI
         return format_html('<a href="{}">{}</a>', url, invoice.number)
 
 
-class OrderAdmin(registrations_admin.OrderAdmin):
-    """Sign-up's order admin with its invoices; once invoiced, the invoice details change
-    only through 'Corrigeren en opnieuw factureren' on a participant (the database holds
-    that too)."""
+class InvoicingOrderMixin:
+    """What invoicing adds to sign-up's order admin: its invoices (`inlines`, the addition
+    only); once invoiced, the invoice details change only through 'Corrigeren en opnieuw
+    factureren' on a participant (the database holds that too)."""
 
-    inlines = [*registrations_admin.OrderAdmin.inlines, OrderInvoiceInline]
+    inlines = [OrderInvoiceInline]
 
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
@@ -514,11 +394,6 @@ class OrderAdmin(registrations_admin.OrderAdmin):
         return readonly
 
 
-admin.site.unregister(Order)
-admin.site.register(Order, OrderAdmin)
-
-
-@admin.register(InvoiceIssuer)
 class InvoiceIssuerAdmin(admin.ModelAdmin):
     """One row: the list page goes straight to it."""
 
@@ -549,7 +424,6 @@ class InvoiceIssuerAdmin(admin.ModelAdmin):
         return redirect("admin:invoicing_invoiceissuer_add")
 
 
-@admin.register(Invoice)
 class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "number",
@@ -663,74 +537,16 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         return [
             path(
                 "<invoice_number:number>/pdf/",
-                self.admin_site.admin_view(self.pdf_view),
+                admin_page(self, admin_views.invoice_pdf),
                 name="invoicing_invoice_pdf",
             ),
             path(
                 "<invoice_number:number>/xml/",
-                self.admin_site.admin_view(self.ubl_view),
+                admin_page(self, admin_views.invoice_ubl),
                 name="invoicing_invoice_ubl",
             ),
             *super().get_urls(),
         ]
-
-    def pdf_view(self, request, number):
-        """The PDF stored at issue time, for users who may view invoices; never re-rendered."""
-        return self._document_download(request, number, Kind.PDF)
-
-    def ubl_view(self, request, number):
-        """The e-invoice (UBL) stored at issue time, under the same rules as the PDF."""
-        return self._document_download(request, number, Kind.UBL)
-
-    def _document_download(self, request, number, kind):
-        content = self._kept_document(request, number, kind)
-        if content is None:
-            # A download needs the checksums, not the whole snapshot.
-            invoice = get_object_or_404(
-                Invoice.objects.only("number", "pdf_sha256", "ubl_sha256"), number=number
-            )
-            if not self.has_view_permission(request, invoice):
-                raise PermissionDenied
-            try:
-                content = document_bytes(invoice, kind)
-            except InvoiceRefused as refusal:
-                self.message_user(request, str(refusal), messages.ERROR)
-                return redirect("admin:invoicing_invoice_changelist")
-            checksum = getattr(invoice, CHECKSUM_FIELDS[kind])
-            documents_kept.set(document_key(number, kind), (checksum, content), DOCUMENT_SECONDS)
-        pdf = kind == Kind.PDF
-        named = Invoice(number=number)
-        response = FileResponse(
-            io.BytesIO(content),
-            as_attachment=True,
-            filename=named.filename if pdf else named.ubl_filename,
-            content_type="application/pdf" if pdf else "application/xml",
-        )
-        # The document is in memory already: hand it to the server in one piece, not in
-        # FileResponse's 4 KB blocks (gunicorn writes each block to the socket separately).
-        response.block_size = max(len(content), 1)
-        return response
-
-    def _kept_document(self, request, number, kind):
-        """The document as this worker read and checked it on an earlier download, if kept.
-
-        An issued document never changes: its SHA-256 is set once at issue (the database
-        refuses another), so bytes that matched it once are those bytes for good, and a copy
-        in one worker's memory cannot go stale. Kept, a download costs no read of the invoice
-        or its document. The bytes are checked against that SHA-256 again on every download;
-        a document damaged in the database is found when it is next read from there (within
-        DOCUMENT_SECONDS) and by check_invoice_documents.
-        """
-        kept = documents_kept.get(document_key(number, kind))
-        if kept is None:
-            return None
-        checksum, content = kept
-        if not checksum or sha256(content) != checksum:
-            documents_kept.delete(document_key(number, kind))
-            return None
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        return content
 
     def has_credit_invoice_permission(self, request):
         return request.user.has_perm("invoicing.credit_invoice")
@@ -795,6 +611,7 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             queryset.select_related("credited_invoice").order_by("number"),
             lambda invoice: record(invoice, day),
             done,
+            refusals=REFUSALS,
         )
         return None
 
@@ -820,6 +637,7 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             queryset.order_by("number"),
             lambda invoice: jobs.credit(invoice, request.user),
             "Gecrediteerd",
+            refusals=REFUSALS,
         )
         return None
 
@@ -855,8 +673,8 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             queued.results.append(tasks.send_invoice_email.enqueue(invoice.pk))
             return f"{invoice.number} naar {invoice.customer_email}"
 
-        apply_to_each(self, request, queryset.order_by("number"), step, "Mailen")
-        registrations_admin.report_mail(self, request, queued, "Factuurmail")
+        apply_to_each(self, request, queryset.order_by("number"), step, "Mailen", refusals=REFUSALS)
+        report_mail(self, request, queued, "Factuurmail")
         return None
 
     @admin.action(description="Pdf controleren en herstellen", permissions=["issue_invoice"])
@@ -869,11 +687,11 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             queryset.order_by("number"),
             lambda invoice: jobs.check_and_restore(invoice, request.user),
             "Gecontroleerd",
+            refusals=REFUSALS,
         )
         return None
 
 
-@admin.register(BulkJob)
 class BulkJobAdmin(admin.ModelAdmin):
     """A long admin action's progress and outcome, for whoever may do that action; the page
     reloads itself until the job is done (a meta refresh: no script, so CSP stays strict)."""
@@ -964,28 +782,8 @@ class BulkJobAdmin(admin.ModelAdmin):
         return [
             path(
                 "<path:object_id>/download/",
-                self.admin_site.admin_view(self.download_view),
+                admin_page(self, admin_views.bulk_job_download),
                 name="invoicing_bulkjob_download",
             ),
             *super().get_urls(),
         ]
-
-    def download_view(self, request, object_id):
-        job = self.get_object(request, object_id)
-        if job is None or not self.has_view_permission(request, job):
-            raise PermissionDenied
-        content = BulkJob.objects.filter(pk=job.pk).values_list("result", flat=True).get()
-        if content is None:
-            self.message_user(
-                request,
-                "Deze taak heeft geen bestand (meer): een ZIP wordt een week bewaard. Start de "
-                "actie opnieuw voor een nieuwe.",
-                messages.WARNING,
-            )
-            return redirect("admin:invoicing_bulkjob_change", job.pk)
-        return FileResponse(
-            io.BytesIO(bytes(content)),
-            as_attachment=True,
-            filename=job.result_name,
-            content_type="application/zip",
-        )

@@ -8,7 +8,7 @@ drops its triggers: such a migration must drop and create them again around its 
 (tests/test_invoice_immutability.py fails if it does not).
 """
 
-from registrations.guards import execute
+from werkplaats.triggers import execute
 
 INVOICE = "registrations_invoice"
 LINE = "registrations_invoiceline"

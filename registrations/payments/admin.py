@@ -1,38 +1,21 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, F, Q
-from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
+from django.shortcuts import redirect
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
-from programme.models import amsterdam_date
-from registrations.exports import csv_response
-from registrations.invoicing import admin as invoicing_admin
-from registrations.invoicing.models import Invoice
+from registrations.invoicing.jobs import REFUSALS
+from werkplaats.admin_tools import ReadOnlyAdminMixin, admin_page, apply_to_each, confirm_page
+from werkplaats.exports import csv_response
 from werkplaats.formats import money
 from werkplaats.middleware import accepts_uploads
 
-from . import bookkeeping, matching, overview, reminders
-from .camt import StatementRefused
-from .forms import (
-    AssignForm,
-    HoldForm,
-    InvoiceSearchForm,
-    NotOursForm,
-    StatementUploadForm,
-    TransferForm,
-    parse_amount,
-)
-from .matching import MAX_STATEMENT_BYTES
+from . import admin_views, bookkeeping, matching, reminders
+from .forms import HoldForm, TransferForm, parse_amount
 from .models import (
     Allocation,
-    BankStatement,
-    CostCentre,
-    Debtor,
     InvoiceHold,
-    LedgerAccount,
     Payment,
     Reminder,
     ReminderSettings,
@@ -40,27 +23,8 @@ from .models import (
     with_payments,
 )
 
-# The multipart envelope around the file: boundaries, headers, the CSRF token.
-UPLOAD_OVERHEAD = 64 * 1024
-TOO_LARGE = (
-    f"Dit bestand is groter dan {MAX_STATEMENT_BYTES // (1024 * 1024)} MB; een maandafschrift "
-    "is veel kleiner. Is het wel een afschrift?"
-)
 
-
-class ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(BankStatement)
-class BankStatementAdmin(ReadOnly, admin.ModelAdmin):
+class BankStatementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "filename",
         "statement_ids",
@@ -95,52 +59,11 @@ class BankStatementAdmin(ReadOnly, admin.ModelAdmin):
         return [
             path(
                 "inlezen/",
-                accepts_uploads(self.admin_site.admin_view(self.upload_view)),
+                accepts_uploads(admin_page(self, admin_views.upload_statement)),
                 name="payments_bankstatement_upload",
             ),
             *super().get_urls(),
         ]
-
-    def upload_view(self, request):
-        """Finance reads in a statement: all its new lines, or (with the reason) nothing."""
-        if not request.user.has_perm("payments.add_bankstatement"):
-            raise PermissionDenied
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        too_large = None
-        if length > MAX_STATEMENT_BYTES + UPLOAD_OVERHEAD:
-            # Refused before Django reads the body to a temporary file.
-            form, too_large = StatementUploadForm(), TOO_LARGE
-        else:
-            form = StatementUploadForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_bound and form.is_valid():
-            upload = form.cleaned_data["file"]
-            try:
-                statement = matching.import_statement(
-                    upload.read(), upload.name, by=request.user.get_username()
-                )
-            except StatementRefused as refusal:
-                form.add_error("file", str(refusal))
-            else:
-                unmatched = statement.entries - statement.matched
-                self.message_user(
-                    request,
-                    f"{upload.name}: {statement.entries} nieuwe regel(s), waarvan "
-                    f"{statement.matched} gekoppeld aan een factuur en {unmatched} in de "
-                    f"wachtrij; {statement.known_entries} regel(s) waren al bekend.",
-                    messages.SUCCESS,
-                )
-                return redirect("admin:payments_bankstatement_changelist")
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Bankafschrift inlezen",
-            "form": form,
-            "too_large": too_large,
-            "opts": self.opts,
-        }
-        return TemplateResponse(request, "payments/upload.html", context)
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {
@@ -150,14 +73,13 @@ class BankStatementAdmin(ReadOnly, admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
 
-class AllocationInline(ReadOnly, admin.TabularInline):
+class AllocationInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Allocation
     fields = ["invoice", "amount"]
     readonly_fields = fields
     extra = 0
 
 
-@admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
     list_display = [
         "booking_date",
@@ -232,85 +154,26 @@ class PaymentAdmin(admin.ModelAdmin):
         return [
             path(
                 "<int:payment_id>/toewijzen/",
-                self.admin_site.admin_view(self.assign_view),
+                admin_page(self, admin_views.assign_payment),
                 name="payments_payment_assign",
             ),
             path(
                 "overzicht/",
-                self.admin_site.admin_view(self.overview_view),
+                admin_page(self, admin_views.outstanding_overview),
                 name="payments_payment_overview",
             ),
             *super().get_urls(),
         ]
 
-    def assign_view(self, request, payment_id):
-        """An unmatched payment: find the invoice by number, name or amount, and assign it;
-        or mark it not ours."""
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        payment = get_object_or_404(Payment, pk=payment_id)
-        search = InvoiceSearchForm(request.GET or {"q": payment.counterparty_name})
-        found = with_payments(Invoice.objects.filter(pk__in=[i.pk for i in search.invoices()]))
-        found = found.select_related("credit_note", "credited_invoice").order_by("-invoice_date")
-        rows = [(invoice, balance(invoice)) for invoice in found]
-        assign = AssignForm(request.POST if "assign" in request.POST else None)
-        not_ours = NotOursForm(request.POST if "not_ours" in request.POST else None)
-        if request.method == "POST":
-            try:
-                if "assign" in request.POST and assign.is_valid():
-                    matching.assign(
-                        payment, assign.cleaned_data["invoices"], by=request.user.get_username()
-                    )
-                    done = "gekoppeld"
-                elif "not_ours" in request.POST and not_ours.is_valid():
-                    matching.mark_not_ours(
-                        payment, not_ours.cleaned_data["reason"], by=request.user.get_username()
-                    )
-                    done = "gemarkeerd als niet van ons"
-                else:
-                    done = None
-            except ValidationError as refusal:
-                self.message_user(request, "; ".join(refusal.messages), messages.ERROR)
-            else:
-                if done:
-                    self.message_user(request, f"Betaling {payment} {done}.", messages.SUCCESS)
-                    return redirect(
-                        f"{reverse('admin:payments_payment_changelist')}?state__exact=unmatched"
-                    )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Betaling {payment} toewijzen",
-            "payment": payment,
-            "search": search,
-            "rows": rows,
-            "assign": assign,
-            "not_ours": not_ours,
-            "opts": self.opts,
-        }
-        return TemplateResponse(request, "payments/assign.html", context)
-
-    def overview_view(self, request):
-        """What is outstanding, per edition and in total, by how late it is."""
-        if not request.user.has_perm("payments.view_payment"):
-            raise PermissionDenied
-        today = amsterdam_date(timezone.now())
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Openstaande facturen",
-            "today": today,
-            "report": overview.outstanding(today),
-            "opts": self.opts,
-        }
-        return TemplateResponse(request, "payments/overview.html", context)
-
     @admin.action(description="Markeer als niet van ons", permissions=["change"])
     def mark_not_ours(self, request, queryset):
-        invoicing_admin.apply_to_each(
+        apply_to_each(
             self,
             request,
             queryset.order_by("pk"),
             lambda p: f"{matching.mark_not_ours(p, by=request.user.get_username())}",
             "Niet van ons",
+            refusals=REFUSALS,
         )
 
     @admin.action(description="Exporteer voor de boekhouding (CSV)", permissions=["view"])
@@ -323,7 +186,6 @@ def _amount(term):
     return parse_amount(term) if any(ch.isdigit() for ch in term) else None
 
 
-@admin.register(ReminderSettings)
 class ReminderSettingsAdmin(admin.ModelAdmin):
     """One row: the list page goes straight to it."""
 
@@ -342,15 +204,13 @@ class ReminderSettingsAdmin(admin.ModelAdmin):
         return redirect("admin:payments_remindersettings_change", ReminderSettings.load().pk)
 
 
-@admin.register(Reminder)
-class ReminderAdmin(ReadOnly, admin.ModelAdmin):
+class ReminderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["invoice", "level", "sent_at", "sent_to", "outstanding", "by"]
     list_filter = ["level"]
     search_fields = ["invoice__number", "invoice__customer_organisation"]
     list_select_related = ["invoice"]
 
 
-@admin.register(InvoiceHold)
 class InvoiceHoldAdmin(admin.ModelAdmin):
     """Invoices finance holds from reminders; deleting the hold lets them go out again."""
 
@@ -364,18 +224,15 @@ class InvoiceHoldAdmin(admin.ModelAdmin):
         return False  # from the invoice list: "Herinneringen aanhouden…"
 
 
-@admin.register(LedgerAccount)
 class LedgerAccountAdmin(admin.ModelAdmin):
     list_display = ["vat_rate", "revenue_account", "vat_code"]
 
 
-@admin.register(CostCentre)
 class CostCentreAdmin(admin.ModelAdmin):
     list_display = ["edition", "code"]
     list_select_related = ["edition"]
 
 
-@admin.register(Debtor)
 class DebtorAdmin(admin.ModelAdmin):
     """Numbers are given at the first export; finance may renumber to match the bookkeeping."""
 
@@ -391,7 +248,7 @@ class DebtorAdmin(admin.ModelAdmin):
         return False
 
 
-class PaymentOnInvoiceInline(ReadOnly, admin.TabularInline):
+class PaymentOnInvoiceInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The payments on an invoice (and on a credit note, the refunds)."""
 
     model = Allocation
@@ -422,7 +279,7 @@ class PaymentOnInvoiceInline(ReadOnly, admin.TabularInline):
         return allocation.payment.get_source_display()
 
 
-class ReminderOnInvoiceInline(ReadOnly, admin.TabularInline):
+class ReminderOnInvoiceInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Reminder
     fields = ["level", "sent_at", "sent_to", "outstanding", "by"]
     readonly_fields = fields
@@ -457,17 +314,14 @@ class PaymentStateFilter(admin.SimpleListFilter):
         return queryset
 
 
-class InvoiceAdmin(invoicing_admin.InvoiceAdmin):
-    """Invoicing's invoice admin with what payments add: the state from the payments, the
-    payments and reminders on the invoice, reminders and holds, and "mark paid" as a payment."""
+class PaymentsInvoiceMixin:
+    """What payments add to invoicing's invoice admin: the state from the payments, the
+    payments and reminders on the invoice, reminders and holds, and "mark paid" as a payment.
+    `inlines`, `actions`, `list_select_related` and `list_filter` hold the additions only;
+    werkplaats/admin.py joins them to invoicing's."""
 
-    inlines = [
-        *invoicing_admin.InvoiceAdmin.inlines,
-        PaymentOnInvoiceInline,
-        ReminderOnInvoiceInline,
-    ]
+    inlines = [PaymentOnInvoiceInline, ReminderOnInvoiceInline]
     actions = [
-        *invoicing_admin.InvoiceAdmin.actions,
         # Money in and out is recorded as payments, so these actions are this app's.
         "mark_paid",
         "mark_refunded",
@@ -475,8 +329,8 @@ class InvoiceAdmin(invoicing_admin.InvoiceAdmin):
         "hold_reminders",
         "transfer_payment",
     ]
-    list_select_related = [*invoicing_admin.InvoiceAdmin.list_select_related, "hold"]
-    list_filter = [*invoicing_admin.InvoiceAdmin.list_filter, PaymentStateFilter]
+    list_select_related = ["hold"]
+    list_filter = [PaymentStateFilter]
 
     def get_queryset(self, request):
         return with_payments(super().get_queryset(request))
@@ -559,13 +413,15 @@ class InvoiceAdmin(invoicing_admin.InvoiceAdmin):
             reminder = reminders.send_next(invoice, by=request.user.get_username())
             return f"{reminder.get_level_display()} voor {invoice.number} naar {reminder.sent_to}"
 
-        invoicing_admin.apply_to_each(self, request, queryset.order_by("number"), step, "Verstuurd")
+        apply_to_each(
+            self, request, queryset.order_by("number"), step, "Verstuurd", refusals=REFUSALS
+        )
 
     @admin.action(description="Herinneringen aanhouden…", permissions=["mark_paid"])
     def hold_reminders(self, request, queryset):
         form = HoldForm(request.POST if "apply" in request.POST else None)
         if not form.is_valid():
-            return invoicing_admin.confirm_page(
+            return confirm_page(
                 self,
                 request,
                 queryset,
@@ -585,8 +441,8 @@ class InvoiceAdmin(invoicing_admin.InvoiceAdmin):
                 raise ValidationError(f"{invoice.number} wordt al aangehouden.")
             return f"{invoice.number} aangehouden"
 
-        invoicing_admin.apply_to_each(
-            self, request, queryset.order_by("number"), step, "Aangehouden"
+        apply_to_each(
+            self, request, queryset.order_by("number"), step, "Aangehouden", refusals=REFUSALS
         )
         return None
 
@@ -596,7 +452,7 @@ class InvoiceAdmin(invoicing_admin.InvoiceAdmin):
     def transfer_payment(self, request, queryset):
         form = TransferForm(request.POST if "apply" in request.POST else None)
         if not form.is_valid():
-            return invoicing_admin.confirm_page(
+            return confirm_page(
                 self,
                 request,
                 queryset,
@@ -614,9 +470,7 @@ class InvoiceAdmin(invoicing_admin.InvoiceAdmin):
             amount = matching.transfer(invoice, target, by=request.user.get_username())
             return f"{money(amount)} van {invoice.number} verrekend met {target.number}"
 
-        invoicing_admin.apply_to_each(self, request, queryset.order_by("number"), step, "Verrekend")
+        apply_to_each(
+            self, request, queryset.order_by("number"), step, "Verrekend", refusals=REFUSALS
+        )
         return None
-
-
-admin.site.unregister(Invoice)
-admin.site.register(Invoice, InvoiceAdmin)

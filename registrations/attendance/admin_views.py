@@ -1,0 +1,147 @@
+"""Attendance's own admin pages: the check-in form, the attendance lists per day, the name
+badges and a certificate's PDF. admin.py wires them in with get_urls."""
+
+import datetime
+import io
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+
+from programme.models import Edition
+from werkplaats import formats
+from werkplaats.exports import csv_response
+from werkplaats.refusals import refusal_text
+
+from . import pdf
+from .models import Attendance, Certificate, edition_days, participants, recordable_days
+
+MANAGE = "registrations.change_registration"
+VIEW = "registrations.view_registration"
+
+
+def _require(request, permission):
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def pdf_response(content, filename):
+    return FileResponse(
+        io.BytesIO(content), as_attachment=True, filename=filename, content_type="application/pdf"
+    )
+
+
+def badges_response(registrations, edition):
+    return pdf_response(pdf.badges(registrations, edition), f"naambadges-{edition.slug}.pdf")
+
+
+def _edition_day(pk, day):
+    edition = get_object_or_404(Edition, pk=pk)
+    try:
+        date = datetime.date.fromisoformat(day)
+    except ValueError:
+        raise Http404 from None
+    if date not in edition_days(edition):
+        raise Http404
+    return edition, date
+
+
+def attendance_list_pdf(model_admin, request, pk, day):
+    _require(request, VIEW)
+    edition, date = _edition_day(pk, day)
+    return pdf_response(
+        pdf.attendance_list(edition, date), f"presentielijst-{edition.slug}-{date}.pdf"
+    )
+
+
+def attendance_list_csv(model_admin, request, pk, day):
+    _require(request, VIEW)
+    edition, date = _edition_day(pk, day)
+    rows = [
+        [n, r.full_name, r.organisation, ""] for n, r in enumerate(participants(edition), start=1)
+    ]
+    return csv_response(
+        f"presentielijst-{edition.slug}-{date}.csv",
+        ["Nr", "Naam", "Organisatie", "Handtekening"],
+        rows,
+    )
+
+
+def edition_badges(model_admin, request, pk):
+    _require(request, MANAGE)
+    edition = get_object_or_404(Edition, pk=pk)
+    return badges_response(participants(edition), edition)
+
+
+def checkin(model_admin, request, pk):
+    """Who was there, per participant per day: a plain form of checkboxes that works on a
+    tablet without JavaScript, saved whole in one transaction. Days still to come cannot
+    be filled in yet."""
+    _require(request, MANAGE)
+    edition = get_object_or_404(Edition, pk=pk)
+    days = edition_days(edition)
+    open_days = recordable_days(edition)
+    people = participants(edition)
+    if request.method == "POST":
+        present = set()
+        for value in request.POST.getlist("present"):
+            registration_id, _, day = value.partition(":")
+            try:
+                present.add((int(registration_id), datetime.date.fromisoformat(day)))
+            except ValueError:
+                continue
+        present = {(r, d) for r, d in present if d in open_days}
+        # The "Niet verschenen" button of one row submits the whole form, ticks included.
+        no_show = [r for r in people if str(r.pk) == request.POST.get("no_show")]
+        try:
+            Attendance.objects.record(edition, open_days, present, no_shows=no_show)
+        except ValidationError as refusal:
+            model_admin.message_user(request, refusal_text(refusal), messages.ERROR)
+        else:
+            model_admin.message_user(request, "Aanwezigheid opgeslagen.", messages.SUCCESS)
+            for absent in no_show:
+                model_admin.log_change(request, absent, "Niet verschenen (op geen dag aanwezig)")
+                model_admin.message_user(
+                    request,
+                    f"{absent.reference} staat als niet verschenen: op geen dag aanwezig.",
+                    messages.WARNING,
+                )
+        return redirect("admin:programme_edition_checkin", edition.pk)
+    recorded = {
+        (a.registration_id, a.date): a.present
+        for a in Attendance.objects.filter(registration__edition=edition)
+    }
+    rows = [
+        {
+            "registration": person,
+            "no_show": all(recorded.get((person.pk, day)) is False for day in days),
+            "cells": [
+                {
+                    "value": f"{person.pk}:{day.isoformat()}",
+                    "checked": recorded.get((person.pk, day), False),
+                    "open": day in open_days,
+                    "label": f"{person.full_name} aanwezig op {formats.day(day)}",
+                }
+                for day in days
+            ],
+        }
+        for person in people
+    ]
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": f"Aanwezigheid: {edition.title}",
+        "edition": edition,
+        "days": [{"date": day, "open": day in open_days} for day in days],
+        "rows": rows,
+        "opts": model_admin.opts,
+    }
+    return TemplateResponse(request, "attendance/checkin.html", context)
+
+
+def certificate_pdf(model_admin, request, pk):
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    certificate = get_object_or_404(Certificate.objects.select_related("registration"), pk=pk)
+    return pdf_response(pdf.certificate(certificate), certificate.filename)

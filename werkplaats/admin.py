@@ -1,0 +1,114 @@
+"""The back office, assembled: every model of ours and the admin staff see for it.
+
+Each app defines its own admin (programme's editions, sign-up's registrations and orders,
+invoicing's invoices, ...) and, for a model of an app below it, a mixin with what it adds:
+invoicing adds the invoices to a registration, attendance the check-in to an edition. This
+module, like urls.py, may import every app: it joins those pieces into one ModelAdmin per
+model and registers it, here and nowhere else (tests/test_layout.py holds that). Django's
+admin imports it as the admin module of the `werkplaats` app, listed last in INSTALLED_APPS.
+"""
+
+from django.contrib import admin
+
+from programme import admin as programme_admin
+from programme.models import Edition, PrivacyStatement
+from registrations import admin as registrations_admin
+from registrations.attendance import admin as attendance_admin
+from registrations.attendance.models import Certificate
+from registrations.invoicing import admin as invoicing_admin
+from registrations.invoicing.models import BulkJob, Invoice, InvoiceIssuer
+from registrations.models import Order, Registration, RetentionRecord, WaitingListOffer
+from registrations.payments import admin as payments_admin
+from registrations.payments.models import (
+    BankStatement,
+    CostCentre,
+    Debtor,
+    InvoiceHold,
+    LedgerAccount,
+    Payment,
+    Reminder,
+    ReminderSettings,
+)
+
+
+def joined(name, *admins):
+    """The `name` lists (columns, filters, actions, fieldsets, inlines) of the app admin and
+    then of each app's mixin, in that order: what staff see, app by app."""
+    return [item for part in admins for item in getattr(part, name)]
+
+
+@admin.register(Edition)
+class EditionAdmin(
+    attendance_admin.AttendanceEditionMixin,
+    registrations_admin.PlacesEditionMixin,
+    programme_admin.EditionAdmin,
+):
+    list_display = joined(
+        "list_display", programme_admin.EditionAdmin, registrations_admin.PlacesEditionMixin
+    )
+    fieldsets = joined(
+        "fieldsets",
+        programme_admin.EditionAdmin,
+        registrations_admin.PlacesEditionMixin,
+        attendance_admin.AttendanceEditionMixin,
+    )
+    actions = joined(
+        "actions", programme_admin.EditionAdmin, attendance_admin.AttendanceEditionMixin
+    )
+
+
+@admin.register(Registration)
+class RegistrationAdmin(
+    attendance_admin.AttendanceRegistrationMixin,
+    invoicing_admin.InvoicingRegistrationMixin,
+    registrations_admin.RegistrationAdmin,
+):
+    list_display = joined(
+        "list_display",
+        registrations_admin.RegistrationAdmin,
+        invoicing_admin.InvoicingRegistrationMixin,
+    )
+    list_filter = joined(
+        "list_filter",
+        registrations_admin.RegistrationAdmin,
+        invoicing_admin.InvoicingRegistrationMixin,
+    )
+    actions = joined(
+        "actions",
+        registrations_admin.RegistrationAdmin,
+        invoicing_admin.InvoicingRegistrationMixin,
+        attendance_admin.AttendanceRegistrationMixin,
+    )
+
+
+@admin.register(Order)
+class OrderAdmin(invoicing_admin.InvoicingOrderMixin, registrations_admin.OrderAdmin):
+    inlines = joined("inlines", registrations_admin.OrderAdmin, invoicing_admin.InvoicingOrderMixin)
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(payments_admin.PaymentsInvoiceMixin, invoicing_admin.InvoiceAdmin):
+    list_filter = joined(
+        "list_filter", invoicing_admin.InvoiceAdmin, payments_admin.PaymentsInvoiceMixin
+    )
+    list_select_related = joined(
+        "list_select_related", invoicing_admin.InvoiceAdmin, payments_admin.PaymentsInvoiceMixin
+    )
+    inlines = joined("inlines", invoicing_admin.InvoiceAdmin, payments_admin.PaymentsInvoiceMixin)
+    actions = joined("actions", invoicing_admin.InvoiceAdmin, payments_admin.PaymentsInvoiceMixin)
+
+
+admin.site.register(PrivacyStatement, programme_admin.PrivacyStatementAdmin)
+admin.site.register(RetentionRecord, registrations_admin.RetentionRecordAdmin)
+admin.site.register(WaitingListOffer, registrations_admin.WaitingListOfferAdmin)
+admin.site.register(InvoiceIssuer, invoicing_admin.InvoiceIssuerAdmin)
+admin.site.register(BulkJob, invoicing_admin.BulkJobAdmin)
+admin.site.register(Certificate, attendance_admin.CertificateAdmin)
+admin.site.register(BankStatement, payments_admin.BankStatementAdmin)
+admin.site.register(Payment, payments_admin.PaymentAdmin)
+admin.site.register(ReminderSettings, payments_admin.ReminderSettingsAdmin)
+admin.site.register(Reminder, payments_admin.ReminderAdmin)
+admin.site.register(InvoiceHold, payments_admin.InvoiceHoldAdmin)
+admin.site.register(LedgerAccount, payments_admin.LedgerAccountAdmin)
+admin.site.register(CostCentre, payments_admin.CostCentreAdmin)
+admin.site.register(Debtor, payments_admin.DebtorAdmin)

@@ -1,0 +1,110 @@
+"""What every app's admin uses: the bulk-action loop, the mail report, the confirmation page,
+read-only records, and pages written as functions in an app's admin_views.py.
+
+Nobody's app: programme, registrations, invoicing, attendance and payments all import it.
+"""
+
+from functools import partial
+
+from django.contrib import messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+
+from .refusals import refusal_text
+
+
+def apply_to_each(modeladmin, request, rows, step, done, refusals=(ValidationError,), log=True):
+    """The one "run, collect refusals, report" loop of the admin's bulk actions.
+
+    `step(row)` does the work for one row and returns a short text for the log and the
+    summary, or raises one of `refusals`: that row is skipped and reported with its reason,
+    the others go on.
+    """
+    succeeded, skipped = [], []
+    for row in rows:
+        try:
+            text = step(row)
+        except refusals as refusal:
+            skipped.append(refusal_text(refusal))
+        else:
+            succeeded.append(text)
+            if log:
+                modeladmin.log_change(request, row, text)
+    if succeeded:
+        modeladmin.message_user(
+            request, f"{done} ({len(succeeded)}): {'; '.join(succeeded)}", messages.SUCCESS
+        )
+    for reason in skipped:
+        modeladmin.message_user(request, f"Overgeslagen: {reason}", messages.WARNING)
+    if not succeeded and not skipped:
+        modeladmin.message_user(request, "Niets te doen voor deze selectie.", messages.INFO)
+    return succeeded
+
+
+def report_mail(modeladmin, request, queued, what):
+    """Say honestly what became of the e-mail a step queued: sent, queued, or refused."""
+    sent, waiting, failed = queued.outcome()
+    if sent:
+        modeladmin.message_user(request, f"{what}: {sent} verstuurd.", messages.SUCCESS)
+    if waiting:
+        modeladmin.message_user(
+            request, f"{what}: {waiting} in de wachtrij, de worker verstuurt ze.", messages.INFO
+        )
+    if failed:
+        modeladmin.message_user(
+            request,
+            f"{what}: {failed} niet verstuurd, de mailserver weigerde of reageerde niet. "
+            "Probeer het later opnieuw met 'Bevestiging opnieuw versturen'.",
+            messages.ERROR,
+        )
+
+
+def confirm_page(
+    modeladmin,
+    request,
+    queryset,
+    action,
+    title,
+    text="",
+    form=None,
+    rows=None,
+    template="invoicing/admin_confirm.html",
+):
+    """An intermediate page for an action: what will happen, to which rows, and a form.
+
+    Posting it runs `action` again on the same selection with "apply" set. The default
+    template lists invoices; an app whose rows are something else brings its own.
+    """
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "text": text,
+        "queryset": queryset,
+        "rows": rows,
+        "form": form,
+        "action": action,
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, template, context)
+
+
+def admin_page(modeladmin, view):
+    """`view(modeladmin, request, ...)` from an app's admin_views.py as a page of this admin,
+    behind the admin's login (admin_site.admin_view), for get_urls."""
+    return modeladmin.admin_site.admin_view(partial(view, modeladmin))
+
+
+class ReadOnlyAdminMixin:
+    """A record the site keeps (an issued invoice, a payment as the bank reported it, a
+    retention record): shown to whoever may view it, added, changed or deleted by nobody."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
