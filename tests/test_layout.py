@@ -3,13 +3,16 @@
 programme (the workshop as published) uses neither registrations nor invoicing; sign-up
 (registrations) never uses invoicing or attendance; invoicing (registrations/invoicing) and
 attendance (registrations/attendance) may use both, and never each other; payments
-(registrations/payments) build on invoicing, and nothing below uses them.
+(registrations/payments) build on invoicing, and nothing below uses them. The project package
+(werkplaats/) is the toolkit below every app; only its URLconf and its admin module, which
+assembles the back office, join the apps.
 """
 
 import ast
 from pathlib import Path
 
 import pytest
+from django.contrib import admin
 
 ROOT = Path(__file__).resolve().parent.parent
 # Imported on first use on purpose: WeasyPrint and Saxon cost time to import, which pages that
@@ -47,8 +50,13 @@ def imported(tree):
         ("registrations/attendance", (), ("registrations.invoicing", "registrations.payments")),
         # Payments build on invoicing; invoicing never knows about them.
         ("registrations/payments", (), ("registrations.attendance",)),
-        # formats and pdf are the layer below every app; only the URLconf joins the apps.
-        ("werkplaats", ("werkplaats/urls.py",), ("programme", "registrations")),
+        # The toolkit (formats, pdf, exports, admin_tools, ...) is the layer below every app;
+        # only the URLconf and the admin assembly join the apps.
+        (
+            "werkplaats",
+            ("werkplaats/urls.py", "werkplaats/admin.py"),
+            ("programme", "registrations"),
+        ),
     ],
 )
 def test_imports_point_one_way(folder, exclude, forbidden):
@@ -78,3 +86,83 @@ def test_no_import_hides_inside_a_function():
                         names = [("." * node.level) + (node.module or "")]
                     hidden += [f"{path}:{node.lineno} {n}" for n in names if n not in LAZY_ALLOWED]
     assert hidden == []
+
+
+ASSEMBLY = Path("werkplaats/admin.py")
+
+
+def calls(tree):
+    """(dotted name, node) of every call and decorator, e.g. ("admin.site.register", node)."""
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Call):
+            targets.append(node.func)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            targets += [d.func if isinstance(d, ast.Call) else d for d in node.decorator_list]
+        for target in targets:
+            yield ast.unparse(target), node
+
+
+def our_modules():
+    for folder in ("programme", "registrations", "werkplaats"):
+        yield from modules(folder)
+
+
+def test_no_admin_is_unregistered():
+    """Replacing another app's admin is what werkplaats/admin.py's mixins are for."""
+    found = [
+        f"{path}:{node.lineno} {name}"
+        for path, tree in our_modules()
+        for name, node in calls(tree)
+        if name.split(".")[-1] == "unregister"
+    ]
+    assert found == []
+
+
+def test_no_code_asks_the_admin_what_is_registered():
+    """What staff see may not depend on which app loaded first."""
+    lookups = {"_registry", "get_model_admin", "is_registered"}
+    found = [
+        f"{path}:{node.lineno} {node.attr}"
+        for path, tree in our_modules()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr in lookups
+    ]
+    assert found == []
+
+
+def test_models_are_registered_in_the_admin_assembly_only():
+    elsewhere = [
+        f"{path}:{node.lineno} {name}"
+        for path, tree in our_modules()
+        if path != ASSEMBLY
+        for name, node in calls(tree)
+        if name.endswith(("admin.register", "site.register"))
+    ]
+    assert elsewhere == []
+
+
+def test_the_admin_assembly_registers_the_back_office_models():
+    """The same models as before the assembly moved to werkplaats/admin.py, each once."""
+    ours = ("programme", "registrations", "invoicing", "attendance", "payments")
+    registered = {model._meta.label for model in admin.site._registry}
+    assert {label for label in registered if label.startswith(ours)} == {
+        "programme.Edition",
+        "programme.PrivacyStatement",
+        "registrations.Order",
+        "registrations.Registration",
+        "registrations.RetentionRecord",
+        "registrations.WaitingListOffer",
+        "invoicing.BulkJob",
+        "invoicing.Invoice",
+        "invoicing.InvoiceIssuer",
+        "attendance.Certificate",
+        "payments.BankStatement",
+        "payments.CostCentre",
+        "payments.Debtor",
+        "payments.InvoiceHold",
+        "payments.LedgerAccount",
+        "payments.Payment",
+        "payments.Reminder",
+        "payments.ReminderSettings",
+    }

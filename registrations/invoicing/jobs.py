@@ -22,6 +22,7 @@ from django_tasks import task
 
 from registrations.models import Registration, TransitionRefused
 from registrations.tasks import atomic_with
+from werkplaats.refusals import refusal_text
 
 from . import emails, exports, issuing
 from .documents import Kind, document_bytes, kinds, restore
@@ -188,8 +189,7 @@ def _do(job, row, step):
                     job.created_by_id, [row], CHANGE, change_message=text, single_object=True
                 )
     except REFUSALS as refusal:
-        reason = "; ".join(refusal.messages) if hasattr(refusal, "messages") else str(refusal)
-        _skip(job, row.pk, reason)
+        _skip(job, row.pk, refusal_text(refusal))
     except Exception:
         # One broken row must not stop the rest; its traceback goes to the worker's log.
         logger.exception("Bulk job %s failed on row %s", job.pk, row.pk)

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand
 
 from registrations.payments import reminders
 from werkplaats import formats
+from werkplaats.refusals import refusal_text
 
 
 class Command(BaseCommand):
@@ -27,7 +28,7 @@ class Command(BaseCommand):
             try:
                 reminders.send(invoice, level)
             except ValidationError as refusal:
-                self.stdout.write(f"overgeslagen: {'; '.join(refusal.messages)}")
+                self.stdout.write(f"overgeslagen: {refusal_text(refusal)}")
                 continue
             sent += 1
             self.stdout.write(f"{level.label} voor {label}")
