@@ -25,7 +25,7 @@ from registrations.tasks import atomic_with
 
 from . import emails, exports, issuing
 from .documents import Kind, document_bytes, kinds, restore
-from .models import BulkJob, BulkJobItem, Invoice, InvoiceRefused, on_standing_invoice
+from .models import BulkJob, BulkJobItem, Invoice, InvoiceRefused
 
 logger = logging.getLogger(__name__)
 
@@ -50,16 +50,8 @@ def issue(registration, by, selection=None, since=None):
     if current is not None and since is not None and current.issued_at >= since:
         return f"{registration.reference} staat op factuur {current.number} ({current.order})"
     group = [registration]
-    if selection is not None and registration.status == Registration.Status.CONFIRMED:
-        group = (
-            list(
-                Registration.objects.confirmed()
-                .filter(pk__in=selection, order_id=registration.order_id)
-                .exclude(on_standing_invoice())
-                .order_by("pk")
-            )
-            or group
-        )
+    if selection is not None:
+        group = issuing.group_of(registration, Registration.objects.filter(pk__in=selection))
     invoice = issuing.issue_invoice(group, by=by)
     return f"factuur {invoice.number} voor {', '.join(r.reference for r in group)}"
 

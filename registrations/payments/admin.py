@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -36,8 +36,6 @@ from .models import (
     Payment,
     Reminder,
     ReminderSettings,
-    balance,
-    with_payments,
 )
 
 # The multipart envelope around the file: boundaries, headers, the CSRF token.
@@ -250,9 +248,8 @@ class PaymentAdmin(admin.ModelAdmin):
             raise PermissionDenied
         payment = get_object_or_404(Payment, pk=payment_id)
         search = InvoiceSearchForm(request.GET or {"q": payment.counterparty_name})
-        found = with_payments(Invoice.objects.filter(pk__in=[i.pk for i in search.invoices()]))
-        found = found.select_related("credit_note", "credited_invoice").order_by("-invoice_date")
-        rows = [(invoice, balance(invoice)) for invoice in found]
+        found = Invoice.objects.filter(pk__in=[i.pk for i in search.invoices()])
+        rows = found.select_related("credit_note").order_by("-invoice_date")
         assign = AssignForm(request.POST if "assign" in request.POST else None)
         not_ours = NotOursForm(request.POST if "not_ours" in request.POST else None)
         if request.method == "POST":
@@ -429,37 +426,24 @@ class ReminderOnInvoiceInline(ReadOnly, admin.TabularInline):
     extra = 0
 
 
-class PaymentStateFilter(admin.SimpleListFilter):
-    """What only the payments tell: part paid, paid too much, money to send back."""
+class HoldFilter(admin.SimpleListFilter):
+    """Invoices whose reminders finance holds (the state is invoicing's status filter)."""
 
-    title = "betaling"
+    title = "herinneringen"
     parameter_name = "betaling"
 
     def lookups(self, request, model_admin):
-        return [
-            ("partial", "deels betaald"),
-            ("overpaid", "te veel betaald"),
-            ("refund_due", "terug te betalen"),
-            ("on_hold", "herinneringen aangehouden"),
-        ]
+        return [("on_hold", "herinneringen aangehouden")]
 
     def queryset(self, request, queryset):
-        value = self.value()
-        uncredited = queryset.uncredited()
-        if value == "partial":
-            return uncredited.filter(paid_own__gt=0, paid_own__lt=F("total_incl_vat"))
-        if value == "overpaid":
-            return uncredited.filter(paid_own__gt=F("total_incl_vat"))
-        if value == "refund_due":
-            return queryset.credited().filter(paid_own__gt=-F("paid_credit_note"))
-        if value == "on_hold":
+        if self.value() == "on_hold":
             return queryset.filter(hold__isnull=False)
         return queryset
 
 
 class InvoiceAdmin(invoicing_admin.InvoiceAdmin):
-    """Invoicing's invoice admin with what payments add: the state from the payments, the
-    payments and reminders on the invoice, reminders and holds, and "mark paid" as a payment."""
+    """Invoicing's invoice admin with what payments add: what is outstanding, the payments
+    and reminders on the invoice, reminders and holds, and "mark paid" as a payment."""
 
     inlines = [
         *invoicing_admin.InvoiceAdmin.inlines,
@@ -476,10 +460,7 @@ class InvoiceAdmin(invoicing_admin.InvoiceAdmin):
         "transfer_payment",
     ]
     list_select_related = [*invoicing_admin.InvoiceAdmin.list_select_related, "hold"]
-    list_filter = [*invoicing_admin.InvoiceAdmin.list_filter, PaymentStateFilter]
-
-    def get_queryset(self, request):
-        return with_payments(super().get_queryset(request))
+    list_filter = [*invoicing_admin.InvoiceAdmin.list_filter, HoldFilter]
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
@@ -490,13 +471,9 @@ class InvoiceAdmin(invoicing_admin.InvoiceAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "outstanding", "hold_reason"]
 
-    @admin.display(description="status")
-    def status_label(self, invoice):
-        return balance(invoice).state().label
-
     @admin.display(description="openstaand")
     def outstanding(self, invoice):
-        return money(balance(invoice).outstanding)
+        return money(invoice.outstanding)
 
     @admin.display(description="herinneringen aangehouden")
     def hold_reason(self, invoice):
@@ -509,7 +486,7 @@ class InvoiceAdmin(invoicing_admin.InvoiceAdmin):
     )
     def export_bookkeeping(self, request, queryset):
         rows = bookkeeping.invoice_rows(
-            queryset.select_related("credited_invoice")
+            queryset.select_related("credited_invoice", "credit_note")
             .with_edition()
             .prefetch_related("lines")
             .order_by("series", "sequence")
@@ -547,7 +524,7 @@ class InvoiceAdmin(invoicing_admin.InvoiceAdmin):
             "mark_refunded",
             "Terugbetaling registreren",
             "Op welke datum is het geld van deze creditfactuur teruggestort? Alleen "
-            "creditfacturen van betaalde facturen met een open terugbetaling tellen mee.",
+            "facturen en creditfacturen die 'terug te betalen' zijn tellen mee.",
             record,
             "Terugbetaald",
             ("refunded_on", "Terugbetaald op"),
