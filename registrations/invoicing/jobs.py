@@ -51,6 +51,7 @@ def issue(registration, by, selection=None, since=None):
         return f"{registration.reference} staat op factuur {current.number} ({current.order})"
     group = [registration]
     if selection is not None:
+        # The same grouping as the admin action's, among the job's selection.
         group = issuing.group_of(registration, Registration.objects.filter(pk__in=selection))
     invoice = issuing.issue_invoice(group, by=by)
     return f"factuur {invoice.number} voor {', '.join(r.reference for r in group)}"

@@ -236,18 +236,9 @@ class InvoiceQuerySet(models.QuerySet):
             condition |= state_condition(state, today)
         return self.filter(condition)
 
-    def paid(self):
-        return self.in_state(Invoice.Status.PAID)
-
     def refund_due(self):
         """Credited invoices and their credit notes whose money has not all gone back."""
         return self.in_state(Invoice.Status.REFUND_DUE)
-
-    def overdue(self, today=None):
-        return self.in_state(Invoice.Status.OVERDUE, today=today)
-
-    def open(self, today=None):
-        return self.in_state(Invoice.Status.OPEN, today=today)
 
 
 def state_condition(state, today):
@@ -473,11 +464,6 @@ class Invoice(models.Model):
         if self.is_settled_by_credit:
             return Decimal("0.00")
         return max(self.total_incl_vat - self.amount_paid, Decimal("0.00"))
-
-    @property
-    def refund_amount(self):
-        """Money we hold for a credited invoice: paid minus what went back."""
-        return max(self.amount_paid - self.amount_refunded, Decimal("0.00"))
 
     def status(self, today=None):
         """The invoice's one state, from the amounts payments recorded, the credit note and
