@@ -22,7 +22,11 @@ from pypdf import PdfReader
 from registrations.forms import OrderForm
 from registrations.invoicing import documents, einvoice, emails, issuing
 from registrations.invoicing.documents import ubl_bytes
-from registrations.invoicing.issuing import credit_invoice, issue_invoice, issue_order_invoice
+from registrations.invoicing.issuing import (
+    credit_invoice,
+    invoice_groups,
+    issue_invoice,
+)
 from registrations.invoicing.models import (
     Invoice,
     InvoiceCounter,
@@ -61,7 +65,7 @@ def three_participants(edition):
     for colleague in colleagues:
         colleague.organisation = order.organisation
     Registration.objects.place(order, colleagues, by_staff=True)
-    invoice = issue_order_invoice(order, at=AT)
+    invoice = issue_invoice(invoice_groups(order.positions.all())[0], at=AT)
     assert invoice.lines.count() == 3
     return invoice
 

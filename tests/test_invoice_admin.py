@@ -16,6 +16,7 @@ from registrations.invoicing import documents
 from registrations.invoicing.admin_views import document_key, documents_kept
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.invoicing.models import Invoice, InvoiceDocument, InvoiceIssuer
+from registrations.payments import matching
 from tests.conftest import make_registration, stored_pdf
 
 AT = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
@@ -144,8 +145,7 @@ def test_invoice_list_shows_amounts_status_and_link(client, invoice, finance_use
 
 def test_invoice_list_filters_and_search(client, invoicing, open_edition, finance_user):
     paid = issue_invoice(make_registration(open_edition, po_number="ZOEK-MIJ"), at=AT)
-    paid.paid_on = datetime.date(2022, 9, 20)
-    paid.save(update_fields=["paid_on"])
+    matching.record_payment(paid, datetime.date(2022, 9, 20))
     later = issue_invoice(make_registration(open_edition), at=AT.replace(year=2023))
     client.force_login(finance_user)
 

@@ -7,6 +7,7 @@ import pytest
 
 from registrations.invoicing.issuing import correct_and_reissue, credit_invoice, issue_invoice
 from registrations.invoicing.models import Invoice, InvoiceRefused
+from registrations.payments import matching
 from tests.conftest import make_registration, pdf_text, stored_pdf
 
 ISSUED = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
@@ -64,20 +65,32 @@ def test_status_is_derived(invoice):
     today = datetime.date(2022, 10, 1)
     assert invoice.status(today) == Invoice.Status.OPEN
     assert invoice.status(datetime.date(2022, 10, 13)) == Invoice.Status.OVERDUE
-    invoice.paid_on = datetime.date(2022, 9, 30)
-    invoice.save(update_fields=["paid_on"])
+    matching.record_payment(invoice, datetime.date(2022, 9, 30), today=today)
+    invoice.refresh_from_db()
+    assert invoice.paid_on == datetime.date(2022, 9, 30)
     assert invoice.status(today) == Invoice.Status.PAID
     credit = credit_invoice(invoice, at=CREDITED)
     invoice.refresh_from_db()
-    assert invoice.status(today) == Invoice.Status.CREDITED
-    # The invoice was paid: the credit note is a refund due until finance records it.
+    # The invoice was paid: it and its credit note are a refund due until the money went back
+    # (one state for both, as the invoice list has always shown the invoice).
+    assert invoice.status(today) == Invoice.Status.REFUND_DUE
     assert credit.status(today) == Invoice.Status.REFUND_DUE
     assert list(Invoice.objects.credited()) == [invoice]
-    assert list(Invoice.objects.refund_due()) == [credit]
-    credit.refunded_on = datetime.date(2022, 10, 4)  # as the payments app records a refund
-    credit.save(update_fields=["refunded_on"])
+    assert set(Invoice.objects.refund_due()) == {invoice, credit}
+    matching.record_refund(credit, datetime.date(2022, 10, 4), today=datetime.date(2022, 10, 4))
+    credit.refresh_from_db()
+    assert credit.refunded_on == datetime.date(2022, 10, 4)
     assert credit.status(today) == Invoice.Status.REFUNDED
     assert not Invoice.objects.refund_due().exists()
+
+
+def test_an_unpaid_credited_invoice_is_credited(invoice):
+    credit = credit_invoice(invoice, at=CREDITED)
+    invoice.refresh_from_db()
+    assert invoice.status() == Invoice.Status.CREDITED
+    assert credit.status() == Invoice.Status.CREDIT_NOTE
+    assert list(Invoice.objects.in_state(Invoice.Status.CREDITED)) == [invoice]
+    assert list(Invoice.objects.in_state(Invoice.Status.CREDIT_NOTE)) == [credit]
 
 
 def test_address_correction_is_credit_note_and_new_invoice(invoice):

@@ -8,8 +8,8 @@ from django.urls import reverse
 from registrations.invoicing.issuing import (
     correct_and_reissue,
     credit_invoice,
+    invoice_groups,
     issue_invoice,
-    issue_order_invoice,
 )
 from registrations.invoicing.models import Invoice, InvoiceRefused
 from registrations.models import (
@@ -259,7 +259,7 @@ def _order_of_three(edition, **order_overrides):
 
 def test_one_invoice_per_order_with_a_line_per_participant(db, invoicing):
     order, people = _order_of_three(make_edition())
-    invoice = issue_order_invoice(order)
+    invoice = issue_invoice(invoice_groups(order.positions.all())[0])
 
     lines = list(invoice.lines.order_by("position"))
     assert invoice.order == order
@@ -268,8 +268,9 @@ def test_one_invoice_per_order_with_a_line_per_participant(db, invoicing):
     assert str(invoice.total_excl_vat) == "5400.00"
     assert invoice.customer_organisation == "Gemeente Utrecht"
     assert invoice.po_number == "PO-1"
-    with pytest.raises(InvoiceRefused, match="geen bevestigde deelnemers zonder factuur"):
-        issue_order_invoice(order)
+    # Issuing the order again: each participant is on its own now, and refused.
+    with pytest.raises(InvoiceRefused, match="heeft al factuur"):
+        issue_invoice(invoice_groups(order.positions.all())[0])
 
 
 def test_finance_issues_one_invoice_per_order_with_one_click(admin_client, db, invoicing):
@@ -315,7 +316,7 @@ def test_a_cancelled_colleague_puts_the_invoice_in_the_queue_and_reissue_keeps_t
     db, invoicing
 ):
     order, people = _order_of_three(make_edition())
-    invoice = issue_order_invoice(order)
+    invoice = issue_invoice(invoice_groups(order.positions.all())[0])
     people[1].cancel()
     assert list(Invoice.objects.to_credit()) == [invoice]
 
@@ -331,7 +332,7 @@ def test_a_cancelled_colleague_puts_the_invoice_in_the_queue_and_reissue_keeps_t
 
 def test_an_invoiced_orders_invoice_details_are_frozen_in_the_database(db, invoicing):
     order, people = _order_of_three(make_edition())
-    invoice = issue_order_invoice(order)
+    invoice = issue_invoice(invoice_groups(order.positions.all())[0])
     with pytest.raises(IntegrityError), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
@@ -348,7 +349,7 @@ def test_an_invoiced_orders_invoice_details_are_frozen_in_the_database(db, invoi
 
 def test_correcting_the_invoice_details_changes_the_order_and_reissues(db, invoicing):
     order, people = _order_of_three(make_edition())
-    invoice = issue_order_invoice(order)
+    invoice = issue_invoice(invoice_groups(order.positions.all())[0])
     credit, reissued = correct_and_reissue(invoice, {"invoice_street": "Postbus 16200"})
     assert reissued.customer_street == "Postbus 16200"
     assert reissued.lines.count() == 3
@@ -363,7 +364,7 @@ def test_an_invoiced_orders_invoice_details_are_read_only_in_the_admin(
     url = reverse("admin:registrations_order_change", args=[order.pk])
     client.force_login(staff_member)
     assert 'name="invoice_street"' in client.get(url).content.decode()
-    issue_order_invoice(order)
+    issue_invoice(invoice_groups(order.positions.all())[0])
     page = client.get(url)
     html = page.content.decode()
     assert 'name="invoice_street"' not in html
@@ -377,7 +378,7 @@ def test_an_invoiced_orders_invoice_details_are_read_only_in_the_admin(
 
 def test_an_invoiced_participant_names_a_substitute_through_the_organisation(db, invoicing):
     order, people = _order_of_three(make_edition())
-    issue_order_invoice(order)
+    issue_invoice(invoice_groups(order.positions.all())[0])
     substitute = {
         "first_name": "Karin",
         "last_name": "Visser",

@@ -196,9 +196,9 @@ def test_the_invoice_list_filters_by_what_the_payments_say(client, finance_user,
     matching.record_payment(partly, partly.invoice_date, amount="100.00")
     client.force_login(finance_user)
     url = reverse("admin:invoicing_invoice_changelist")
-    found = client.get(url, {"betaling": "partial"}).context["cl"].result_list
+    found = client.get(url, {"status": "partial"}).context["cl"].result_list
     assert [i.pk for i in found] == [partly.pk]
-    assert not client.get(url, {"betaling": "overpaid"}).context["cl"].result_list
+    assert not client.get(url, {"status": "overpaid"}).context["cl"].result_list
 
 
 def test_the_payment_list_finds_an_amount_typed_the_dutch_way(client, finance_user, invoices):

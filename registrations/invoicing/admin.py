@@ -100,36 +100,25 @@ class BookingDateForm(forms.Form):
 
 
 class InvoiceStatusFilter(admin.SimpleListFilter):
+    """The invoice's one state (Invoice.status(), in SQL), and finance's queue of invoices
+    to credit."""
+
     title = "status"
     parameter_name = "status"
+    TO_CREDIT = "to_credit"
 
     def lookups(self, request, model_admin):
         return [
-            ("open", "open"),
-            ("overdue", "te laat"),
-            ("paid", "betaald"),
-            ("credited", "gecrediteerd"),
-            ("credit_note", "creditfactuur"),
-            ("to_credit", "te crediteren (inschrijving geannuleerd)"),
-            ("refund_due", "terug te betalen"),
+            *Invoice.Status.choices,
+            (self.TO_CREDIT, "te crediteren (inschrijving geannuleerd)"),
         ]
 
     def queryset(self, request, queryset):
         value = self.value()
-        if value == "open":
-            return queryset.open()
-        if value == "overdue":
-            return queryset.overdue()
-        if value == "paid":
-            return queryset.paid()
-        if value == "credited":
-            return queryset.credited()
-        if value == "credit_note":
-            return queryset.credit_notes()
-        if value == "to_credit":
+        if value == self.TO_CREDIT:
             return queryset.to_credit()
-        if value == "refund_due":
-            return queryset.refund_due()
+        if value in Invoice.Status.values:
+            return queryset.in_state(value)
         return queryset
 
 
@@ -314,22 +303,13 @@ class InvoicingRegistrationMixin:
     def issue_invoices(self, request, queryset):
         if is_large(queryset):
             return start_job(self, request, BulkJob.Kind.ISSUE, queryset)
-        # The confirmed participants not yet invoiced go together per order; anyone else is
-        # a row of their own, which issuing refuses with the reason.
-        groups = {}
-        rows = self.get_queryset(request).filter(pk__in=queryset.values("pk"))
-        for registration in rows.select_related("order").order_by("order_id", "pk"):
-            ready = registration.status == Registration.Status.CONFIRMED
-            key = registration.order if ready and not registration.has_invoice else registration
-            groups.setdefault(key, []).append(registration)
+        groups = issuing.invoice_groups(Registration.objects.filter(pk__in=queryset.values("pk")))
 
         def step(registrations):
             invoice = issuing.issue_invoice(registrations, by=request.user)
             return f"factuur {invoice.number} voor {_who(registrations)}"
 
-        apply_to_each(
-            self, request, list(groups.values()), step, "Aangemaakt", refusals=REFUSALS, log=False
-        )
+        apply_to_each(self, request, groups, step, "Aangemaakt", refusals=REFUSALS, log=False)
         return None
 
     @admin.action(
@@ -589,7 +569,7 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     def export_bookkeeping(self, request, queryset):
         rows = exports.bookkeeping_rows(
-            queryset.select_related("credited_invoice")
+            queryset.select_related("credited_invoice", "credit_note")
             .prefetch_related("lines")
             .order_by("series", "sequence")
         )

@@ -10,13 +10,17 @@ drops its triggers: such a migration must drop and create them again around its 
 
 from werkplaats.triggers import execute
 
+from .models import Invoice
+
 INVOICE = "registrations_invoice"
 LINE = "registrations_invoiceline"
 REGISTRATION = "registrations_registration"
 ORDER = "registrations_order"
 
-# Issued invoices: these columns may change after issue; a set-once column only while empty.
-MUTABLE = ["pdf_sha256", "ubl_sha256", "paid_on", "emailed_at", "refunded_on"]
+# Issued invoices: the columns that may change after issue (their one list is the model's,
+# which save() checks too); a set-once column only while empty. A migration whose models lack
+# one of them is unaffected: the triggers freeze every column not listed.
+MUTABLE = list(Invoice.MUTABLE_FIELDS)
 SET_ONCE = ["pdf_sha256", "ubl_sha256"]
 
 # An uncredited invoice of the registration exists (in SQL, for OLD.id).

@@ -207,12 +207,31 @@ def issue_invoice(registrations, at=None, by=None, lines=None):
         return _finish(invoice, invoice_lines)
 
 
-def issue_order_invoice(order, at=None, by=None):
-    """The invoice for an order: one line for each confirmed participant not invoiced yet."""
-    waiting = order.positions.confirmed().exclude(on_standing_invoice())
-    if not waiting.exists():
-        raise InvoiceRefused(f"{order.reference} heeft geen bevestigde deelnemers zonder factuur.")
-    return issue_invoice(list(waiting), at=at, by=by)
+def invoice_groups(registrations):
+    """Which of `registrations` (a queryset) share an invoice, as lists to issue_invoice():
+    the confirmed participants not yet invoiced go together per order; anyone else is a group
+    of their own, which issuing refuses with the reason. In order and participant order."""
+    rows = (
+        registrations.annotate(invoiced=on_standing_invoice())
+        .select_related("order")
+        .order_by("order_id", "pk")
+    )
+    groups = {}
+    for registration in rows:
+        ready = registration.status == Registration.Status.CONFIRMED and not registration.invoiced
+        key = ("order", registration.order_id) if ready else ("alone", registration.pk)
+        groups.setdefault(key, []).append(registration)
+    return list(groups.values())
+
+
+def group_of(registration, registrations):
+    """The group of invoice_groups(registrations) that `registration` is in (itself alone
+    when it is not among them)."""
+    among = registrations.filter(order_id=registration.order_id)
+    for group in invoice_groups(among):
+        if any(member.pk == registration.pk for member in group):
+            return group
+    return [registration]
 
 
 def credit_invoice(invoice, at=None, by=None):
@@ -250,6 +269,10 @@ def credit_invoice(invoice, at=None, by=None):
             issued_at=at,
             issued_by=getattr(by, "username", "") or "",
             payment_reference=original.number,
+            # The pair shares its money (payments' settle() keeps both rows alike from here):
+            # what was paid on the invoice is now to be refunded.
+            amount_paid=original.amount_paid,
+            amount_refunded=original.amount_refunded,
         )
         lines = [
             InvoiceLine(

@@ -26,7 +26,7 @@ from werkplaats.refusals import refusal_text
 
 from . import emails, exports, issuing
 from .documents import Kind, document_bytes, kinds, restore
-from .models import BulkJob, BulkJobItem, Invoice, InvoiceRefused, on_standing_invoice
+from .models import BulkJob, BulkJobItem, Invoice, InvoiceRefused
 
 logger = logging.getLogger(__name__)
 
@@ -51,16 +51,9 @@ def issue(registration, by, selection=None, since=None):
     if current is not None and since is not None and current.issued_at >= since:
         return f"{registration.reference} staat op factuur {current.number} ({current.order})"
     group = [registration]
-    if selection is not None and registration.status == Registration.Status.CONFIRMED:
-        group = (
-            list(
-                Registration.objects.confirmed()
-                .filter(pk__in=selection, order_id=registration.order_id)
-                .exclude(on_standing_invoice())
-                .order_by("pk")
-            )
-            or group
-        )
+    if selection is not None:
+        # The same grouping as the admin action's, among the job's selection.
+        group = issuing.group_of(registration, Registration.objects.filter(pk__in=selection))
     invoice = issuing.issue_invoice(group, by=by)
     return f"factuur {invoice.number} voor {', '.join(r.reference for r in group)}"
 

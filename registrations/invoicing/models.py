@@ -203,12 +203,6 @@ class InvoiceQuerySet(models.QuerySet):
     def uncredited(self):
         return self.invoices().filter(credit_note__isnull=True)
 
-    def paid(self):
-        return self.uncredited().filter(paid_on__isnull=False)
-
-    def unpaid(self):
-        return self.uncredited().filter(paid_on__isnull=True)
-
     def to_credit(self):
         """Standing invoices with a line for a cancelled participant: finance's queue (credit,
         and reissue for whoever still comes)."""
@@ -233,27 +227,55 @@ class InvoiceQuerySet(models.QuerySet):
             )
         )
 
+    def in_state(self, *states, today=None):
+        """The invoices and credit notes in one of `states` (Invoice.Status), in SQL: the same
+        rule as Invoice.status(), so a list filtered by a state shows what its rows say."""
+        today = today or amsterdam_date(timezone.now())
+        condition = models.Q(pk__in=[])
+        for state in states:
+            condition |= state_condition(state, today)
+        return self.filter(condition)
+
     def refund_due(self):
-        """Credit notes of paid invoices whose money has not gone back yet."""
-        return self.credit_notes().filter(
-            credited_invoice__paid_on__isnull=False, refunded_on__isnull=True
-        )
+        """Credited invoices and their credit notes whose money has not all gone back."""
+        return self.in_state(Invoice.Status.REFUND_DUE)
 
-    def overdue(self, today=None):
-        today = today or amsterdam_date(timezone.now())
-        return self.unpaid().filter(due_date__lt=today)
 
-    def open(self, today=None):
-        today = today or amsterdam_date(timezone.now())
-        return self.unpaid().filter(due_date__gte=today)
+def state_condition(state, today):
+    """The Q of Invoice.status() for one state (see there for the rules)."""
+    credited = models.Q(kind=Invoice.Kind.CREDIT_NOTE) | models.Q(
+        kind=Invoice.Kind.INVOICE, credit_note__isnull=False
+    )
+    uncredited = models.Q(kind=Invoice.Kind.INVOICE, credit_note__isnull=True)
+    held = models.Q(amount_paid__gt=models.F("amount_refunded"))
+    owed = models.Q(total_incl_vat__gt=0, amount_paid__lt=models.F("total_incl_vat"))
+    Status = Invoice.Status
+    conditions = {
+        Status.REFUND_DUE: credited & held,
+        Status.REFUNDED: credited & ~held & models.Q(amount_refunded__gt=0),
+        Status.CREDIT_NOTE: models.Q(kind=Invoice.Kind.CREDIT_NOTE)
+        & ~held
+        & models.Q(amount_refunded=0),
+        Status.CREDITED: models.Q(kind=Invoice.Kind.INVOICE, credit_note__isnull=False)
+        & ~held
+        & models.Q(amount_refunded=0),
+        Status.OVERPAID: uncredited & models.Q(amount_paid__gt=models.F("total_incl_vat")),
+        Status.PAID: uncredited & models.Q(amount_paid__lte=models.F("total_incl_vat")) & ~owed,
+        Status.PARTIALLY_PAID: uncredited & owed & models.Q(amount_paid__gt=0),
+        Status.OVERDUE: uncredited & owed & models.Q(amount_paid__lte=0, due_date__lt=today),
+        Status.OPEN: uncredited & owed & models.Q(amount_paid__lte=0, due_date__gte=today),
+    }
+    return conditions[state]
 
 
 class Invoice(models.Model):
     """An issued invoice or credit note: a frozen snapshot of everything printed on it.
 
-    Only its documents' checksums (each set once), the payment date and the e-mail date may change after
-    issue; database triggers refuse everything else, and any DELETE. paid_on and refunded_on
-    are written by the payments app from the payments allocated to the invoice.
+    Only MUTABLE_FIELDS may change after issue: its documents' checksums (each set once), the
+    e-mail date, and what was paid and refunded; database triggers refuse everything else, and
+    any DELETE. The money columns (amount_paid, amount_refunded, paid_on, refunded_on) are
+    written by the payments app, through its settle() only, from the payments allocated to the
+    invoice; status() derives the one state every screen shows from them.
     """
 
     class Kind(models.TextChoices):
@@ -262,16 +284,27 @@ class Invoice(models.Model):
 
     class Status(models.TextChoices):
         OPEN = "open", "open"
-        PAID = "paid", "betaald"
         OVERDUE = "overdue", "te laat"
+        PARTIALLY_PAID = "partial", "deels betaald"
+        PAID = "paid", "betaald"
+        OVERPAID = "overpaid", "te veel betaald"
         CREDITED = "credited", "gecrediteerd"
         CREDIT_NOTE = "credit_note", "creditfactuur"
         REFUND_DUE = "refund_due", "terug te betalen"
         REFUNDED = "refunded", "terugbetaald"
 
-    # The checksums are set once, in the issuing transaction (the triggers refuse a second
-    # value).
-    MUTABLE_FIELDS = frozenset({"pdf_sha256", "ubl_sha256", "paid_on", "emailed_at", "refunded_on"})
+    # The columns that may change after issue: the one list, which the database triggers
+    # (guards.py) and save() both use. The checksums are set once, in the issuing transaction
+    # (the triggers refuse a second value); the money columns are payments' settle()'s.
+    MUTABLE_FIELDS = (
+        "pdf_sha256",
+        "ubl_sha256",
+        "paid_on",
+        "emailed_at",
+        "refunded_on",
+        "amount_paid",
+        "amount_refunded",
+    )
 
     number = models.CharField("factuurnummer", max_length=40, unique=True)
     series = models.CharField("reeks", max_length=40, editable=False)
@@ -355,6 +388,14 @@ class Invoice(models.Model):
         blank=True,
         help_text="Alleen bij een creditfactuur van een betaalde factuur.",
     )
+    # An invoice and its credit note carry the same two amounts (settle() writes both rows):
+    # the money that came in for the invoice, and the money that went back (positive).
+    amount_paid = models.DecimalField(
+        "betaald", max_digits=12, decimal_places=2, default=Decimal("0.00"), editable=False
+    )
+    amount_refunded = models.DecimalField(
+        "terugbetaald", max_digits=12, decimal_places=2, default=Decimal("0.00"), editable=False
+    )
 
     objects = InvoiceQuerySet.as_manager()
 
@@ -386,7 +427,7 @@ class Invoice(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             update_fields = kwargs.get("update_fields")
-            if update_fields is None or not set(update_fields) <= self.MUTABLE_FIELDS:
+            if update_fields is None or not set(update_fields) <= set(self.MUTABLE_FIELDS):
                 raise InvoiceIsFinal(
                     f"Factuur {self.number} is al uitgereikt en kan niet meer worden gewijzigd. "
                     "Maak een creditfactuur."
@@ -412,19 +453,43 @@ class Invoice(models.Model):
     def ubl_filename(self):
         return f"factuur-{self.number}.xml"
 
+    @property
+    def is_settled_by_credit(self):
+        """A credit note, or an invoice with one: its money can only go back."""
+        return self.is_credit_note or self.is_credited
+
+    @property
+    def outstanding(self):
+        """What the customer still owes (0 for a credited invoice or a credit note)."""
+        if self.is_settled_by_credit:
+            return Decimal("0.00")
+        return max(self.total_incl_vat - self.amount_paid, Decimal("0.00"))
+
     def status(self, today=None):
-        """Derived from the dates and the credit note: open, overdue, paid, credited; a credit
-        note of a paid invoice is a refund due until finance records it as paid back."""
-        if self.is_credit_note:
-            if self.refunded_on:
-                return self.Status.REFUNDED
-            if self.credited_invoice.paid_on:
+        """The invoice's one state, from the amounts payments recorded, the credit note and
+        the due date; InvoiceQuerySet.in_state() is the same rule in SQL.
+
+        A credit note and the invoice it credits share one state: "terug te betalen" while we
+        hold money for them (paid minus refunded above zero), then "terugbetaald" once money
+        went back, otherwise "creditfactuur" / "gecrediteerd". An invoice standing on its own:
+        "te veel betaald" above its total, "betaald" at its total (or with nothing to pay),
+        "deels betaald" with part of it paid (also after the due date: part-paid invoices past
+        their due date get reminders like "te laat" ones, see payments/reminders.py), and
+        without any payment "te laat" after the due date, else "open".
+        """
+        if self.is_settled_by_credit:
+            if self.amount_paid > self.amount_refunded:
                 return self.Status.REFUND_DUE
-            return self.Status.CREDIT_NOTE
-        if self.is_credited:
-            return self.Status.CREDITED
-        if self.paid_on:
+            if self.amount_refunded > 0:
+                return self.Status.REFUNDED
+            return self.Status.CREDIT_NOTE if self.is_credit_note else self.Status.CREDITED
+        total, paid = self.total_incl_vat, self.amount_paid
+        if paid > total:
+            return self.Status.OVERPAID
+        if paid == total or total <= 0:
             return self.Status.PAID
+        if paid > 0:
+            return self.Status.PARTIALLY_PAID
         today = today or amsterdam_date(timezone.now())
         return self.Status.OVERDUE if self.due_date < today else self.Status.OPEN
 

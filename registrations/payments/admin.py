@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -19,8 +19,6 @@ from .models import (
     Payment,
     Reminder,
     ReminderSettings,
-    balance,
-    with_payments,
 )
 
 
@@ -286,37 +284,24 @@ class ReminderOnInvoiceInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
 
 
-class PaymentStateFilter(admin.SimpleListFilter):
-    """What only the payments tell: part paid, paid too much, money to send back."""
+class HoldFilter(admin.SimpleListFilter):
+    """Invoices whose reminders finance holds (the state is invoicing's status filter)."""
 
-    title = "betaling"
+    title = "herinneringen"
     parameter_name = "betaling"
 
     def lookups(self, request, model_admin):
-        return [
-            ("partial", "deels betaald"),
-            ("overpaid", "te veel betaald"),
-            ("refund_due", "terug te betalen"),
-            ("on_hold", "herinneringen aangehouden"),
-        ]
+        return [("on_hold", "herinneringen aangehouden")]
 
     def queryset(self, request, queryset):
-        value = self.value()
-        uncredited = queryset.uncredited()
-        if value == "partial":
-            return uncredited.filter(paid_own__gt=0, paid_own__lt=F("total_incl_vat"))
-        if value == "overpaid":
-            return uncredited.filter(paid_own__gt=F("total_incl_vat"))
-        if value == "refund_due":
-            return queryset.credited().filter(paid_own__gt=-F("paid_credit_note"))
-        if value == "on_hold":
+        if self.value() == "on_hold":
             return queryset.filter(hold__isnull=False)
         return queryset
 
 
 class PaymentsInvoiceMixin:
-    """What payments add to invoicing's invoice admin: the state from the payments, the
-    payments and reminders on the invoice, reminders and holds, and "mark paid" as a payment.
+    """What payments add to invoicing's invoice admin: what is outstanding, the payments and
+    reminders on the invoice, reminders and holds, and "mark paid" as a payment.
     `inlines`, `actions`, `list_select_related` and `list_filter` hold the additions only;
     werkplaats/admin.py joins them to invoicing's."""
 
@@ -330,10 +315,7 @@ class PaymentsInvoiceMixin:
         "transfer_payment",
     ]
     list_select_related = ["hold"]
-    list_filter = [PaymentStateFilter]
-
-    def get_queryset(self, request):
-        return with_payments(super().get_queryset(request))
+    list_filter = [HoldFilter]
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
@@ -344,13 +326,9 @@ class PaymentsInvoiceMixin:
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "outstanding", "hold_reason"]
 
-    @admin.display(description="status")
-    def status_label(self, invoice):
-        return balance(invoice).state().label
-
     @admin.display(description="openstaand")
     def outstanding(self, invoice):
-        return money(balance(invoice).outstanding)
+        return money(invoice.outstanding)
 
     @admin.display(description="herinneringen aangehouden")
     def hold_reason(self, invoice):
@@ -363,7 +341,7 @@ class PaymentsInvoiceMixin:
     )
     def export_bookkeeping(self, request, queryset):
         rows = bookkeeping.invoice_rows(
-            queryset.select_related("credited_invoice")
+            queryset.select_related("credited_invoice", "credit_note")
             .with_edition()
             .prefetch_related("lines")
             .order_by("series", "sequence")
@@ -401,7 +379,7 @@ class PaymentsInvoiceMixin:
             "mark_refunded",
             "Terugbetaling registreren",
             "Op welke datum is het geld van deze creditfactuur teruggestort? Alleen "
-            "creditfacturen van betaalde facturen met een open terugbetaling tellen mee.",
+            "facturen en creditfacturen die 'terug te betalen' zijn tellen mee.",
             record,
             "Terugbetaald",
             ("refunded_on", "Terugbetaald op"),

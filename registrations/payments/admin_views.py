@@ -16,7 +16,7 @@ from . import matching, overview
 from .camt import StatementRefused
 from .forms import AssignForm, InvoiceSearchForm, NotOursForm, StatementUploadForm
 from .matching import MAX_STATEMENT_BYTES
-from .models import Payment, balance, with_payments
+from .models import Payment
 
 # The multipart envelope around the file: boundaries, headers, the CSRF token.
 UPLOAD_OVERHEAD = 64 * 1024
@@ -75,9 +75,8 @@ def assign_payment(model_admin, request, payment_id):
         raise PermissionDenied
     payment = get_object_or_404(Payment, pk=payment_id)
     search = InvoiceSearchForm(request.GET or {"q": payment.counterparty_name})
-    found = with_payments(Invoice.objects.filter(pk__in=[i.pk for i in search.invoices()]))
-    found = found.select_related("credit_note", "credited_invoice").order_by("-invoice_date")
-    rows = [(invoice, balance(invoice)) for invoice in found]
+    found = Invoice.objects.filter(pk__in=[i.pk for i in search.invoices()])
+    rows = found.select_related("credit_note").order_by("-invoice_date")
     assign = AssignForm(request.POST if "assign" in request.POST else None)
     not_ours = NotOursForm(request.POST if "not_ours" in request.POST else None)
     if request.method == "POST":

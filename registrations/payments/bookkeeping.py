@@ -8,9 +8,8 @@ from programme.models import Edition
 from registrations.invoicing import exports
 from registrations.invoicing.models import vat_breakdown
 
-from .models import CostCentre, Debtor, LedgerAccount, balance
+from .models import CostCentre, Debtor, LedgerAccount
 
-BOOKKEEPING_STATUS = exports.BOOKKEEPING_HEADER.index("Status")
 INVOICE_HEADER = [
     *exports.BOOKKEEPING_HEADER,
     "Debiteurnummer",
@@ -57,7 +56,9 @@ def debtor_numbers(invoices):
 
 
 def invoice_rows(invoices):
-    """The invoicing export's columns, plus the bookkeeping codes and what is paid."""
+    """The invoicing export's columns (its status is the invoice's one state), plus the
+    bookkeeping codes and what is paid: on an invoice what came in, on a credit note what
+    went back (negative)."""
     invoices = list(invoices)
     numbers = debtor_numbers(invoices)
     accounts = {account.vat_rate: account for account in LedgerAccount.objects.all()}
@@ -65,20 +66,19 @@ def invoice_rows(invoices):
     slugs = dict(Edition.objects.values_list("pk", "slug"))
     base_rows = exports.bookkeeping_rows(invoices)
     for invoice in invoices:
-        state = balance(invoice)
         edition_id = invoice.edition_id
+        paid = -invoice.amount_refunded if invoice.is_credit_note else invoice.amount_paid
         for rate, _base, _vat in vat_breakdown(invoice.lines.all()):
             account = accounts.get(rate)
             row = next(base_rows)
-            row[BOOKKEEPING_STATUS] = state.state().label  # from the payments, not the dates
             yield [
                 *row,
                 numbers[Debtor.key_of(invoice)],
                 account.revenue_account if account else "",
                 account.vat_code if account else "",
                 centres.get(edition_id, slugs.get(edition_id, "")),
-                exports.csv_amount(state.paid if invoice.kind == "invoice" else state.refunded),
-                exports.csv_amount(state.outstanding),
+                exports.csv_amount(paid),
+                exports.csv_amount(invoice.outstanding),
             ]
 
 

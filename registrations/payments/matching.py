@@ -349,8 +349,10 @@ def record_payment(invoice, day, amount=None, by="", today=None):
 
 
 def record_refund(credit_note, day, by="", today=None):
-    """Finance records that the money of a credited, paid invoice went back."""
+    """Finance records that the money of a credited, paid invoice went back: a refund on its
+    credit note (either of the two may be given; both show "terug te betalen")."""
     today = today or amsterdam_date(timezone.now())
+    credit_note = Invoice.objects.filter(credited_invoice=credit_note).first() or credit_note
     with transaction.atomic():
         _lock([credit_note.pk, credit_note.credited_invoice_id or credit_note.pk])
         credit_note = Invoice.objects.get(pk=credit_note.pk)

@@ -1,9 +1,10 @@
 """Payments: bank statements read in, the payments on them, and which invoice each one pays.
 
-An invoice's payment state (open, partially paid, paid, overpaid, overdue, credited, refund
-due, refunded) follows from the allocations here and its credit note; `settle()` writes the
-result into the invoice's mutable columns paid_on and refunded_on (the only ones the invoice
-guards let change), so invoicing's own filters keep working from one source of truth.
+What the allocations here add up to is written onto the invoices by `settle()`, the one
+function that does: the amounts paid and refunded and the days paid / refunded in full, in
+mutable columns of the invoice (the only ones its guards let change). The invoice's state
+(open, partially paid, paid, ...) is invoicing's, derived from those amounts
+(`Invoice.status()`, `Invoice.objects.in_state()`); payments keeps no notion of its own.
 """
 
 from collections import defaultdict
@@ -12,11 +13,9 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import DecimalField, Max, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
-from programme.models import amsterdam_date
 from registrations.invoicing.models import Invoice
 
 ZERO = Decimal("0.00")
@@ -145,20 +144,9 @@ class Allocation(models.Model):
         return f"{self.payment} → {self.invoice.number}"
 
 
-class InvoiceState(models.TextChoices):
-    OPEN = "open", "open"
-    PARTIALLY_PAID = "partial", "deels betaald"
-    PAID = "paid", "betaald"
-    OVERPAID = "overpaid", "te veel betaald"
-    OVERDUE = "overdue", "te laat"
-    CREDITED = "credited", "gecrediteerd"
-    CREDIT_NOTE = "credit_note", "creditfactuur"
-    REFUND_DUE = "refund_due", "terug te betalen"
-    REFUNDED = "refunded", "terugbetaald"
-
-
 def paid_amounts(invoice_ids):
-    """{invoice id: sum of its allocations} for these invoices (absent: nothing paid)."""
+    """{invoice id: (sum of its allocations, last booking date)} for these invoices (absent:
+    nothing paid)."""
     rows = (
         Allocation.objects.filter(invoice_id__in=invoice_ids)
         .values("invoice_id")
@@ -167,144 +155,56 @@ def paid_amounts(invoice_ids):
     return {row["invoice_id"]: (row["total"], row["last"]) for row in rows}
 
 
-class Balance:
-    """What is paid on an invoice and its credit note, and the state that follows.
-
-    `paid`: allocations to the invoice (money in). `refunded`: allocations to its credit note
-    (negative: money that went back). The one place the payment state is decided."""
-
-    def __init__(self, invoice, paid=ZERO, refunded=ZERO):
-        self.invoice = invoice
-        self.paid = paid
-        self.refunded = refunded
-
-    @property
-    def outstanding(self):
-        """What the customer still owes (0 for a credited invoice or a credit note)."""
-        invoice = self.invoice
-        if invoice.kind != Invoice.Kind.INVOICE or invoice.is_credited:
-            return ZERO
-        return max(invoice.total_incl_vat - self.paid, ZERO)
-
-    @property
-    def refund_due(self):
-        """Money we hold for a credited invoice: paid minus what went back."""
-        return max(self.paid + self.refunded, ZERO)
-
-    def state(self, today=None):
-        invoice = self.invoice
-        credited = invoice.kind == Invoice.Kind.CREDIT_NOTE or invoice.is_credited
-        if credited:
-            if self.paid + self.refunded > 0:
-                return InvoiceState.REFUND_DUE
-            if self.refunded < 0:
-                return InvoiceState.REFUNDED
-            if invoice.kind == Invoice.Kind.CREDIT_NOTE:
-                return InvoiceState.CREDIT_NOTE
-            return InvoiceState.CREDITED
-        total = invoice.total_incl_vat
-        if self.paid > total:
-            return InvoiceState.OVERPAID
-        if self.paid == total and total > 0 or total <= 0:
-            return InvoiceState.PAID
-        if self.paid > 0:
-            return InvoiceState.PARTIALLY_PAID
-        today = today or amsterdam_date(timezone.now())
-        return InvoiceState.OVERDUE if invoice.due_date < today else InvoiceState.OPEN
-
-
-def balances(invoices):
-    """{invoice id: Balance} for these invoices, in two queries whatever their number.
-
-    Each invoice needs credit_note / credited_invoice loaded (select_related) for credited
-    ones; a credit note's balance is its original's."""
-    invoices = list(invoices)
-    originals = {}
-    for invoice in invoices:
-        if invoice.kind == Invoice.Kind.CREDIT_NOTE:
-            originals[invoice.pk] = invoice.credited_invoice_id
-        else:
-            originals[invoice.pk] = invoice.pk
-    credit_of = dict(
-        Invoice.objects.filter(credited_invoice_id__in=set(originals.values())).values_list(
-            "credited_invoice_id", "pk"
-        )
-    )
-    ids = set(originals.values()) | set(credit_of.values())
-    sums = {pk: total for pk, (total, _last) in paid_amounts(ids).items()}
-    result = {}
-    for invoice in invoices:
-        original = originals[invoice.pk]
-        credit = credit_of.get(original)
-        result[invoice.pk] = Balance(
-            invoice, sums.get(original, ZERO), sums.get(credit, ZERO) if credit else ZERO
-        )
-    return result
-
-
-def balance(invoice):
-    if hasattr(invoice, "paid_own"):
-        return annotated_balance(invoice)
-    return balances([invoice])[invoice.pk]
-
-
-def _paid(**filters):
-    total = (
-        Allocation.objects.filter(**filters)
-        .values("invoice__kind")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    money = DecimalField(max_digits=12, decimal_places=2)
-    return Coalesce(Subquery(total, output_field=money), Value(ZERO), output_field=money)
-
-
-def with_payments(invoices):
-    """The invoices with what is paid on them and on their credit note or original, for lists
-    (one query, whatever the number of rows); `balance()` reads these."""
-    return invoices.annotate(
-        paid_own=_paid(invoice=OuterRef("pk")),
-        paid_credit_note=_paid(invoice__credited_invoice=OuterRef("pk")),
-        paid_original=_paid(invoice=OuterRef("credited_invoice")),
-    )
-
-
-def annotated_balance(invoice):
-    if invoice.kind == Invoice.Kind.CREDIT_NOTE:
-        return Balance(invoice, invoice.paid_original, invoice.paid_own)
-    return Balance(invoice, invoice.paid_own, invoice.paid_credit_note)
-
-
 def settle(invoice_ids):
-    """Write paid_on (the day the invoice was paid in full) and refunded_on (the day a credit
-    note's money went back in full) for these invoices and their credit notes/originals, from
-    the allocations. Call inside the transaction that changed the allocations. Returns the
-    number of invoices whose date changed."""
+    """Write what the allocations say onto these invoices, their credit notes and originals:
+    the one way payments tell invoicing what was paid (Invoice.status() derives the state).
+
+    Both rows of an invoice and its credit note get amount_paid (allocations to the invoice)
+    and amount_refunded (money that went back: minus the allocations to the credit note). The
+    invoice gets paid_on, the day it was paid in full; the credit note refunded_on, the day its
+    money went back in full. Call inside the transaction that changed the allocations. Returns
+    the number of rows that changed."""
     invoice_ids = set(invoice_ids)
-    rows = Invoice.objects.filter(
-        Q(pk__in=invoice_ids)
-        | Q(credited_invoice_id__in=invoice_ids)
-        | Q(credit_note__pk__in=invoice_ids)
-    ).values_list("pk", "kind", "credited_invoice_id", "total_incl_vat", "paid_on", "refunded_on")
-    rows = list(rows)
-    sums = paid_amounts([row[0] for row in rows])
+    rows = list(
+        Invoice.objects.filter(
+            Q(pk__in=invoice_ids)
+            | Q(credited_invoice_id__in=invoice_ids)
+            | Q(credit_note__pk__in=invoice_ids)
+        ).values_list(
+            "pk",
+            "kind",
+            "credited_invoice_id",
+            "total_incl_vat",
+            "paid_on",
+            "refunded_on",
+            "amount_paid",
+            "amount_refunded",
+        )
+    )
+    # An invoice named here whose credit note was not (or the other way round) is settled
+    # with it: the pair shares its amounts.
+    credit_of = {row[2]: row[0] for row in rows if row[1] == Invoice.Kind.CREDIT_NOTE}
+    sums = paid_amounts({row[0] for row in rows} | set(credit_of))
     updates = defaultdict(list)
-    for pk, kind, credited_id, total, paid_on, refunded_on in rows:
-        paid, last = sums.get(pk, (ZERO, None))
+    for pk, kind, credited_id, total, paid_on, refunded_on, *amounts in rows:
+        original = pk if kind == Invoice.Kind.INVOICE else credited_id
+        paid, paid_last = sums.get(original, (ZERO, None))
+        back, back_last = sums.get(credit_of.get(original), (ZERO, None))
+        new = {"amount_paid": paid, "amount_refunded": -back}
         if kind == Invoice.Kind.INVOICE:
-            new = last if total > 0 and paid >= total else None
-            if paid_on != new:
-                updates["paid_on", new].append(pk)
+            new["paid_on"] = paid_last if total > 0 and paid >= total else None
+            old = {"paid_on": paid_on}
         else:
-            original_paid, _ = sums.get(credited_id, (ZERO, None))
-            new = last if paid < 0 and original_paid + paid <= 0 else None
-            if refunded_on != new:
-                updates["refunded_on", new].append(pk)
-    # One UPDATE per distinct date (a statement has a few): paid_on and refunded_on are the
-    # invoice's mutable columns, which its guards let change.
-    for (column, value), pks in updates.items():
+            new["refunded_on"] = back_last if back < 0 and paid + back <= 0 else None
+            old = {"refunded_on": refunded_on}
+        old.update(zip(["amount_paid", "amount_refunded"], amounts, strict=True))
+        if new != old:
+            updates[tuple(sorted(new.items()))].append(pk)
+    # One UPDATE per distinct outcome (a statement has a few days and amounts): these are
+    # mutable columns of the invoice (Invoice.MUTABLE_FIELDS), which its guards let change.
+    for values, pks in updates.items():
         for start in range(0, len(pks), 500):
-            Invoice.objects.filter(pk__in=pks[start : start + 500]).update(**{column: value})
+            Invoice.objects.filter(pk__in=pks[start : start + 500]).update(**dict(values))
     return sum(len(pks) for pks in updates.values())
 
 
@@ -373,9 +273,6 @@ class ReminderSettings(models.Model):
     @classmethod
     def load(cls):
         return cls.objects.filter(pk=1).first() or cls(pk=1)
-
-    def days_after_due(self, level):
-        return self.first_after_days if level == Reminder.Level.FIRST else self.second_after_days
 
     def text(self, level):
         return self.first_text if level == Reminder.Level.FIRST else self.second_text

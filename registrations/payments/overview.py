@@ -5,7 +5,10 @@ from collections import defaultdict
 from programme.models import Edition
 from registrations.invoicing.models import Invoice
 
-from .models import ZERO, balance, with_payments
+from .models import ZERO
+
+# What someone still owes money on (Invoice.status()).
+OWING = [Invoice.Status.OPEN, Invoice.Status.OVERDUE, Invoice.Status.PARTIALLY_PAID]
 
 BUCKETS = [
     ("not_due", "nog niet vervallen"),
@@ -28,15 +31,16 @@ def bucket(days_late):
 def outstanding(today):
     """{'rows': [{'edition', 'amounts': [per bucket], 'total', 'count'}], 'totals': [...],
     'total', 'count'}: one query for every open invoice, whatever their number."""
-    invoices = with_payments(
-        Invoice.objects.uncredited().filter(paid_on__isnull=True).with_edition()
-    ).order_by("supply_start", "due_date")
+    invoices = (
+        Invoice.objects.in_state(*OWING, today=today)
+        .select_related("credit_note")
+        .with_edition()
+        .order_by("supply_start", "due_date")
+    )
     per_edition = defaultdict(lambda: defaultdict(lambda: ZERO))
     counts = defaultdict(int)
     for invoice in invoices:
-        amount = balance(invoice).outstanding
-        if amount <= 0:
-            continue
+        amount = invoice.outstanding
         per_edition[invoice.edition_id][bucket((today - invoice.due_date).days)] += amount
         counts[invoice.edition_id] += 1
     editions = Edition.objects.in_bulk(list(per_edition))

@@ -16,9 +16,18 @@ from registrations.invoicing.models import Invoice
 from registrations.tasks import enqueue_with_transaction
 
 from . import tasks
-from .models import InvoiceState, Reminder, ReminderSettings, balance, with_payments
+from .models import Reminder, ReminderSettings
 
-REMINDABLE = {InvoiceState.OVERDUE, InvoiceState.PARTIALLY_PAID}
+# The states that get reminders once the due date has passed: nothing paid ("te laat") or
+# part of it ("deels betaald", which an invoice stays after its due date; Invoice.status()).
+REMINDABLE = [Invoice.Status.OVERDUE, Invoice.Status.PARTIALLY_PAID]
+
+
+def remindable(today):
+    """The invoices that may get a reminder today, in SQL: the same rule as level_due()'s."""
+    return Invoice.objects.in_state(*REMINDABLE, today=today).filter(
+        due_date__lt=today, hold__isnull=True
+    )
 
 
 def level_due(invoice, settings, today, force=False):
@@ -27,9 +36,9 @@ def level_due(invoice, settings, today, force=False):
     Never for a paid, credited or on-hold invoice, a credit note, or one not yet late. The
     second waits until its day after the due date and as long after the first as the two
     settings lie apart. `force` (the admin action) skips the waiting, not the rules."""
-    if invoice.kind != Invoice.Kind.INVOICE or hasattr(invoice, "hold"):
+    if hasattr(invoice, "hold"):
         return None
-    if balance(invoice).state(today) not in REMINDABLE or invoice.due_date >= today:
+    if invoice.status(today) not in REMINDABLE or invoice.due_date >= today:
         return None
     sent = {reminder.level: reminder for reminder in invoice.reminders.all()}
     late = (today - invoice.due_date).days
@@ -51,9 +60,9 @@ def candidates(today):
     settings = ReminderSettings.load()
     latest_due = today - datetime.timedelta(days=settings.first_after_days)
     return (
-        with_payments(Invoice.objects.uncredited())
-        .filter(paid_on__isnull=True, due_date__lte=latest_due, hold__isnull=True)
-        .select_related("credited_invoice")
+        remindable(today)
+        .filter(due_date__lte=latest_due)
+        .select_related("credit_note")
         .prefetch_related("reminders")
         .order_by("due_date", "number")
     )
@@ -79,7 +88,7 @@ def send(invoice, level, by="", today=None, force=False):
         with transaction.atomic():
             # The invoice row lock orders the command against the admin action.
             Invoice.objects.select_for_update().filter(pk=invoice.pk).first()
-            fresh = with_payments(Invoice.objects.filter(pk=invoice.pk)).get()
+            fresh = Invoice.objects.select_related("credit_note").get(pk=invoice.pk)
             if level_due(fresh, ReminderSettings.load(), today, force=force) != level:
                 raise ValidationError(
                     f"{invoice.number}: geen {Reminder.Level(level).label} nodig (betaald, "
@@ -89,7 +98,7 @@ def send(invoice, level, by="", today=None, force=False):
                 invoice=fresh,
                 level=level,
                 sent_to=fresh.customer_email,
-                outstanding=balance(fresh).outstanding,
+                outstanding=fresh.outstanding,
                 by=by,
             )
             enqueue_with_transaction(tasks.send_reminder_email, reminder.pk)
@@ -103,7 +112,7 @@ def send(invoice, level, by="", today=None, force=False):
 def send_next(invoice, by=""):
     """The admin action: the next reminder this invoice may get, now."""
     today = amsterdam_date(timezone.now())
-    fresh = with_payments(Invoice.objects.filter(pk=invoice.pk)).get()
+    fresh = Invoice.objects.select_related("credit_note").get(pk=invoice.pk)
     level = level_due(fresh, ReminderSettings.load(), today, force=True)
     if level is None:
         raise ValidationError(
