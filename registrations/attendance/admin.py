@@ -15,8 +15,8 @@ from programme.models import Edition
 from registrations import admin as registrations_admin
 from registrations.exports import csv_response
 from registrations.models import Registration
-from registrations.tasks import Queued
 from werkplaats import formats
+from werkplaats.queue import Queued
 
 from . import pdf, tasks
 from .models import (

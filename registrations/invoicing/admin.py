@@ -19,8 +19,8 @@ from programme.models import Edition, amsterdam_date
 from registrations import admin as registrations_admin
 from registrations.exports import csv_response
 from registrations.models import Order, Registration
-from registrations.tasks import Queued
 from werkplaats.formats import money
+from werkplaats.queue import Queued
 
 from . import exports, issuing, jobs, tasks
 from .documents import CHECKSUM_FIELDS, Kind, document_bytes, sha256
