@@ -223,6 +223,7 @@ def test_an_offer_declined_or_refused_as_lapsed_mails_the_next_in_line_once(
     assert len(offer_mails(mailoutbox, pieter)) == 1
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_saving_an_edition_in_the_shell_mails_nobody_until_the_job_runs_once(
     full, settings, mailoutbox
 ):
