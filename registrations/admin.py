@@ -3,6 +3,7 @@ from collections import Counter
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -10,6 +11,7 @@ from programme.models import Edition
 from werkplaats.admin_tools import ReadOnlyAdminMixin, apply_to_each, report_mail
 from werkplaats.exports import csv_response, dutch_name_key
 from werkplaats.formats import money
+from werkplaats.queue import Queued, atomic_with
 
 from . import models, tasks
 from .models import (
@@ -284,7 +286,7 @@ class RegistrationAdmin(admin.ModelAdmin):
             form.order.privacy_accepted_at = now
             form.order.terms_accepted_at = now if form.order.edition.terms else None
         try:
-            with tasks.atomic_with(tasks.send_confirmation_email) as queued:
+            with atomic_with(tasks.send_confirmation_email) as queued:
                 Registration.objects.place(form.order, [obj], at=now, by_staff=True)
                 queued(obj.pk)
         except (AlreadyRegistered, RegistrationClosed):
@@ -307,10 +309,10 @@ class RegistrationAdmin(admin.ModelAdmin):
                 messages.ERROR,
             )
             return
-        outcomes = tasks.Queued()
+        outcomes = Queued()
 
         def mailing_step(registration):
-            with tasks.atomic_with(mail_task) as queued:
+            with atomic_with(mail_task) as queued:
                 text = step(registration)
                 queued(registration.pk)
             outcomes.results += queued.results
@@ -323,10 +325,16 @@ class RegistrationAdmin(admin.ModelAdmin):
         description="Bevestigen vanaf de wachtlijst (wie vooraan staat)", permissions=["manage"]
     )
     def confirm_from_waiting_list(self, request, queryset):
+        def step(registration):
+            registration.confirm_from_waiting_list()
+            # Confirming also expires lapsed offers, whose places go to the next in line.
+            tasks.queue_offer_mails(registration.edition)
+            return f"{registration.reference} bevestigd vanaf de wachtlijst"
+
         self._mail_each(
             request,
             queryset.order_by("edition", "waiting_since", "pk").select_related("edition"),
-            lambda r: f"{r.confirm_from_waiting_list().reference} bevestigd vanaf de wachtlijst",
+            step,
             "Bevestigd",
             tasks.send_place_freed_email,
             "Bericht 'er is een plaats vrij'",
@@ -334,10 +342,15 @@ class RegistrationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Annuleren", permissions=["manage"])
     def cancel_registrations(self, request, queryset):
+        def step(registration):
+            registration.cancel()
+            tasks.queue_cancellation_notices(registration)
+            return f"{registration.reference} geannuleerd"
+
         self._mail_each(
             request,
             queryset.select_related("edition"),
-            lambda r: f"{r.cancel().reference} geannuleerd",
+            step,
             "Geannuleerd",
             tasks.send_cancellation_emails,
             "Annuleringsbevestiging",
@@ -350,6 +363,7 @@ class RegistrationAdmin(admin.ModelAdmin):
     def reinstate_registrations(self, request, queryset):
         def step(registration):
             registration.reinstate()
+            tasks.queue_offer_mails(registration.edition)
             return f"{registration.reference} terug als {registration.get_status_display()}"
 
         self._mail_each(
@@ -360,6 +374,18 @@ class RegistrationAdmin(admin.ModelAdmin):
             tasks.send_confirmation_email,
             "Bevestiging",
         )
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            # The place it held is offered (Registration.delete); its mail goes out.
+            tasks.queue_offer_mails(obj.edition)
+
+    def delete_queryset(self, request, queryset):
+        editions = list(Edition.objects.filter(pk__in=queryset.values("edition_id")))
+        with transaction.atomic():
+            super().delete_queryset(request, queryset)
+            tasks.queue_offer_mails(*editions)
 
     @admin.action(description="Bevestiging opnieuw versturen", permissions=["manage"])
     def resend_confirmation(self, request, queryset):
@@ -560,11 +586,12 @@ class PlacesEditionMixin:
         return "onbeperkt" if left is None else left
 
     def save_model(self, request, obj, form, change):
-        offers = WaitingListOffer.objects.open().filter(registration__edition_id=obj.pk)
-        before = set(offers.values_list("pk", flat=True)) if obj.pk else set()
-        # Saving offers the places a higher maximum frees (see offer_places_an_edition_change_freed).
         super().save_model(request, obj, form, change)
-        made = offers.filter(registration__edition=obj).exclude(pk__in=before).count()
+        # A higher maximum, or automatic offers switched on, frees places: offered here, in
+        # the change form's transaction, under the edition lock, and their mail queued.
+        edition = Edition.objects.select_for_update().get(pk=obj.pk)
+        made = len(WaitingListOffer.objects.offer_free_places(edition))
+        tasks.queue_offer_mails(edition)
         if made:
             self.message_user(
                 request,

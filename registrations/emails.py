@@ -1,41 +1,15 @@
 """Every e-mail about a registration, rendered from templates/emails/<name>_{subject,body}.
 
-Rendering and sending live here; *when* a mail goes out is decided by the view or admin
-action that causes it, which queues a task (tasks.py).
+What each mail says lives here (rendering and sending are werkplaats/mail.py's); *when* it
+goes out is decided by the view, admin action or command that causes it, which queues a task
+(tasks.py).
 """
 
-import logging
-import smtplib
-
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from programme.ics import edition_calendar
-
-logger = logging.getLogger(__name__)
-
-
-def render_message(name, context, to, attachments=()):
-    context = {"site_url": settings.SITE_URL, **context}
-    subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
-    text = render_to_string(f"emails/{name}_body.txt", context)
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, to)
-    message.attach_alternative(render_to_string(f"emails/{name}_body.html", context), "text/html")
-    for attachment in attachments:
-        message.attach(*attachment)
-    return message
-
-
-def send_logged(message, reference, what):
-    """Send; on a mail server failure log it (by reference, no personal data) and go on."""
-    try:
-        message.send()
-    except (smtplib.SMTPException, OSError) as error:
-        logger.warning("Could not send %s for %s: %s", what, reference, error.__class__.__name__)
-        return False
-    return True
+from werkplaats.mail import render_message, send_logged
 
 
 def send_confirmation(registration, from_waiting_list=False, as_substitute=False):

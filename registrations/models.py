@@ -9,14 +9,12 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
 from programme.models import Edition, PageVersion
 
 from .countries import CountryField
-from .signals import registration_cancelled, waiting_list_offer_made
 
 
 def new_token():
@@ -291,7 +289,8 @@ class RegistrationQuerySet(models.QuerySet):
         return positions
 
     def delete(self):
-        """Delete, and offer the places confirmed registrations held to the waiting list."""
+        """Delete, and offer the places confirmed registrations held to the waiting list
+        (the caller queues their mail: registrations.tasks.queue_offer_mails)."""
         with transaction.atomic():
             editions = list(
                 Edition.objects.select_for_update()
@@ -415,10 +414,6 @@ class Order(models.Model):
         if len(positions) == 1 and positions[0].email.lower() == self.email.lower():
             return positions[0].get_absolute_url()
         return self.get_absolute_url()
-
-    def invoice_details(self):
-        """What an invoice takes from this order, as {field: value}."""
-        return {name: getattr(self, name) for name in INVOICE_DETAIL_FIELDS}
 
 
 class Registration(models.Model):
@@ -573,7 +568,8 @@ class Registration(models.Model):
         return reverse("registrations:detail", args=[self.token])
 
     def delete(self, *args, **kwargs):
-        """Delete, and offer the place a confirmed registration held to the waiting list."""
+        """Delete, and offer the place a confirmed registration held to the waiting list
+        (the caller queues its mail: registrations.tasks.queue_offer_mails)."""
         with transaction.atomic():
             edition = Edition.objects.select_for_update().get(pk=self.edition_id)
             deleted = super().delete(*args, **kwargs)
@@ -632,7 +628,8 @@ class Registration(models.Model):
 
         Leaving the waiting list closes the registration's open offer (taken when confirmed,
         withdrawn when cancelled), and whatever place a transition frees is offered to the
-        waiting list in the same transaction: every path that frees one passes here.
+        waiting list in the same transaction: every path that frees one passes here. The
+        offers' mail is queued by the caller (registrations.tasks.queue_offer_mails).
         """
         with transaction.atomic():
             edition = Edition.objects.select_for_update().get(pk=self.edition_id)
@@ -691,15 +688,14 @@ class Registration(models.Model):
 
     def cancel(self, at=None):
         """Cancel (the participant on their page, or staff at any time). An invoiced
-        registration then waits in finance's 'te crediteren' queue (see signals)."""
-        self._transition(
+        registration then waits in finance's 'te crediteren' queue; the caller queues who
+        hears of it (registrations.tasks.queue_cancellation_notices)."""
+        return self._transition(
             self.Status.CANCELLED,
             {self.Status.CONFIRMED, self.Status.WAITING},
             lambda current, edition: None,
             cancelled_at=at or timezone.now(),
         )
-        registration_cancelled.send(sender=Registration, registration=self)
-        return self
 
     def reinstate(self, at=None):
         """Undo a cancellation: back as confirmed when a place is free and nobody waits,
@@ -864,6 +860,10 @@ class WaitingListOfferQuerySet(models.QuerySet):
         """Open offers whose time is up; the next offer_free_places (or the job) expires them."""
         return self.open().filter(expires_at__lte=at or timezone.now())
 
+    def unmailed(self, at=None):
+        """Open offers whose mail has not gone out (yet): the expiry job catches up on them."""
+        return self.open().filter(emailed_at__isnull=True, expires_at__gt=at or timezone.now())
+
     def offer_free_places(self, edition, at=None):
         """Expire the edition's lapsed offers, then offer each free place to the next in line.
 
@@ -873,8 +873,9 @@ class WaitingListOfferQuerySet(models.QuerySet):
         expire (one automatic offer each: the queue moves on instead of mailing someone who
         does not answer again and again; staff can still confirm them by hand). Nothing is
         offered while the edition's automatic offers are off, unpublished, or once it has
-        started; an offer never runs past the start. Each new offer is announced with
-        waiting_list_offer_made, whose receiver queues its e-mail in this transaction.
+        started; an offer never runs past the start. Returns the new offers; it queues no
+        mail: the view, action or command that freed the place queues it in this same
+        transaction (registrations.tasks.queue_offer_mails).
         """
         at = at or timezone.now()
         for offer in self.lapsed(at).filter(registration__edition=edition):
@@ -892,9 +893,9 @@ class WaitingListOfferQuerySet(models.QuerySet):
         expires_at = min(at + datetime.timedelta(hours=edition.offer_validity_hours), starts_at)
         offers = []
         for registration in queue:
-            offer = self.create(registration=registration, offered_at=at, expires_at=expires_at)
-            waiting_list_offer_made.send(sender=WaitingListOffer, offer=offer)
-            offers.append(offer)
+            offers.append(
+                self.create(registration=registration, offered_at=at, expires_at=expires_at)
+            )
         return offers
 
 
@@ -1060,17 +1061,6 @@ def offer_made_or_deleted(sender, instance, created=True, **kwargs):
 
 post_save.connect(offer_made_or_deleted, sender=WaitingListOffer, dispatch_uid="offer-saved")
 post_delete.connect(offer_made_or_deleted, sender=WaitingListOffer, dispatch_uid="offer-deleted")
-
-
-@receiver(post_save, sender=Edition, dispatch_uid="edition-saved-offers-free-places")
-def offer_places_an_edition_change_freed(sender, instance, raw=False, **kwargs):
-    """A higher maximum (or automatic offers switched on) frees places, in the admin or the
-    shell alike. A receiver because programme may not know the waiting list."""
-    if raw or not Registration.objects.filter(edition=instance).waiting().exists():
-        return
-    with transaction.atomic():
-        edition = Edition.objects.select_for_update().get(pk=instance.pk)
-        WaitingListOffer.objects.offer_free_places(edition)
 
 
 class RateLimit(models.Model):

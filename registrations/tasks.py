@@ -1,88 +1,26 @@
-"""The e-mail that sign-up sends, as tasks (see TASKS in settings).
+"""The e-mail that sign-up sends, as tasks (see TASKS in settings), and the functions that
+queue the mail a freed place or a cancellation causes.
 
 A task gets the registration's primary key, not the object: with the database queue it runs
-later, in `manage.py db_worker`, and must read the registration as it is then. The view or
-admin action that causes a mail queues it; nothing here is queued behind a caller's back.
+later, in `manage.py db_worker`, and must read the registration as it is then. The view,
+admin action or command that causes a mail queues it, inside the transaction that caused it;
+no model method and no signal receiver queues mail behind a caller's back
+(tests/test_mail_is_queued_by_its_cause.py checks the receivers).
 """
 
-from contextlib import contextmanager
-
+from django.conf import settings
 from django.db import transaction
-from django.dispatch import receiver
-from django_tasks import TaskResultStatus, task
-from django_tasks_db import DatabaseBackend
+from django.utils.module_loading import import_string
+from django_tasks import task
+
+from werkplaats.queue import all_sent, enqueue_with_transaction, waiting_arguments
 
 from . import emails
 from .models import Order, Registration, RegistrationChange, WaitingListOffer
-from .signals import waiting_list_offer_made
-
-
-class Queued:
-    """What atomic_with queued: call it with a task's argument; `.results` once the block ended."""
-
-    def __init__(self):
-        self.arguments = []
-        self.results = []
-
-    def __call__(self, argument):
-        self.arguments.append(argument)
-
-    def outcome(self):
-        """(sent, queued, failed) counts, for an honest admin message."""
-        statuses = [result.status for result in self.results]
-        return (
-            statuses.count(TaskResultStatus.SUCCESSFUL),
-            statuses.count(TaskResultStatus.READY),
-            statuses.count(TaskResultStatus.FAILED),
-        )
-
-
-@contextmanager
-def atomic_with(queued_task):
-    """A transaction that queues `queued_task` for what it writes, e.g.
-    ``with atomic_with(task) as queue: ...; queue(pk)``.
-
-    The database queue stores the task inside the transaction, so the task exists exactly
-    when the data does. Any other backend runs a task as it is queued, so it is queued once
-    the block has ended: never with the transaction's locks held, where a slow mail server
-    would hold up every other sign-up.
-    """
-    stored_in_transaction = isinstance(queued_task.get_backend(), DatabaseBackend)
-    queued = Queued()
-    with transaction.atomic():
-        yield queued
-        if stored_in_transaction:
-            queued.results = [queued_task.enqueue(argument) for argument in queued.arguments]
-    if not stored_in_transaction:
-        queued.results = [queued_task.enqueue(argument) for argument in queued.arguments]
-
-
-def enqueue_with_transaction(queued_task, argument):
-    """Queue `queued_task` as part of the transaction already open (see atomic_with)."""
-    if isinstance(queued_task.get_backend(), DatabaseBackend):
-        queued_task.enqueue(argument)
-    else:
-        transaction.on_commit(lambda: queued_task.enqueue(argument), robust=True)
-
-
-class MailNotSent(Exception):
-    """The mail server refused or could not be reached; the task is recorded as failed.
-
-    The message names the registration by reference only: the task's result is stored and
-    logged, and must not carry an e-mail address.
-    """
 
 
 def _registration(registration_id):
     return Registration.objects.select_related("edition").get(pk=registration_id)
-
-
-def all_sent(reference, sent):
-    # Every mail is tried, so a refused staff notification never holds back the participant's.
-    failed = [what for what, ok in sent.items() if not ok]
-    if failed:
-        raise MailNotSent(f"{reference}: {', '.join(failed)} not sent")
-    return sent
 
 
 @task()
@@ -130,18 +68,49 @@ def send_cancellation_emails(registration_id):
 
 @task()
 def send_waiting_list_offer_email(offer_id):
-    """The personal offer of a freed place. Not sent once the offer is closed: a worker that
-    runs late must not offer a place that has gone to someone else."""
-    offer = WaitingListOffer.objects.select_related("registration__edition").get(pk=offer_id)
-    if offer.state_at() != WaitingListOffer.State.OPEN:
-        return {"offer": "closed before it was sent"}
-    return all_sent(offer.registration.reference, {"offer": emails.send_waiting_list_offer(offer)})
+    """The personal offer of a freed place, once. Not sent once the offer is closed: a worker
+    that runs late must not offer a place that has gone to someone else. The offer's row is
+    locked while it is sent, so the same offer queued twice (by the path that made it and by
+    the expiry job catching up) is mailed once."""
+    with transaction.atomic():
+        # Only the offer's row: the edition's lock would hold up every sign-up meanwhile.
+        offer = (
+            WaitingListOffer.objects.select_for_update(of=("self",))
+            .select_related("registration__edition")
+            .get(pk=offer_id)
+        )
+        if offer.emailed_at is not None:
+            return {"offer": "already sent"}
+        if offer.state_at() != WaitingListOffer.State.OPEN:
+            return {"offer": "closed before it was sent"}
+        sent = emails.send_waiting_list_offer(offer)
+    return all_sent(offer.registration.reference, {"offer": sent})
 
 
-@receiver(waiting_list_offer_made, dispatch_uid="waiting-list-offer-is-mailed")
-def mail_the_offer(sender, offer, **kwargs):
-    """Every offer is mailed, whichever path freed its place, in the same transaction."""
-    enqueue_with_transaction(send_waiting_list_offer_email, offer.pk)
+def queue_offer_mails(*editions):
+    """Queue the mail of every open offer of `editions` not mailed (nor waiting to be) yet.
+
+    Called by whatever may free a place (a cancellation, a declined or refused offer, a
+    deletion, a higher maximum) inside the transaction that made the offers, after the model
+    method that made them; the expiry job calls it for every edition, so an offer made in
+    the shell is mailed on its next run. Returns the offers queued.
+    """
+    waiting = waiting_arguments(send_waiting_list_offer_email)
+    offers = WaitingListOffer.objects.unmailed().filter(registration__edition__in=editions)
+    queued = [offer for offer in offers.order_by("pk") if offer.pk not in waiting]
+    for offer in queued:
+        enqueue_with_transaction(send_waiting_list_offer_email, offer.pk)
+    return queued
+
+
+def queue_cancellation_notices(registration):
+    """What a cancellation tells others, queued by the view or action that cancelled, inside
+    its transaction: the offer of the freed place to the next in line, and what the layers
+    built on sign-up, which it may not import, queue through settings.CANCELLATION_NOTICES
+    (finance's notice that an invoice waits to be credited)."""
+    queue_offer_mails(registration.edition)
+    for path in settings.CANCELLATION_NOTICES:
+        import_string(path)(registration)
 
 
 @task()

@@ -7,6 +7,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from programme.models import Edition
+from werkplaats.queue import atomic_with
 
 from . import tasks
 from .forms import ALREADY_REGISTERED, SignUpForm
@@ -67,7 +68,7 @@ def register(request, slug):
         if valid:
             order = form.order()
             try:
-                with tasks.atomic_with(tasks.send_order_emails) as queue_mail:
+                with atomic_with(tasks.send_order_emails) as queue_mail:
                     positions = Registration.objects.place(
                         order, form.positions(), when_short=form.when_short
                     )
@@ -165,7 +166,7 @@ def change_choices(request, token):
     if not form.is_valid():
         return _detail(request, registration, choices_form=form, status=400)
     try:
-        with tasks.atomic_with(tasks.send_change_emails) as queue_mail:
+        with atomic_with(tasks.send_change_emails) as queue_mail:
             change = registration.change_choices(**form.choices())
             if change:
                 queue_mail(change.pk)
@@ -188,7 +189,7 @@ def substitute(request, token):
     if not form.is_valid():
         return _detail(request, registration, substitute_form=form, status=400)
     try:
-        with tasks.atomic_with(tasks.send_change_emails) as queue_mail:
+        with atomic_with(tasks.send_change_emails) as queue_mail:
             change = registration.name_substitute(**form.person())
             queue_mail(change.pk)
     except TransitionRefused as refusal:
@@ -217,7 +218,7 @@ def resend_link(request, slug):
                 edition, form.cleaned_data["email"]
             )
             if registration:
-                with tasks.atomic_with(tasks.send_personal_link_email) as queue_mail:
+                with atomic_with(tasks.send_personal_link_email) as queue_mail:
                     queue_mail(registration.pk)
                 logger.info("Registration %s: personal link sent again", registration.reference)
             sent = True
@@ -233,9 +234,11 @@ def cancel(request, token):
     registration = get_object_or_404(Registration.objects.select_related("edition"), token=token)
     edition = registration.edition
     if request.method == "POST" and registration.can_cancel():
-        with tasks.atomic_with(tasks.send_cancellation_emails) as queue_mail:
+        with atomic_with(tasks.send_cancellation_emails) as queue_mail:
             registration.cancel()
             queue_mail(registration.pk)
+            # The freed place's offer to the next in line; finance, if it was invoiced.
+            tasks.queue_cancellation_notices(registration)
         logger.info("Registration %s cancelled", registration.reference)
         messages.success(
             request, "Je inschrijving is geannuleerd. Je ontvangt een bevestiging per e-mail."
@@ -284,8 +287,9 @@ def offer(request, token):
 def accept_offer(request, token):
     offer = _offer(token)
     # A refusal is caught inside the transaction: what accept() did on its way (expiring
-    # a lapsed offer, passing its place on) must be kept, not rolled back.
-    with tasks.atomic_with(tasks.send_place_freed_email) as queue_mail:
+    # a lapsed offer, passing its place on) must be kept, not rolled back, and the offer of
+    # a place passed on is mailed.
+    with atomic_with(tasks.send_place_freed_email) as queue_mail:
         try:
             registration = offer.accept()
         except OfferRefused as refusal:
@@ -293,6 +297,7 @@ def accept_offer(request, token):
             messages.warning(request, str(refusal))
         else:
             queue_mail(registration.pk)
+        tasks.queue_offer_mails(offer.registration.edition)
     if registration is None:
         return redirect(offer)
     logger.info("Registration %s confirmed by accepting its offer", registration.reference)
@@ -306,14 +311,16 @@ def accept_offer(request, token):
 @require_POST
 def decline_offer(request, token):
     offer = _offer(token)
-    with tasks.atomic_with(tasks.send_cancellation_emails) as queue_mail:
+    with atomic_with(tasks.send_cancellation_emails) as queue_mail:
         try:
             registration = offer.decline()
         except OfferRefused as refusal:  # caught inside, as in accept_offer
             registration = None
             messages.warning(request, str(refusal))
+            tasks.queue_offer_mails(offer.registration.edition)
         else:
             queue_mail(registration.pk)
+            tasks.queue_cancellation_notices(registration)
     if registration is None:
         return redirect(offer)
     logger.info("Registration %s declined its offer", registration.reference)

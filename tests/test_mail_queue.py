@@ -99,7 +99,7 @@ def test_a_mail_server_outage_fails_the_task_without_personal_data(
 
     failed = DBTaskResult.objects.get()
     assert failed.status == "FAILED"
-    assert failed.exception_class_path == "registrations.tasks.MailNotSent"
+    assert failed.exception_class_path == "werkplaats.queue.MailNotSent"
     order = registration.order.reference
     assert (
         f"{order}: confirmation {registration.reference}, staff_notification not sent"

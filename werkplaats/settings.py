@@ -267,6 +267,16 @@ if TASKS_BACKEND_NAME not in TASK_QUEUES:
     )
 TASKS = {"default": {"BACKEND": TASK_QUEUES[TASKS_BACKEND_NAME]}}
 
+# What a cancellation also tells the layers built on sign-up, which sign-up may not import:
+# each names a function that gets the cancelled registration and queues its own mail, if it
+# has something to say. The view or admin action that cancels calls them, in its transaction
+# (registrations.tasks.queue_cancellation_notices); here the project wires the apps together,
+# as INSTALLED_APPS does.
+CANCELLATION_NOTICES = [
+    # Finance: an invoiced registration's invoice waits to be credited.
+    "registrations.invoicing.tasks.queue_finance_notice",
+]
+
 # Sign-up POSTs allowed per client address within the window (seconds).
 REGISTRATION_RATE_LIMIT = env_int("REGISTRATION_RATE_LIMIT", 10, minimum=1)
 REGISTRATION_RATE_WINDOW = env_int("REGISTRATION_RATE_WINDOW", 600, minimum=1)

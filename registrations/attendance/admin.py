@@ -4,9 +4,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from registrations.models import Registration, TransitionRefused
-from registrations.tasks import Queued
 from werkplaats import formats
 from werkplaats.admin_tools import admin_page, apply_to_each, confirm_page, report_mail
+from werkplaats.queue import Queued
 
 from . import admin_views, tasks
 from .admin_views import MANAGE, badges_response

@@ -2,8 +2,8 @@
 
 from django.utils import timezone
 
-from registrations.emails import render_message, send_logged
 from werkplaats import formats
+from werkplaats.mail import render_message, send_logged
 
 from . import pdf
 

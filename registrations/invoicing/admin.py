@@ -13,7 +13,6 @@ from django.utils.text import capfirst
 
 from programme.models import Edition, amsterdam_date
 from registrations.models import Registration
-from registrations.tasks import Queued
 from werkplaats.admin_tools import (
     ReadOnlyAdminMixin,
     admin_page,
@@ -23,6 +22,7 @@ from werkplaats.admin_tools import (
 )
 from werkplaats.exports import csv_response
 from werkplaats.formats import money
+from werkplaats.queue import Queued
 
 from . import admin_views, exports, issuing, jobs, tasks
 from .models import (

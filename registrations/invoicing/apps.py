@@ -10,6 +10,5 @@ class InvoicingConfig(AppConfig):
     verbose_name = "Facturatie"
 
     def ready(self):
-        # The PDF's system checks, and the receiver that takes a cancelled, invoiced
-        # registration to finance (registrations.signals says why it is a signal).
-        from . import checks, tasks  # noqa: F401
+        # The PDF's system checks.
+        from . import checks  # noqa: F401

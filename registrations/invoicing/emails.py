@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.utils import timezone
 
-from registrations.emails import render_message, send_logged
 from werkplaats import formats
+from werkplaats.mail import render_message, send_logged
 
 from .documents import pdf_bytes, ubl_bytes
 

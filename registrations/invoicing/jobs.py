@@ -21,7 +21,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from registrations.models import Registration, TransitionRefused
-from registrations.tasks import atomic_with
+from werkplaats.queue import atomic_with
 from werkplaats.refusals import refusal_text
 
 from . import emails, exports, issuing

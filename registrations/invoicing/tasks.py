@@ -1,11 +1,9 @@
 """Invoicing's e-mail as tasks, queued by the admin action or the cancellation that causes it."""
 
-from django.dispatch import receiver
 from django_tasks import task
 
 from registrations.models import Registration
-from registrations.signals import registration_cancelled
-from registrations.tasks import all_sent, enqueue_with_transaction
+from werkplaats.queue import all_sent, enqueue_with_transaction
 
 from . import emails
 from .models import Invoice
@@ -28,9 +26,9 @@ def notify_finance_of_cancellation(registration_id):
     return all_sent(registration.reference, {"finance_notification": sent})
 
 
-@receiver(registration_cancelled, dispatch_uid="invoicing-cancellation-reaches-finance")
-def cancelled_registration_reaches_finance(sender, registration, **kwargs):
-    """Every path that cancels an invoiced registration tells finance, in the same
-    transaction; the invoice then shows in the 'te crediteren' queue until it is credited."""
+def queue_finance_notice(registration):
+    """A cancelled, invoiced registration's invoice waits in finance's 'te crediteren' queue:
+    tell finance. Sign-up cannot import this, so the view or admin action that cancels calls
+    it through settings.CANCELLATION_NOTICES, inside its transaction."""
     if Invoice.objects.uncredited().for_registration(registration).exists():
         enqueue_with_transaction(notify_finance_of_cancellation, registration.pk)

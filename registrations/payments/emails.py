@@ -1,9 +1,9 @@
 """The payment reminder: the text finance set, the outstanding amount, and the invoice's
 stored PDF (and e-invoice, when it has one) attached."""
 
-from registrations.emails import render_message, send_logged
 from registrations.invoicing.documents import pdf_bytes, ubl_bytes
 from werkplaats import formats
+from werkplaats.mail import render_message, send_logged
 
 from .models import ReminderSettings
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from programme.models import amsterdam_date
 from registrations.invoicing.models import Invoice
-from registrations.tasks import enqueue_with_transaction
+from werkplaats.queue import enqueue_with_transaction
 
 from . import tasks
 from .models import Reminder, ReminderSettings

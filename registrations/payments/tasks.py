@@ -2,7 +2,7 @@
 
 from django_tasks import task
 
-from registrations.tasks import all_sent
+from werkplaats.queue import all_sent
 
 from . import emails
 from .models import Reminder
