@@ -4,6 +4,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.utils import timezone
 
+from werkplaats import formats
+
 from .models import Contact, Day, PrivacyStatement, Section, Session, amsterdam_date
 
 
@@ -118,7 +120,7 @@ class EditionAdmin(admin.ModelAdmin):
             copy = edition.duplicate(weeks=weeks)
             self.message_user(
                 request,
-                f"Concept aangemaakt: {copy.title}, {copy.start_date:%d-%m-%Y} (niet gepubliceerd).",
+                f"Concept aangemaakt: {copy.title}, {formats.numeric_date(copy.start_date)} (niet gepubliceerd).",
                 messages.SUCCESS,
             )
 

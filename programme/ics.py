@@ -5,6 +5,8 @@ import datetime
 from django.conf import settings
 from icalendar import Calendar, Event
 
+from werkplaats import formats
+
 # The version of the event a calendar file carries. A cancellation must come with a higher
 # SEQUENCE than the event it cancels, or calendar clients ignore it (RFC 5545, 3.8.7.4).
 SEQUENCE_PUBLISHED = 0
@@ -35,7 +37,7 @@ def edition_calendar(edition, cancelled=False):
     event.add(
         "description",
         f"{edition.title}, georganiseerd door {edition.organisers}. "
-        f"Dagelijks {edition.daily_start_time:%H:%M}–{edition.daily_end_time:%H:%M} uur. "
+        f"Dagelijks {formats.clock(edition.daily_start_time)}–{formats.clock(edition.daily_end_time)} uur. "
         f"{settings.SITE_URL}{edition.get_absolute_url()}",
     )
     event.add("url", f"{settings.SITE_URL}{edition.get_absolute_url()}")

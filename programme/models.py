@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from werkplaats import formats
+
 
 def amsterdam_date(at):
     """The calendar date of an aware datetime in the site's time zone (Europe/Amsterdam)."""
@@ -207,7 +209,7 @@ class Edition(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.title} ({self.start_date:%d-%m-%Y})"
+        return f"{self.title} ({formats.numeric_date(self.start_date)})"
 
     def get_absolute_url(self):
         return reverse("programme:edition", args=[self.slug])
@@ -389,7 +391,7 @@ class Day(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.date:%d-%m-%Y} {self.title}".strip()
+        return f"{formats.numeric_date(self.date)} {self.title}".strip()
 
 
 class Session(models.Model):

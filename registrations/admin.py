@@ -8,6 +8,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from programme.models import Edition
+from werkplaats import formats
 from werkplaats.admin_tools import ReadOnlyAdminMixin, apply_to_each, report_mail
 from werkplaats.exports import csv_response, dutch_name_key
 from werkplaats.formats import money
@@ -446,7 +447,7 @@ class RegistrationAdmin(admin.ModelAdmin):
                 r.get_role_display(),
                 "ja" if r.overnight_stay else "nee",
                 r.order.po_number,
-                timezone.localtime(r.created_at).strftime("%d-%m-%Y %H:%M"),
+                formats.moment(r.created_at),
             ]
             for r in self._people(request, queryset)
         )

@@ -166,3 +166,23 @@ def test_the_admin_assembly_registers_the_back_office_models():
         "payments.Reminder",
         "payments.ReminderSettings",
     }
+
+
+def test_dates_are_formatted_by_werkplaats_formats_only():
+    """No strftime or date format spec ("{d:%d-%m-%Y}") in app code: werkplaats/formats.py
+    formats every date with Django's l10n under `nl`, so a list, an export and a mail agree."""
+    by_hand = []
+    for folder in ("programme", "registrations", "werkplaats"):
+        for path, tree in modules(folder):
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Attribute) and node.attr == "strftime":
+                    by_hand.append(f"{path}:{node.lineno} strftime")
+                if isinstance(node, ast.FormattedValue) and node.format_spec is not None:
+                    spec = "".join(
+                        part.value
+                        for part in node.format_spec.values
+                        if isinstance(part, ast.Constant)
+                    )
+                    if "%" in spec:
+                        by_hand.append(f"{path}:{node.lineno} {spec}")
+    assert by_hand == []

@@ -7,7 +7,7 @@ a command) all say "3 oktober 2022" and "€ 1.800,00" alike.
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.formats import date_format, number_format
 
 CENT = Decimal("0.01")
@@ -67,3 +67,21 @@ def period(start, end, weekdays=False):
         first = "l j F Y" if weekdays else "j F Y"
     with translation.override("nl"):
         return f"{date_format(start, first)} t/m {day(end, weekdays)}"
+
+
+def numeric_date(value):
+    """06-12-2026: dates in lists, exports and short messages."""
+    with translation.override("nl"):
+        return date_format(value, "d-m-Y")
+
+
+def moment(value):
+    """06-12-2026 14:05, in Amsterdam time: when something happened."""
+    with translation.override("nl"):
+        return date_format(timezone.localtime(value), "d-m-Y H:i")
+
+
+def clock(value):
+    """09:30: a time of day."""
+    with translation.override("nl"):
+        return date_format(value, "H:i")

@@ -1,6 +1,5 @@
 from django.contrib import admin, messages
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from registrations.models import Registration, TransitionRefused
@@ -146,8 +145,7 @@ class AttendanceRegistrationMixin:
                 "send_certificates",
                 "Bewijs van deelname opnieuw mailen?",
                 rows=[
-                    f"{r.reference} kreeg het al op "
-                    f"{timezone.localtime(r.certificate.emailed_at):%d-%m-%Y %H:%M}"
+                    f"{r.reference} kreeg het al op {formats.moment(r.certificate.emailed_at)}"
                     for r in already
                 ],
                 template="attendance/admin_confirm.html",

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from programme.models import Edition, amsterdam_date
 from registrations.models import Registration
+from werkplaats import formats
 from werkplaats.exports import dutch_name_key
 
 
@@ -115,7 +116,7 @@ class Attendance(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.registration.reference} {self.date:%d-%m-%Y}"
+        return f"{self.registration.reference} {formats.numeric_date(self.date)}"
 
     def clean(self):
         edition = self.registration.edition
@@ -211,4 +212,4 @@ class Certificate(models.Model):
 
     @property
     def filename(self):
-        return f"bewijs-van-deelname-{self.start_date:%Y}-{self.registration_id}.pdf"
+        return f"bewijs-van-deelname-{self.start_date.year}-{self.registration_id}.pdf"

@@ -13,6 +13,7 @@ from django.utils.text import capfirst
 
 from programme.models import Edition, amsterdam_date
 from registrations.models import Registration
+from werkplaats import formats
 from werkplaats.admin_tools import (
     ReadOnlyAdminMixin,
     admin_page,
@@ -629,7 +630,7 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         if already and "apply" not in request.POST:
             rows = [
                 f"{invoice.number} is al gemaild op "
-                f"{timezone.localtime(invoice.emailed_at):%d-%m-%Y %H:%M} naar "
+                f"{formats.moment(invoice.emailed_at)} naar "
                 f"{invoice.customer_email}"
                 for invoice in already
             ]

@@ -4,6 +4,7 @@ CSV."""
 import io
 import zipfile
 
+from werkplaats import formats
 from werkplaats.formats import round_cents
 
 from .documents import Kind, document_bytes, kinds
@@ -69,8 +70,8 @@ def bookkeeping_rows(invoices, today=None):
             yield [
                 invoice.number,
                 invoice.get_kind_display(),
-                invoice.invoice_date.strftime("%d-%m-%Y"),
-                invoice.due_date.strftime("%d-%m-%Y"),
+                formats.numeric_date(invoice.invoice_date),
+                formats.numeric_date(invoice.due_date),
                 invoice.customer_organisation,
                 invoice.customer_vat_id,
                 invoice.po_number,
@@ -79,6 +80,6 @@ def bookkeeping_rows(invoices, today=None):
                 csv_amount(vat),
                 csv_amount(base + vat),
                 invoice.credited_invoice.number if invoice.credited_invoice_id else "",
-                invoice.paid_on.strftime("%d-%m-%Y") if invoice.paid_on else "",
+                formats.numeric_date(invoice.paid_on) if invoice.paid_on else "",
                 invoice.status(today).label,
             ]

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from registrations.models import Registration, TransitionRefused
+from werkplaats import formats
 from werkplaats.queue import atomic_with
 from werkplaats.refusals import refusal_text
 
@@ -83,7 +84,7 @@ def email(invoice, by, sent_since=None):
         if emailed_at and emailed_at >= sent_since:
             raise InvoiceRefused(
                 f"{invoice.number} is intussen al gemaild, op "
-                f"{timezone.localtime(emailed_at):%d-%m-%Y %H:%M}; niet nog een keer."
+                f"{formats.moment(emailed_at)}; niet nog een keer."
             )
     check_documents(invoice)
     if not emails.send_invoice(invoice):

@@ -6,6 +6,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from registrations.invoicing.jobs import REFUSALS
+from werkplaats import formats
 from werkplaats.admin_tools import ReadOnlyAdminMixin, admin_page, apply_to_each, confirm_page
 from werkplaats.exports import csv_response
 from werkplaats.formats import money
@@ -352,7 +353,7 @@ class PaymentsInvoiceMixin:
     def mark_paid(self, request, queryset):
         def record(invoice, day):
             matching.record_payment(invoice, day, by=request.user.get_username())
-            return f"{invoice.number} betaald op {day:%d-%m-%Y}"
+            return f"{invoice.number} betaald op {formats.numeric_date(day)}"
 
         return self._dated_action(
             request,
@@ -371,7 +372,7 @@ class PaymentsInvoiceMixin:
     def mark_refunded(self, request, queryset):
         def record(invoice, day):
             matching.record_refund(invoice, day, by=request.user.get_username())
-            return f"{invoice.number} terugbetaald op {day:%d-%m-%Y}"
+            return f"{invoice.number} terugbetaald op {formats.numeric_date(day)}"
 
         return self._dated_action(
             request,

@@ -7,6 +7,7 @@ from django.db import transaction
 from programme.models import Edition
 from registrations.invoicing import exports
 from registrations.invoicing.models import vat_breakdown
+from werkplaats import formats
 
 from .models import CostCentre, Debtor, LedgerAccount
 
@@ -91,7 +92,7 @@ def payment_rows(payments):
         allocations = list(payment.allocations.all()) or [None]
         for allocation in allocations:
             yield [
-                payment.booking_date.strftime("%d-%m-%Y"),
+                formats.numeric_date(payment.booking_date),
                 exports.csv_amount(payment.amount),
                 payment.counterparty_name,
                 payment.counterparty_iban,

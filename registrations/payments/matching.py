@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from programme.models import amsterdam_date
 from registrations.invoicing.models import Invoice
+from werkplaats import formats
 
 from . import camt
 from .models import ZERO, Allocation, BankStatement, Payment, paid_amounts, settle
@@ -170,7 +171,7 @@ def import_statement(content, filename, by=""):
     if earlier:
         raise camt.StatementRefused(
             f"Dit afschrift is al ingelezen op "
-            f"{timezone.localtime(earlier.uploaded_at):%d-%m-%Y %H:%M}; er is niets toegevoegd."
+            f"{formats.moment(earlier.uploaded_at)}; er is niets toegevoegd."
         )
     statement = camt.parse(content)
     index = InvoiceIndex()
@@ -323,7 +324,7 @@ def _check_date(day, invoice, today, what):
         raise ValidationError(f"Een {what} kan niet in de toekomst liggen.")
     if day < invoice.invoice_date:
         raise ValidationError(
-            f"Een {what} kan niet voor de factuurdatum ({invoice.invoice_date:%d-%m-%Y}) liggen."
+            f"Een {what} kan niet voor de factuurdatum ({formats.numeric_date(invoice.invoice_date)}) liggen."
         )
 
 

@@ -17,6 +17,7 @@ from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from registrations.invoicing.models import Invoice
+from werkplaats import formats
 
 ZERO = Decimal("0.00")
 
@@ -112,7 +113,7 @@ class Payment(models.Model):
 
     def __str__(self):
         direction = "ontvangen" if self.amount > 0 else "betaald"
-        return f"€ {abs(self.amount)} {direction} op {self.booking_date:%d-%m-%Y}"
+        return f"{formats.money(abs(self.amount))} {direction} op {formats.numeric_date(self.booking_date)}"
 
     @property
     def is_refund(self):

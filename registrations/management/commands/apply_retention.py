@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from registrations import emails, retention
+from werkplaats import formats
 
 
 class NoticeNotSent(Exception):
@@ -37,7 +38,7 @@ class Command(BaseCommand):
                 self.stderr.write(f"{edition}: waarschuwing niet verstuurd; morgen opnieuw.")
                 continue
             self.stdout.write(
-                f"{edition}: medewerkers gewaarschuwd (anonimiseren op {due:%d-%m-%Y})."
+                f"{edition}: medewerkers gewaarschuwd (anonimiseren op {formats.numeric_date(due)})."
             )
         anonymised = 0
         for edition, due in retention.editions_due():
@@ -51,7 +52,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Dry run: dieet- en toegankelijkheidswensen te wissen bij {needs}.")
         for edition, due in retention.editions_to_announce():
             self.stdout.write(
-                f"Dry run: waarschuwing voor {edition} (anonimiseren op {due:%d-%m-%Y})."
+                f"Dry run: waarschuwing voor {edition} (anonimiseren op {formats.numeric_date(due)})."
             )
         for edition, _due in retention.editions_due():
             count = edition.registrations.filter(anonymised_at__isnull=True).count()
