@@ -1,6 +1,5 @@
 """Shared fixtures: editions, a valid sign-up, and the people who use the back office."""
 
-import contextlib
 import copy
 import datetime
 import io
@@ -104,27 +103,32 @@ def _fast_passwords_and_private_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-@contextlib.contextmanager
-def built_once(django_db_blocker, tmp_path_factory):
-    """Inside a module- or class-scoped fixture: the data built in this block is written once,
-    in a transaction on every database that is rolled back when the block ends. Each test in
-    between runs in its own savepoint inside it (pytest-django's `db`), so what a test changes
-    is undone before the next one, as if the data had been built for each test alone."""
+def built_once(django_db_blocker, tmp_path_factory, build):
+    """For a module- or class-scoped fixture (`yield from built_once(...)`): what `build()`
+    returns, written once, in a transaction on every database that is rolled back when the
+    scope ends. Each test in between runs in its own savepoint inside it (pytest-django's
+    `db`), so what a test changes is undone before the next one, as if the data had been built
+    for each test alone; tests without `db` still cannot reach the database."""
     fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     media = tmp_path_factory.mktemp("media")
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=fast, MEDIA_ROOT=media):
-        atomics = [transaction.atomic(using=alias) for alias in connections]
-        for atomic in atomics:
-            # Durable blocks in the code under test stay allowed, as inside a TestCase.
-            atomic._from_testcase = True
-            atomic.__enter__()
+    atomics = [transaction.atomic(using=alias) for alias in connections]
+    with override_settings(PASSWORD_HASHERS=fast, MEDIA_ROOT=media):
         try:
-            yield
+            with django_db_blocker.unblock():
+                for atomic in atomics:
+                    # Durable blocks in the code under test stay allowed, as in a TestCase.
+                    atomic._from_testcase = True
+                    atomic.__enter__()
+                data = build()
+            yield data
         finally:
-            for alias in reversed(list(connections)):
-                transaction.set_rollback(True, using=alias)
-            for atomic in reversed(atomics):
-                atomic.__exit__(None, None, None)
+            with django_db_blocker.unblock():
+                for alias in connections:
+                    if connections[alias].in_atomic_block:
+                        transaction.set_rollback(True, using=alias)
+                for atomic in reversed(atomics):
+                    if connections[atomic.using].in_atomic_block:
+                        atomic.__exit__(None, None, None)
 
 
 def fresh_copy(data):

@@ -60,8 +60,7 @@ LOGIN = reverse("admin:login")
 @pytest.fixture(scope="module")
 def _world(django_db_setup, django_db_blocker, tmp_path_factory):
     # Built once for the ~700 cases of this module; each case gets it as stored (built_once).
-    with built_once(django_db_blocker, tmp_path_factory):
-        yield _build_world()
+    yield from built_once(django_db_blocker, tmp_path_factory, _build_world)
 
 
 @pytest.fixture
