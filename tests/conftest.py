@@ -1,5 +1,6 @@
 """Shared fixtures: editions, a valid sign-up, and the people who use the back office."""
 
+import copy
 import datetime
 import io
 import os
@@ -11,10 +12,13 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
 from django.core.cache import caches
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, connections, transaction
+from django.test import override_settings
+from whitenoise.base import WhiteNoise, scantree
 
 from programme.models import Edition
 from programme.pages import pages
@@ -50,6 +54,40 @@ def _database_is_the_one_ci_declared(django_db_blocker):
         pytest.exit(f"CI_DATABASE={CI_DATABASE} but the tests run on {vendor}", returncode=3)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_read_once_per_process():
+    """WhiteNoise reads every file under STATIC_ROOT (~1,600 with the compressed copies) when
+    its middleware is made: once per process on the site, but once per test Client here,
+    which cost about a third of a second per test. Keep what it read while the files (name,
+    size, time) and its options are unchanged, as the site's process keeps it."""
+    read = {}
+    read_files = WhiteNoise.update_files_dictionary
+
+    def update_files_dictionary(self, root, prefix):
+        key = (
+            type(self),
+            root,
+            prefix,
+            tuple(sorted((path, st.st_size, st.st_mtime_ns) for path, st in scantree(root))),
+            (self.max_age, self.allow_all_origins, self.charset, self.index_file),
+            (
+                self.add_headers_function,
+                getattr(self.immutable_file_test, "__func__", self.immutable_file_test),
+            ),
+            tuple(sorted(self.media_types.types_map.items())),
+            (django_settings.STATIC_URL, repr(django_settings.STORAGES.get("staticfiles"))),
+        )
+        if key not in read:
+            files, self.files = self.files, {}
+            read_files(self, root, prefix)
+            read[key], self.files = self.files, files
+        self.files.update(read[key])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(WhiteNoise, "update_files_dictionary", update_files_dictionary)
+        yield
+
+
 @pytest.fixture
 def postgres(db):
     if connection.vendor != "postgresql" and CI_DATABASE == "sqlite":
@@ -63,6 +101,40 @@ def _fast_passwords_and_private_media(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Invoice PDFs written by tests go to a temporary folder, never the project's media/.
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def built_once(django_db_blocker, tmp_path_factory, build):
+    """For a module- or class-scoped fixture (`yield from built_once(...)`): what `build()`
+    returns, written once, in a transaction on every database that is rolled back when the
+    scope ends. Each test in between runs in its own savepoint inside it (pytest-django's
+    `db`), so what a test changes is undone before the next one, as if the data had been built
+    for each test alone; tests without `db` still cannot reach the database."""
+    fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    media = tmp_path_factory.mktemp("media")
+    atomics = [transaction.atomic(using=alias) for alias in connections]
+    with override_settings(PASSWORD_HASHERS=fast, MEDIA_ROOT=media):
+        try:
+            with django_db_blocker.unblock():
+                for atomic in atomics:
+                    # Durable blocks in the code under test stay allowed, as in a TestCase.
+                    atomic._from_testcase = True
+                    atomic.__enter__()
+                data = build()
+            yield data
+        finally:
+            with django_db_blocker.unblock():
+                for alias in connections:
+                    if connections[alias].in_atomic_block:
+                        transaction.set_rollback(True, using=alias)
+                for atomic in reversed(atomics):
+                    if connections[atomic.using].in_atomic_block:
+                        atomic.__exit__(None, None, None)
+
+
+def fresh_copy(data):
+    """The built data for one test: a deep copy, so a test that changes an object in memory
+    leaves the next test the object as stored (what Django's setUpTestData does too)."""
+    return copy.deepcopy(data)
 
 
 @pytest.fixture(autouse=True)
