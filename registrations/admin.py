@@ -5,16 +5,18 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from programme.models import Edition
 from werkplaats import formats
-from werkplaats.admin_tools import ReadOnlyAdminMixin, apply_to_each, report_mail
+from werkplaats.admin_tools import ReadOnlyAdminMixin, admin_page, apply_to_each, report_mail
 from werkplaats.exports import csv_response, dutch_name_key
 from werkplaats.formats import money
 from werkplaats.queue import Queued, atomic_with
 
-from . import models, tasks
+from . import admin_views, models, tasks
 from .models import (
     ORDERER_FIELDS,
     AlreadyRegistered,
@@ -611,6 +613,53 @@ class PlacesEditionMixin:
                 "volgorde.",
                 messages.WARNING,
             )
+
+
+class StatisticsEditionMixin:
+    """What sign-up adds to the edition admin: the statistics of an edition and across
+    editions (admin_views.py), linked from the edition's page and the list of editions.
+    `fieldsets` holds the addition only; werkplaats/admin.py joins it to the others'."""
+
+    fieldsets = [("Statistieken", {"fields": ["statistics_links"]})]
+    change_list_template = "registrations/edition_change_list.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "statistics_links"]
+
+    @admin.display(description="statistieken")
+    def statistics_links(self, edition):
+        if edition.pk is None:
+            return "–"
+        return format_html(
+            '<a href="{}">Statistieken van deze editie</a> · <a href="{}">over alle edities</a>',
+            reverse("admin:programme_edition_statistics", args=[edition.pk]),
+            reverse("admin:programme_edition_statistics_all"),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "statistieken/",
+                admin_page(self, admin_views.all_statistics),
+                name="programme_edition_statistics_all",
+            ),
+            path(
+                "statistieken.csv",
+                admin_page(self, admin_views.all_statistics_csv),
+                name="programme_edition_statistics_all_csv",
+            ),
+            path(
+                "<int:pk>/statistieken/",
+                admin_page(self, admin_views.edition_statistics),
+                name="programme_edition_statistics",
+            ),
+            path(
+                "<int:pk>/statistieken.csv",
+                admin_page(self, admin_views.edition_statistics_csv),
+                name="programme_edition_statistics_csv",
+            ),
+            *super().get_urls(),
+        ]
 
 
 class RetentionRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):

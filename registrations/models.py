@@ -1094,6 +1094,9 @@ class RetentionRecord(models.Model):
     )
     action = models.CharField("wat", max_length=20, choices=Action.choices)
     registrations = models.PositiveIntegerField("aantal inschrijvingen")
+    # The one figure the statistics need from what this step erased: how many confirmed
+    # participants had a diet wish. The count stays, the wishes go (registrations.statistics).
+    confirmed_with_diet = models.PositiveIntegerField("bevestigd met dieetwens (aantal)", default=0)
     due_on = models.DateField("anonimiseren op")
     done_at = models.DateTimeField("gedaan op", default=timezone.now)
 

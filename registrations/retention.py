@@ -89,21 +89,26 @@ def editions_to_announce(at=None):
     return found
 
 
+def erased_diet_count(registrations):
+    """How many of `registrations` are confirmed with a diet wish: counted before the wishes
+    are erased, so the statistics keep the number without keeping the wishes."""
+    return registrations.confirmed().exclude(dietary_needs="").count()
+
+
 @transaction.atomic
 def erase_needs(at=None):
     """Erase diet and accessibility needs of ended editions; returns {edition: count}."""
     at = at or timezone.now()
     done = {}
     for edition in Edition.objects.filter(registrations__in=needs_due(at)).distinct():
-        count = (
-            needs_due(at)
-            .filter(edition=edition)
-            .update(dietary_needs="", accessibility_needs="", updated_at=at)
-        )
+        erased = needs_due(at).filter(edition=edition)
+        diets = erased_diet_count(erased)
+        count = erased.update(dietary_needs="", accessibility_needs="", updated_at=at)
         RetentionRecord.objects.create(
             edition=edition,
             action=RetentionRecord.Action.NEEDS_ERASED,
             registrations=count,
+            confirmed_with_diet=diets,
             due_on=edition.end_date + datetime.timedelta(1),
             done_at=at,
         )
@@ -134,6 +139,10 @@ def anonymise(edition, due, at=None):
     registrations = list(
         Registration.objects.select_for_update().filter(edition=edition, anonymised_at__isnull=True)
     )
+    # Normally erase_needs emptied the diets long before; a wish still here is counted too.
+    diets = sum(
+        1 for r in registrations if r.status == Registration.Status.CONFIRMED and r.dietary_needs
+    )
     for registration in registrations:
         for field, value in ERASED.items():
             setattr(registration, field, value)
@@ -153,6 +162,7 @@ def anonymise(edition, due, at=None):
             edition=edition,
             action=RetentionRecord.Action.ANONYMISED,
             registrations=len(registrations),
+            confirmed_with_diet=diets,
             due_on=due,
             done_at=at,
         )

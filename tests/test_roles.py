@@ -306,6 +306,11 @@ PAGES = {
         "attendance_pdf": (200, 200, 403),
         "attendance_csv": (200, 200, 403),
         "badges": (200, 403, 403),
+        # The statistics, per edition and across editions: whoever sees registrations.
+        "statistics": (200, 200, 403),
+        "statistics_csv": (200, 200, 403),
+        "statistics_all": (200, 200, 403),
+        "statistics_all_csv": (200, 200, 403),
     },
     "registrations.registration": {
         "changelist": (200, 200, 403),
@@ -469,7 +474,9 @@ def _page_url(world, label, kind):
     if kind in ("attendance_pdf", "attendance_csv"):
         edition = world["edition"]
         return reverse(name, args=[edition.pk, edition.start_date.isoformat()])
-    if kind in ("checkin", "badges"):
+    if kind in ("statistics_all", "statistics_all_csv"):
+        return reverse(name)
+    if kind in ("checkin", "badges", "statistics", "statistics_csv"):
         return reverse(name, args=[world["edition"].pk])
     if kind == "download":
         return reverse(name, args=[world["rows"][label].pk])

@@ -40,6 +40,7 @@ def joined(name, *admins):
 @admin.register(Edition)
 class EditionAdmin(
     attendance_admin.AttendanceEditionMixin,
+    registrations_admin.StatisticsEditionMixin,
     registrations_admin.PlacesEditionMixin,
     programme_admin.EditionAdmin,
 ):
@@ -51,6 +52,7 @@ class EditionAdmin(
         programme_admin.EditionAdmin,
         registrations_admin.PlacesEditionMixin,
         attendance_admin.AttendanceEditionMixin,
+        registrations_admin.StatisticsEditionMixin,
     )
     actions = joined(
         "actions", programme_admin.EditionAdmin, attendance_admin.AttendanceEditionMixin

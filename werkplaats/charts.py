@@ -17,9 +17,12 @@ from . import formats
 
 # The drawing area of every chart, in SVG units; the SVG scales to its container.
 WIDTH = 640
-BAR_HEIGHT = 22
-BAR_GAP = 8
-LABEL_WIDTH = 200
+# Bars carry their label above them, so a long name (an organisation) is not cut off and the
+# chart stays narrow enough that its text is still readable when a phone scales it down.
+BARS_WIDTH = 420
+BAR_HEIGHT = 16
+LABEL_HEIGHT = 20
+BAR_GAP = 10
 LINE_HEIGHT = 240
 PADDING = 32
 # Colours with at least 3:1 contrast on white (WCAG 2.1, non-text contrast).
@@ -61,20 +64,22 @@ def bars(key, title, labels, values, *, summary="", value_header="aantal", label
     as money, counts as numbers."""
     labels, values = list(labels), list(values)
     top = _scale(values)
-    room = WIDTH - LABEL_WIDTH - 90
+    room = BARS_WIDTH - 110
+    step = LABEL_HEIGHT + BAR_HEIGHT + BAR_GAP
     items = [
         {
             "label": label,
             "value": _number(value),
-            "y": PADDING // 2 + index * (BAR_HEIGHT + BAR_GAP),
+            "y": PADDING // 4 + index * step + LABEL_HEIGHT,
             "width": round(room * abs(value) / top, 1),
         }
         for index, (label, value) in enumerate(zip(labels, values, strict=True))
     ]
-    height = PADDING + len(items) * (BAR_HEIGHT + BAR_GAP)
+    height = PADDING // 2 + len(items) * step
     rows = [[label, _number(value)] for label, value in zip(labels, values, strict=True)]
     if not summary and rows:
-        summary = ", ".join(f"{label} {value}" for label, value in rows[:5]) + "."
+        more = "; de rest staat in de tabel" if len(rows) > 5 else ""
+        summary = f"{', '.join(f'{label} {value}' for label, value in rows[:5])}{more}."
     chart = Chart(key, title, summary, [label_header or title, value_header], rows)
     chart.svg = mark_safe(  # noqa: S308 -- rendered by a template that escapes every value
         render_to_string(
@@ -82,9 +87,8 @@ def bars(key, title, labels, values, *, summary="", value_header="aantal", label
             {
                 "chart": chart,
                 "items": items,
-                "width": WIDTH,
+                "width": BARS_WIDTH,
                 "height": height,
-                "label_width": LABEL_WIDTH,
                 "bar_height": BAR_HEIGHT,
                 "colour": COLOURS[0],
             },
