@@ -5,7 +5,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from programme.models import Edition
 from werkplaats import formats
@@ -152,14 +154,16 @@ class RegistrationChangeInline(admin.TabularInline):
 
 
 class RegistrationAdmin(admin.ModelAdmin):
+    # Seen at 1366 px with the sidebar and the filters open: the edition as its start date
+    # (the full title in its tooltip and in the filter), the e-mail address under the name,
+    # the waiting-list date beside the status and the sign-up date under the order, so the status
+    # and the invoicing column stay in view.
     list_display = [
-        "full_name",
-        "organisation",
-        "edition",
-        "status",
-        "waiting_since",
-        "created_at",
-        "email",
+        "name_and_email",
+        "order_link",
+        "organisation_and_function",
+        "edition_label",
+        "status_since",
     ]
     list_filter = [
         "edition",
@@ -180,6 +184,10 @@ class RegistrationAdmin(admin.ModelAdmin):
     ]
     date_hierarchy = "created_at"
     list_select_related = ["edition", "order"]
+
+    class Media:
+        css = {"all": ["css/admin_lists.css"]}
+
     inlines = [WaitingListOfferInline, RegistrationChangeInline]
     actions = [
         "confirm_from_waiting_list",
@@ -264,6 +272,41 @@ class RegistrationAdmin(admin.ModelAdmin):
         # The edition stays: moving someone is a cancellation here and a sign-up there, each
         # under its own edition's rules.
         return readonly
+
+    @admin.display(description="bestelling", ordering="created_at")
+    def order_link(self, registration):
+        url = reverse("admin:registrations_order_change", args=[registration.order_id])
+        return format_html(
+            '<a href="{}">{}</a><br><small title="ingeschreven op">{}</small>',
+            url,
+            registration.order.reference,
+            formats.numeric_date(timezone.localtime(registration.created_at)),
+        )
+
+    @admin.display(description="editie", ordering="edition__start_date")
+    def edition_label(self, registration):
+        edition = registration.edition
+        return format_html(
+            '<span title="{}">{}</span>', edition.title, formats.numeric_date(edition.start_date)
+        )
+
+    @admin.display(description="naam", ordering="last_name")
+    def name_and_email(self, registration):
+        # A long address may break anywhere (static/css/admin_lists.css), not widen the table.
+        return format_html("{}<br><small>{}</small>", registration.full_name, registration.email)
+
+    @admin.display(description="organisatie, functie", ordering="organisation")
+    def organisation_and_function(self, registration):
+        return format_html(
+            "{}<br><small>{}</small>", registration.organisation, registration.job_title
+        )
+
+    @admin.display(description="status", ordering="status")
+    def status_since(self, registration):
+        if registration.status == Registration.Status.WAITING and registration.waiting_since:
+            since = formats.numeric_date(timezone.localtime(registration.waiting_since))
+            return f"{registration.get_status_display()} sinds {since}"
+        return registration.get_status_display()
 
     @admin.display(description="plaats op wachtlijst")
     def waiting_position(self, registration):
