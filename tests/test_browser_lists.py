@@ -4,11 +4,15 @@ import os
 import re
 from pathlib import Path
 
+from django.db.models import Sum
 from playwright.sync_api import expect
 
+from registrations.invoicing.issuing import credit_invoice, issue_invoice
+from registrations.invoicing.models import Invoice
 from registrations.models import Registration
 from tests.browser_support import browser_test
 from tests.conftest import PASSWORD, make_edition, make_registration
+from werkplaats.formats import money
 
 pytestmark = browser_test
 
@@ -59,3 +63,27 @@ def test_registrations_list_fits_a_laptop_screen_with_status_order_organisation_
     row.get_by_role("link", name=registration.order.reference).click()
     expect(page).to_have_url(re.compile(rf"/order/{registration.order_id}/change/$"))
     expect(page.locator("#content")).to_contain_text(registration.order.reference)
+
+
+def test_invoice_list_shows_the_totals_of_the_filter_on_a_laptop_screen(
+    open_page, finance_user, invoicing, invoices_removed_afterwards
+):
+    edition = make_edition()
+    invoices = [
+        issue_invoice([make_registration(edition, first_name=name)])
+        for name in ["Noor", "Daan", "Sanne"]
+    ]
+    credit_invoice(invoices[0])
+    expected = Invoice.objects.aggregate(total=Sum("total_incl_vat"))["total"]
+
+    page = open_page(**LAPTOP)
+    page.goto("/beheer/")
+    page.get_by_label("Gebruikersnaam").fill(finance_user.username)
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Aanmelden").click()
+    page.goto("/beheer/invoicing/invoice/")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / "invoices-1366.png", full_page=True)
+    totals = page.locator("table.invoice-totals")
+    expect(totals).to_contain_text("Totaal van 4 facturen in deze selectie")
+    expect(totals.locator("tbody td").nth(2)).to_have_text(money(expected))

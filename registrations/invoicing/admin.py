@@ -1,8 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -405,19 +406,38 @@ class InvoiceIssuerAdmin(admin.ModelAdmin):
         return redirect("admin:invoicing_invoiceissuer_add")
 
 
+class InvoiceChangeList(ChangeList):
+    """The invoice list, with each row's participants fetched in one query for the page."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        lines = InvoiceLine.objects.select_related("registration").order_by("position")
+        return (
+            super()
+            .get_queryset(request, exclude_parameters)
+            .prefetch_related(Prefetch("lines", queryset=lines))
+        )
+
+
 class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "kind",
-        "invoice_date",
+        "invoice_date_short",
+        "edition_label",
+        "order_or_participants",
         "customer_organisation",
         "excl_vat",
         "vat",
         "incl_vat",
         "status_label",
+        "due_on",
+        "paid_on_short",
+        "emailed_on",
         "pdf_link",
         "ubl_link",
     ]
+    # The totals of what the filters and search leave, under the list.
+    change_list_template = "invoicing/invoice_change_list.html"
     list_filter = [
         InvoiceStatusFilter,
         InvoiceYearFilter,
@@ -492,8 +512,64 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         ),
     ]
 
+    class Media:
+        css = {"all": ["css/admin_lists.css"]}
+
     def get_readonly_fields(self, request, obj=None):
         return list(flatten_fieldsets(self.fieldsets))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_edition_label()
+
+    def get_changelist(self, request, **kwargs):
+        return InvoiceChangeList
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            totals = changelist.queryset.totals()
+            response.context_data["totals"] = {key: money(value) for key, value in totals.items()}
+        return response
+
+    @admin.display(description="factuurdatum", ordering="invoice_date")
+    def invoice_date_short(self, invoice):
+        return formats.numeric_date(invoice.invoice_date)
+
+    @admin.display(description="editie", ordering="edition_start")
+    def edition_label(self, invoice):
+        if invoice.edition_start is None:
+            return "–"
+        return format_html(
+            '<span title="{}">{}</span>',
+            invoice.edition_title,
+            formats.numeric_date(invoice.edition_start),
+        )
+
+    @admin.display(description="bestelling of deelnemers")
+    def order_or_participants(self, invoice):
+        names = ", ".join(line.registration.full_name for line in invoice.lines.all())
+        if invoice.order_id is None:
+            # Combined from several orders: its participants say whom it bills.
+            return names or "–"
+        url = reverse("admin:registrations_order_change", args=[invoice.order_id])
+        return format_html(
+            '<a href="{}">{}</a><br><small>{}</small>', url, invoice.order.reference, names
+        )
+
+    @admin.display(description="vervaldatum", ordering="due_date")
+    def due_on(self, invoice):
+        return formats.numeric_date(invoice.due_date)
+
+    @admin.display(description="betaald op", ordering="paid_on")
+    def paid_on_short(self, invoice):
+        return formats.numeric_date(invoice.paid_on) if invoice.paid_on else "–"
+
+    @admin.display(description="gemaild op", ordering="emailed_at")
+    def emailed_on(self, invoice):
+        if invoice.emailed_at is None:
+            return "–"
+        return formats.numeric_date(timezone.localtime(invoice.emailed_at))
 
     def get_actions(self, request):
         actions = super().get_actions(request)

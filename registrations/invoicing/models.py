@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import capfirst
 from stdnum import iban
@@ -217,6 +218,27 @@ class InvoiceQuerySet(models.QuerySet):
         first_line = InvoiceLine.objects.filter(invoice=models.OuterRef("pk")).order_by("position")
         return self.annotate(
             edition_id=models.Subquery(first_line.values("registration__edition_id")[:1])
+        )
+
+    def with_edition_label(self):
+        """Each invoice with the start date and title of its edition (`edition_start`,
+        `edition_title`), in the same query, for the list finance works in."""
+        first_line = InvoiceLine.objects.filter(invoice=models.OuterRef("pk")).order_by("position")
+        return self.annotate(
+            edition_start=models.Subquery(
+                first_line.values("registration__edition__start_date")[:1]
+            ),
+            edition_title=models.Subquery(first_line.values("registration__edition__title")[:1]),
+        )
+
+    def totals(self):
+        """Excl. btw, btw and incl. btw summed over these invoices in one query; a credit note
+        counts negative, as it is stored."""
+        zero = models.Value(Decimal("0.00"), output_field=models.DecimalField())
+        return self.aggregate(
+            excl_vat=Coalesce(models.Sum("total_excl_vat"), zero),
+            vat=Coalesce(models.Sum("total_vat"), zero),
+            incl_vat=Coalesce(models.Sum("total_incl_vat"), zero),
         )
 
     def for_registration(self, registration):
