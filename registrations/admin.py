@@ -1,3 +1,4 @@
+import copy
 from collections import Counter
 
 from django import forms
@@ -11,12 +12,18 @@ from django.utils.html import format_html
 
 from programme.models import Edition
 from werkplaats import formats
-from werkplaats.admin_tools import ReadOnlyAdminMixin, apply_to_each, report_mail
+from werkplaats.admin_tools import (
+    ReadOnlyAdminMixin,
+    apply_to_each,
+    confirm_page,
+    mail_preview,
+    report_mail,
+)
 from werkplaats.exports import csv_response, dutch_name_key
 from werkplaats.formats import money
 from werkplaats.queue import Queued, atomic_with
 
-from . import models, tasks
+from . import emails, models, tasks
 from .models import (
     ORDERER_FIELDS,
     AlreadyRegistered,
@@ -343,15 +350,20 @@ class RegistrationAdmin(admin.ModelAdmin):
         )
         report_mail(self, request, queued, "Bevestiging")
 
+    def _too_many(self, request, queryset):
+        if queryset.count() <= TRANSITION_LIMIT:
+            return False
+        self.message_user(
+            request,
+            f"Kies hoogstens {TRANSITION_LIMIT} inschrijvingen tegelijk; er is niets "
+            "gewijzigd. Doe de rest in een volgende ronde.",
+            messages.ERROR,
+        )
+        return True
+
     def _mail_each(self, request, queryset, step, done, mail_task, what):
         """apply_to_each, with `mail_task` queued in each step's own transaction."""
-        if queryset.count() > TRANSITION_LIMIT:
-            self.message_user(
-                request,
-                f"Kies hoogstens {TRANSITION_LIMIT} inschrijvingen tegelijk; er is niets "
-                "gewijzigd. Doe de rest in een volgende ronde.",
-                messages.ERROR,
-            )
+        if self._too_many(request, queryset):
             return
         outcomes = Queued()
 
@@ -369,6 +381,21 @@ class RegistrationAdmin(admin.ModelAdmin):
         description="Bevestigen vanaf de wachtlijst (wie vooraan staat)", permissions=["manage"]
     )
     def confirm_from_waiting_list(self, request, queryset):
+        queryset = queryset.order_by("edition", "waiting_since", "pk").select_related("edition")
+        if "apply" not in request.POST:
+            return self._confirm_mail(
+                request,
+                queryset,
+                "confirm_from_waiting_list",
+                "Bevestigen vanaf de wachtlijst",
+                "Wie niet vooraan staat of voor wie geen plaats meer is, wordt bij het "
+                "bevestigen overgeslagen en krijgt niets.",
+                "Het bericht 'er is een plaats vrij'",
+                _waiting_recipient,
+                # The mail is rendered after the confirmation: as confirmed.
+                lambda r: emails.confirmation_message(_as_confirmed(r), from_waiting_list=True),
+            )
+
         def step(registration):
             registration.confirm_from_waiting_list()
             # Confirming also expires lapsed offers, whose places go to the next in line.
@@ -377,7 +404,7 @@ class RegistrationAdmin(admin.ModelAdmin):
 
         self._mail_each(
             request,
-            queryset.order_by("edition", "waiting_since", "pk").select_related("edition"),
+            queryset,
             step,
             "Bevestigd",
             tasks.send_place_freed_email,
@@ -433,11 +460,21 @@ class RegistrationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Bevestiging opnieuw versturen", permissions=["manage"])
     def resend_confirmation(self, request, queryset):
+        queryset = queryset.select_related("edition", "order").order_by("pk")
+        if "apply" not in request.POST:
+            return self._confirm_mail(
+                request,
+                queryset,
+                "resend_confirmation",
+                "Bevestiging opnieuw versturen",
+                "",
+                "De bevestiging",
+                _confirmation_recipient,
+                emails.confirmation_message,
+            )
+
         def step(registration):
-            if registration.is_cancelled:
-                raise TransitionRefused(
-                    f"{registration.reference} is geannuleerd; daar hoort geen bevestiging bij."
-                )
+            _confirmation_recipient(registration)
             return registration.reference
 
         self._mail_each(
@@ -448,6 +485,13 @@ class RegistrationAdmin(admin.ModelAdmin):
             tasks.send_confirmation_email,
             "Bevestiging",
         )
+
+    def _confirm_mail(self, request, queryset, action, title, text, what, recipient, message):
+        """The page a mailing action shows first: nothing is sent until it is posted."""
+        if self._too_many(request, queryset):
+            return None  # refused as the action itself would, before any preview
+        preview = mail_preview(what, queryset, recipient, message, REFUSALS)
+        return confirm_page(self, request, queryset, action, title, text, mail=preview)
 
     @staticmethod
     def _people(request, queryset):
@@ -528,6 +572,29 @@ class RegistrationAdmin(admin.ModelAdmin):
         rows.append(["Overnachten", sum(r.overnight_stay for r in people), "", "", "", ""])
         rows.append(["Totaal", len(people), "", "", "", ""])
         return csv_response("locatie-dieet-toegankelijkheid.csv", header, rows)
+
+
+def _confirmation_recipient(registration):
+    if registration.is_cancelled:
+        raise TransitionRefused(
+            f"{registration.reference} is geannuleerd; daar hoort geen bevestiging bij."
+        )
+    return f"{registration.full_name} <{registration.email}> ({registration.reference})"
+
+
+def _waiting_recipient(registration):
+    if registration.status != Registration.Status.WAITING:
+        raise TransitionRefused(
+            f"{registration.reference} staat niet op de wachtlijst: "
+            f"{registration.get_status_display()}."
+        )
+    return f"{registration.full_name} <{registration.email}> ({registration.reference})"
+
+
+def _as_confirmed(registration):
+    confirmed = copy.copy(registration)
+    confirmed.status = Registration.Status.CONFIRMED
+    return confirmed
 
 
 class CapacityForm(forms.ModelForm):

@@ -4,6 +4,7 @@ import os
 import re
 from pathlib import Path
 
+from django.core import mail
 from django.db.models import Sum
 from playwright.sync_api import expect
 
@@ -87,3 +88,35 @@ def test_invoice_list_shows_the_totals_of_the_filter_on_a_laptop_screen(
     totals = page.locator("table.invoice-totals")
     expect(totals).to_contain_text("Totaal van 4 facturen in deze selectie")
     expect(totals.locator("tbody td").nth(2)).to_have_text(money(expected))
+
+
+def test_resending_a_confirmation_shows_whom_and_what_before_it_sends(open_page, staff_member):
+    edition = make_edition()
+    registration = make_registration(edition, first_name="Sanne", last_name="Jansen")
+    mail.outbox.clear()
+
+    page = open_page(**LAPTOP)
+    page.goto("/beheer/")
+    page.get_by_label("Gebruikersnaam").fill(staff_member.username)
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Aanmelden").click()
+    page.goto("/beheer/registrations/registration/")
+    page.locator("#result_list tbody tr", has_text="Sanne Jansen").locator(
+        "input.action-select"
+    ).check()
+    page.locator("select[name=action]").select_option(label="Bevestiging opnieuw versturen")
+    page.get_by_role("button", name="Uitvoeren").click()
+
+    expect(page.locator("#mail-count")).to_have_text("De bevestiging gaat naar 1 persoon")
+    expect(page.locator(".mail-recipients")).to_contain_text(registration.email)
+    expect(page.locator(".mail-subject")).to_have_text(
+        f"Bevestiging van je inschrijving: {edition.title}"
+    )
+    expect(page.locator(".mail-body")).to_contain_text("Beste Sanne")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / "resend-confirmation-1366.png", full_page=True)
+    assert mail.outbox == []
+
+    page.get_by_role("button", name="Bevestiging opnieuw versturen").click()
+    expect(page.locator(".messagelist")).to_contain_text("Bevestiging: 1 verstuurd.")
+    assert [m.to for m in mail.outbox] == [[registration.email]]

@@ -170,7 +170,7 @@ def test_an_email_job_mails_each_invoice_and_reports_a_missing_pdf(
     InvoiceDocument.objects.filter(invoice=second, kind="pdf").delete()
     client.force_login(finance_user)
 
-    response = admin_action(client, INVOICES, "email_invoices", invoices)
+    response = admin_action(client, INVOICES, "email_invoices", invoices, apply="1")
 
     job = BulkJob.objects.get(kind="email")
     assert response["Location"] == job_url(job)

@@ -137,6 +137,14 @@ class CertificateQuerySet(models.QuerySet):
         The certificate copies what it states, so it stays true and verifiable after the
         registration has been anonymised.
         """
+        certificate = self.prepare(registration, at)
+        if certificate.pk is None:
+            certificate.save(force_insert=True)
+        return certificate
+
+    def prepare(self, registration, at=None):
+        """The certificate issue() would give, not stored: the existing one, or a new one
+        unsaved (what the admin previews before mailing); CertificateRefused says why not."""
         at = at or timezone.now()
         existing = self.filter(registration=registration).first()
         if existing:
@@ -158,7 +166,7 @@ class CertificateQuerySet(models.QuerySet):
                 f"{registration.reference} was op geen enkele dag aanwezig; geen bewijs van "
                 "deelname."
             )
-        return self.create(
+        return self.model(
             registration=registration,
             participant_name=registration.full_name,
             workshop_title=edition.title,

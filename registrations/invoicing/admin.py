@@ -20,13 +20,14 @@ from werkplaats.admin_tools import (
     admin_page,
     apply_to_each,
     confirm_page,
+    mail_preview,
     report_mail,
 )
 from werkplaats.exports import csv_response
 from werkplaats.formats import money
 from werkplaats.queue import Queued
 
-from . import admin_views, exports, issuing, jobs, tasks
+from . import admin_views, emails, exports, issuing, jobs, tasks
 from .models import (
     INVOICE_FROZEN_FIELDS,
     ORDER_FROZEN_FIELDS,
@@ -702,23 +703,35 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         description="Mail de pdf en e-factuur naar het factuuradres…", permissions=["send_invoice"]
     )
     def email_invoices(self, request, queryset):
-        already = [invoice for invoice in queryset.order_by("number") if invoice.emailed_at]
-        if already and "apply" not in request.POST:
-            rows = [
-                f"{invoice.number} is al gemaild op "
-                f"{formats.moment(invoice.emailed_at)} naar "
-                f"{invoice.customer_email}"
-                for invoice in already
-            ]
+        if "apply" not in request.POST:
+            # Nothing is sent on the first click: to whom, who not and why, one message.
+            invoices = list(queryset.order_by("number"))
+            already = [invoice for invoice in invoices if invoice.emailed_at]
             return confirm_page(
                 self,
                 request,
                 queryset,
                 "email_invoices",
-                "Opnieuw mailen?",
+                "Opnieuw mailen?" if already else "Facturen mailen",
                 "Een deel van deze facturen is al gemaild. Mail je ze nog een keer, dan krijgt "
-                "de klant ze dubbel; dat kan tot een dubbele betaling leiden.",
-                rows=rows,
+                "de klant ze dubbel; dat kan tot een dubbele betaling leiden."
+                if already
+                else "",
+                rows=[
+                    f"{invoice.number} is al gemaild op "
+                    f"{formats.moment(invoice.emailed_at)} naar "
+                    f"{invoice.customer_email}"
+                    for invoice in already
+                ],
+                # A large selection is mailed by a job, which checks each document then;
+                # reading them all here would outlast the request.
+                mail=mail_preview(
+                    "De factuur",
+                    invoices,
+                    _invoice_recipient if is_large(queryset) else _checked_invoice_recipient,
+                    emails.invoice_message,
+                    REFUSALS,
+                ),
             )
         if is_large(queryset):
             return start_job(self, request, BulkJob.Kind.EMAIL, queryset)
@@ -747,6 +760,15 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             refusals=REFUSALS,
         )
         return None
+
+
+def _invoice_recipient(invoice):
+    return f"{invoice.number}: {invoice.customer_organisation} <{invoice.customer_email}>"
+
+
+def _checked_invoice_recipient(invoice):
+    jobs.check_documents(invoice)  # refuses with the reason the action would
+    return _invoice_recipient(invoice)
 
 
 class BulkJobAdmin(admin.ModelAdmin):
