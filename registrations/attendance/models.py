@@ -152,11 +152,14 @@ class CertificateQuerySet(models.QuerySet):
         edition = registration.edition
         if not edition.has_ended(at):
             raise CertificateRefused(
-                f"{registration.reference}: de editie is nog niet afgelopen; een bewijs van "
-                "deelname kan pas daarna."
+                f"{registration.reference}: de editie is nog niet afgelopen (de laatste dag is "
+                f"{formats.day(edition.end_date)}); een bewijs van deelname kan pas daarna."
             )
         if registration.status != Registration.Status.CONFIRMED:
-            raise CertificateRefused(f"{registration.reference} is geen bevestigde deelnemer.")
+            raise CertificateRefused(
+                f"{registration.reference} is geen bevestigde deelnemer: "
+                f"{registration.get_status_display()}."
+            )
         attended = registration.attendances.present().filter(
             date__range=(edition.start_date, edition.end_date)
         )

@@ -31,6 +31,7 @@ from registrations.models import (
     Registration,
     validate_kvk_number,
 )
+from werkplaats import formats
 from werkplaats.formats import round_cents
 
 from ..countries import CountryField
@@ -466,6 +467,25 @@ class Invoice(models.Model):
     @property
     def is_credited(self):
         return not self.is_credit_note and hasattr(self, "credit_note")
+
+    def credit_text(self):
+        """Why no money comes in on it, naming the credit (for a refusal), or None: "2026-C0001
+        is een creditfactuur (van 2026-0001)", "2026-0001 is al gecrediteerd met 2026-C0001 op
+        5 januari 2027"."""
+        if self.is_credit_note:
+            return f"{self.number} is een creditfactuur (van {self.credited_invoice.number})"
+        if self.is_credited:
+            credit = self.credit_note
+            return (
+                f"{self.number} is al gecrediteerd met {credit.number} op "
+                f"{formats.day(credit.invoice_date)}"
+            )
+        return None
+
+    def paid_text(self):
+        """ "2026-0001 is al betaald op 05-01-2027" (without the date when none is recorded)."""
+        on = f" op {formats.numeric_date(self.paid_on)}" if self.paid_on else ""
+        return f"{self.number} is al betaald{on}"
 
     @property
     def filename(self):
