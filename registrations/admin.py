@@ -1,3 +1,4 @@
+import copy
 from collections import Counter
 
 from django import forms
@@ -11,12 +12,19 @@ from django.utils.html import format_html
 
 from programme.models import Edition
 from werkplaats import formats
-from werkplaats.admin_tools import ReadOnlyAdminMixin, admin_page, apply_to_each, report_mail
+from werkplaats.admin_tools import (
+    ReadOnlyAdminMixin,
+    admin_page,
+    apply_to_each,
+    confirm_page,
+    mail_preview,
+    report_mail,
+)
 from werkplaats.exports import csv_response, dutch_name_key
 from werkplaats.formats import money
 from werkplaats.queue import Queued, atomic_with
 
-from . import admin_views, models, tasks
+from . import admin_views, emails, models, tasks
 from .models import (
     ORDERER_FIELDS,
     AlreadyRegistered,
@@ -154,14 +162,16 @@ class RegistrationChangeInline(admin.TabularInline):
 
 
 class RegistrationAdmin(admin.ModelAdmin):
+    # Seen at 1366 px with the sidebar and the filters open: the edition as its start date
+    # (the full title in its tooltip and in the filter), the e-mail address under the name,
+    # the waiting-list date beside the status and the sign-up date under the order, so the status
+    # and the invoicing column stay in view.
     list_display = [
-        "full_name",
-        "organisation",
-        "edition",
-        "status",
-        "waiting_since",
-        "created_at",
-        "email",
+        "name_and_email",
+        "order_link",
+        "organisation_and_function",
+        "edition_label",
+        "status_since",
     ]
     list_filter = [
         "edition",
@@ -182,6 +192,10 @@ class RegistrationAdmin(admin.ModelAdmin):
     ]
     date_hierarchy = "created_at"
     list_select_related = ["edition", "order"]
+
+    class Media:
+        css = {"all": ["css/admin_lists.css"]}
+
     inlines = [WaitingListOfferInline, RegistrationChangeInline]
     actions = [
         "confirm_from_waiting_list",
@@ -267,6 +281,41 @@ class RegistrationAdmin(admin.ModelAdmin):
         # under its own edition's rules.
         return readonly
 
+    @admin.display(description="bestelling", ordering="created_at")
+    def order_link(self, registration):
+        url = reverse("admin:registrations_order_change", args=[registration.order_id])
+        return format_html(
+            '<a href="{}">{}</a><br><small title="ingeschreven op">{}</small>',
+            url,
+            registration.order.reference,
+            formats.numeric_date(timezone.localtime(registration.created_at)),
+        )
+
+    @admin.display(description="editie", ordering="edition__start_date")
+    def edition_label(self, registration):
+        edition = registration.edition
+        return format_html(
+            '<span title="{}">{}</span>', edition.title, formats.numeric_date(edition.start_date)
+        )
+
+    @admin.display(description="naam", ordering="last_name")
+    def name_and_email(self, registration):
+        # A long address may break anywhere (static/css/admin_lists.css), not widen the table.
+        return format_html("{}<br><small>{}</small>", registration.full_name, registration.email)
+
+    @admin.display(description="organisatie, functie", ordering="organisation")
+    def organisation_and_function(self, registration):
+        return format_html(
+            "{}<br><small>{}</small>", registration.organisation, registration.job_title
+        )
+
+    @admin.display(description="status", ordering="status")
+    def status_since(self, registration):
+        if registration.status == Registration.Status.WAITING and registration.waiting_since:
+            since = formats.numeric_date(timezone.localtime(registration.waiting_since))
+            return f"{registration.get_status_display()} sinds {since}"
+        return registration.get_status_display()
+
     @admin.display(description="plaats op wachtlijst")
     def waiting_position(self, registration):
         return registration.position_on_waiting_list() or "–"
@@ -302,15 +351,20 @@ class RegistrationAdmin(admin.ModelAdmin):
         )
         report_mail(self, request, queued, "Bevestiging")
 
+    def _too_many(self, request, queryset):
+        if queryset.count() <= TRANSITION_LIMIT:
+            return False
+        self.message_user(
+            request,
+            f"Kies hoogstens {TRANSITION_LIMIT} inschrijvingen tegelijk; er is niets "
+            "gewijzigd. Doe de rest in een volgende ronde.",
+            messages.ERROR,
+        )
+        return True
+
     def _mail_each(self, request, queryset, step, done, mail_task, what):
         """apply_to_each, with `mail_task` queued in each step's own transaction."""
-        if queryset.count() > TRANSITION_LIMIT:
-            self.message_user(
-                request,
-                f"Kies hoogstens {TRANSITION_LIMIT} inschrijvingen tegelijk; er is niets "
-                "gewijzigd. Doe de rest in een volgende ronde.",
-                messages.ERROR,
-            )
+        if self._too_many(request, queryset):
             return
         outcomes = Queued()
 
@@ -328,6 +382,21 @@ class RegistrationAdmin(admin.ModelAdmin):
         description="Bevestigen vanaf de wachtlijst (wie vooraan staat)", permissions=["manage"]
     )
     def confirm_from_waiting_list(self, request, queryset):
+        queryset = queryset.order_by("edition", "waiting_since", "pk").select_related("edition")
+        if "apply" not in request.POST:
+            return self._confirm_mail(
+                request,
+                queryset,
+                "confirm_from_waiting_list",
+                "Bevestigen vanaf de wachtlijst",
+                "Wie niet vooraan staat of voor wie geen plaats meer is, wordt bij het "
+                "bevestigen overgeslagen en krijgt niets.",
+                "Het bericht 'er is een plaats vrij'",
+                _waiting_recipient,
+                # The mail is rendered after the confirmation: as confirmed.
+                lambda r: emails.confirmation_message(_as_confirmed(r), from_waiting_list=True),
+            )
+
         def step(registration):
             registration.confirm_from_waiting_list()
             # Confirming also expires lapsed offers, whose places go to the next in line.
@@ -336,7 +405,7 @@ class RegistrationAdmin(admin.ModelAdmin):
 
         self._mail_each(
             request,
-            queryset.order_by("edition", "waiting_since", "pk").select_related("edition"),
+            queryset,
             step,
             "Bevestigd",
             tasks.send_place_freed_email,
@@ -392,11 +461,21 @@ class RegistrationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Bevestiging opnieuw versturen", permissions=["manage"])
     def resend_confirmation(self, request, queryset):
+        queryset = queryset.select_related("edition", "order").order_by("pk")
+        if "apply" not in request.POST:
+            return self._confirm_mail(
+                request,
+                queryset,
+                "resend_confirmation",
+                "Bevestiging opnieuw versturen",
+                "",
+                "De bevestiging",
+                _confirmation_recipient,
+                emails.confirmation_message,
+            )
+
         def step(registration):
-            if registration.is_cancelled:
-                raise TransitionRefused(
-                    f"{registration.reference} is geannuleerd; daar hoort geen bevestiging bij."
-                )
+            _confirmation_recipient(registration)
             return registration.reference
 
         self._mail_each(
@@ -407,6 +486,13 @@ class RegistrationAdmin(admin.ModelAdmin):
             tasks.send_confirmation_email,
             "Bevestiging",
         )
+
+    def _confirm_mail(self, request, queryset, action, title, text, what, recipient, message):
+        """The page a mailing action shows first: nothing is sent until it is posted."""
+        if self._too_many(request, queryset):
+            return None  # refused as the action itself would, before any preview
+        preview = mail_preview(what, queryset, recipient, message, REFUSALS)
+        return confirm_page(self, request, queryset, action, title, text, mail=preview)
 
     @staticmethod
     def _people(request, queryset):
@@ -487,6 +573,29 @@ class RegistrationAdmin(admin.ModelAdmin):
         rows.append(["Overnachten", sum(r.overnight_stay for r in people), "", "", "", ""])
         rows.append(["Totaal", len(people), "", "", "", ""])
         return csv_response("locatie-dieet-toegankelijkheid.csv", header, rows)
+
+
+def _confirmation_recipient(registration):
+    if registration.is_cancelled:
+        raise TransitionRefused(
+            f"{registration.reference} is geannuleerd; daar hoort geen bevestiging bij."
+        )
+    return f"{registration.full_name} <{registration.email}> ({registration.reference})"
+
+
+def _waiting_recipient(registration):
+    if registration.status != Registration.Status.WAITING:
+        raise TransitionRefused(
+            f"{registration.reference} staat niet op de wachtlijst: "
+            f"{registration.get_status_display()}."
+        )
+    return f"{registration.full_name} <{registration.email}> ({registration.reference})"
+
+
+def _as_confirmed(registration):
+    confirmed = copy.copy(registration)
+    confirmed.status = Registration.Status.CONFIRMED
+    return confirmed
 
 
 class CapacityForm(forms.ModelForm):

@@ -12,12 +12,12 @@ from programme.ics import edition_calendar
 from werkplaats.mail import render_message, send_logged
 
 
-def send_confirmation(registration, from_waiting_list=False, as_substitute=False):
+def confirmation_message(registration, from_waiting_list=False, as_substitute=False):
     """The participant's confirmation with the summary, their link and the .ics file; for
     someone confirmed from the waiting list, the news that a place came free; for a
     substitute, that a colleague handed them the place."""
     edition = registration.edition
-    message = render_message(
+    return render_message(
         "registration_confirmation",
         {
             "registration": registration,
@@ -31,6 +31,10 @@ def send_confirmation(registration, from_waiting_list=False, as_substitute=False
             (f"werkplaats-{edition.slug}.ics", edition_calendar(edition), "text/calendar")
         ],
     )
+
+
+def send_confirmation(registration, from_waiting_list=False, as_substitute=False):
+    message = confirmation_message(registration, from_waiting_list, as_substitute)
     sent = send_logged(message, registration.reference, "confirmation")
     if sent:
         registration.confirmation_sent_at = timezone.now()

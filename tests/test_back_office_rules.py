@@ -152,11 +152,11 @@ def test_the_freed_place_goes_to_the_first_in_line(client, staff_member, mailout
     first.cancel()
     client.force_login(staff_member)
     # Selecting only the later one: refused, the earlier one waits longer.
-    response = act(client, REGISTRATIONS, "confirm_from_waiting_list", [later])
+    response = act(client, REGISTRATIONS, "confirm_from_waiting_list", [later], apply="1")
     later.refresh_from_db()
     assert later.status == Registration.Status.WAITING
     assert "staat niet vooraan" in " ".join(messages_of(response))
-    response = act(client, REGISTRATIONS, "confirm_from_waiting_list", [earlier, later])
+    response = act(client, REGISTRATIONS, "confirm_from_waiting_list", [earlier, later], apply="1")
     earlier.refresh_from_db()
     later.refresh_from_db()
     assert earlier.status == Registration.Status.CONFIRMED
@@ -178,7 +178,7 @@ def test_admin_does_not_say_mailed_when_the_mail_failed(client, staff_member, se
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", closed_port()
     client.force_login(staff_member)
-    response = act(client, REGISTRATIONS, "confirm_from_waiting_list", [waiting])
+    response = act(client, REGISTRATIONS, "confirm_from_waiting_list", [waiting], apply="1")
     text = " ".join(messages_of(response))
     waiting.refresh_from_db()
     assert waiting.status == Registration.Status.CONFIRMED
@@ -506,7 +506,7 @@ def test_a_payment_date_before_the_invoice_date_is_refused(client, invoicing, fi
 def test_re_mailing_an_invoice_asks_first(client, invoicing, finance_user, mailoutbox):
     invoice = issue_invoice(make_registration(make_edition()))
     client.force_login(finance_user)
-    act(client, INVOICES, "email_invoices", [invoice])
+    act(client, INVOICES, "email_invoices", [invoice], apply="1")
     assert len(mailoutbox) == 1
     page = act(client, INVOICES, "email_invoices", [invoice])
     assert "al gemaild op" in page.content.decode()
@@ -520,7 +520,7 @@ def test_resending_to_a_cancelled_registration_says_why_not(client, staff_member
     registration.cancel()
     mailoutbox.clear()
     client.force_login(staff_member)
-    response = act(client, REGISTRATIONS, "resend_confirmation", [registration])
+    response = act(client, REGISTRATIONS, "resend_confirmation", [registration], apply="1")
     assert "is geannuleerd; daar hoort geen bevestiging bij" in " ".join(messages_of(response))
     assert not mailoutbox
 

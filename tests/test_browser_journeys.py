@@ -213,6 +213,15 @@ def test_staff_member_finds_a_registration_and_confirms_it_from_the_waiting_list
     )
     page.get_by_role("button", name="Uitvoeren").click()
 
+    # First what it will mail, to whom; nothing is sent yet.
+    expect(page.locator("#mail-count")).to_have_text(
+        "Het bericht 'er is een plaats vrij' gaat naar 1 persoon"
+    )
+    expect(page.locator(".mail-recipients")).to_contain_text("sanne@wijkteam.example.nl")
+    expect(page.locator(".mail-subject")).to_contain_text("Er is een plaats voor je")
+    assert mail.outbox == []
+    page.get_by_role("button", name="Bevestigen vanaf de wachtlijst").click()
+
     expect(page.locator(".messagelist")).to_contain_text(
         f"Bevestigd (1): {waiting.reference} bevestigd vanaf de wachtlijst"
     )

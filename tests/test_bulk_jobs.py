@@ -27,6 +27,7 @@ from tests.conftest import (
     make_registration,
     stored_pdf,
 )
+from werkplaats import formats
 
 AT = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
 INVOICES = reverse("admin:invoicing_invoice_changelist")
@@ -170,7 +171,7 @@ def test_an_email_job_mails_each_invoice_and_reports_a_missing_pdf(
     InvoiceDocument.objects.filter(invoice=second, kind="pdf").delete()
     client.force_login(finance_user)
 
-    response = admin_action(client, INVOICES, "email_invoices", invoices)
+    response = admin_action(client, INVOICES, "email_invoices", invoices, apply="1")
 
     job = BulkJob.objects.get(kind="email")
     assert response["Location"] == job_url(job)
@@ -277,7 +278,7 @@ def test_a_credit_job_credits_each_invoice_once(
     client, invoices, finance_user, inline_limit_of_two
 ):
     first, second, third = invoices
-    credit_invoice(third)
+    earlier = credit_invoice(third)
     client.force_login(finance_user)
 
     admin_action(client, INVOICES, "create_credit_notes", invoices, apply="1")
@@ -285,7 +286,10 @@ def test_a_credit_job_credits_each_invoice_once(
     job = BulkJob.objects.get(kind="credit")
     assert Invoice.objects.credit_notes().count() == 3
     assert [succeeded for _, succeeded, _ in outcomes(job)] == [True, True, False]
-    assert outcomes(job)[2][2] == f"Factuur {third.number} is al gecrediteerd."
+    assert outcomes(job)[2][2] == (
+        f"Factuur {third.number} is al gecrediteerd met {earlier.number} op "
+        f"{formats.day(earlier.invoice_date)}."
+    )
 
 
 def test_a_restore_job_puts_back_a_missing_pdf(client, invoices, finance_user, inline_limit_of_two):

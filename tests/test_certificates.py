@@ -150,7 +150,9 @@ def test_certificates_go_only_to_those_present_after_the_end(
 ):
     absent = make_registration(edition, first_name="Niet", last_name="Gekomen")
     client.force_login(staff_member)
-    response = admin_action(client, REGISTRATIONS, "send_certificates", [present, absent])
+    response = admin_action(
+        client, REGISTRATIONS, "send_certificates", [present, absent], apply="1"
+    )
     assert response.status_code == 302
     assert Certificate.objects.get().registration == present
     assert len(mail.outbox) == 1
@@ -166,7 +168,7 @@ def test_mailing_again_asks_first_and_sends_only_when_confirmed(
     client, staff_member, edition, present
 ):
     client.force_login(staff_member)
-    admin_action(client, REGISTRATIONS, "send_certificates", [present])
+    admin_action(client, REGISTRATIONS, "send_certificates", [present], apply="1")
     assert len(mail.outbox) == 1
     response = admin_action(client, REGISTRATIONS, "send_certificates", [present])
     assert response.status_code == 200

@@ -187,7 +187,11 @@ def test_confirmation_can_be_resent_from_admin_once_the_mail_server_is_back(
 
     client.force_login(staff_member)
     changelist = reverse("admin:registrations_registration_changelist")
-    resend = {"action": "resend_confirmation", "_selected_action": [registration.pk]}
+    resend = {
+        "action": "resend_confirmation",
+        "_selected_action": [registration.pk],
+        "apply": "1",
+    }
     response = client.post(changelist, resend, follow=True)
     assert "1 niet verstuurd, de mailserver weigerde" in response.content.decode()
     registration.refresh_from_db()

@@ -294,8 +294,8 @@ def invoice(invoicing, open_edition):
     return issue_invoice(make_registration(open_edition), at=AT)
 
 
-def act(client, action, invoices):
-    data = {"action": action, "_selected_action": [i.pk for i in invoices], "index": 0}
+def act(client, action, invoices, **extra):
+    data = {"action": action, "_selected_action": [i.pk for i in invoices], "index": 0, **extra}
     return client.post(INVOICES, data, follow=True)
 
 
@@ -366,7 +366,7 @@ def test_a_missing_or_damaged_document_is_reported_in_dutch_everywhere(
         reverse("admin:invoicing_invoice_pdf", args=[invoice.number]), follow=True
     )
     archive = act(client, "download_zip", [invoice])
-    emailed = act(client, "email_invoices", [invoice])
+    emailed = act(client, "email_invoices", [invoice], apply="1")
 
     for response in (download, archive, emailed):
         assert response.status_code == 200

@@ -292,7 +292,7 @@ def test_credit_action_confirms_then_credits_once(client, invoice, finance_user)
 
 def test_email_action_sends_the_stored_pdf(client, invoice, finance_user):
     client.force_login(finance_user)
-    act(client, INVOICES, "email_invoices", [invoice])
+    act(client, INVOICES, "email_invoices", [invoice], apply="1")
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["facturen@utrecht.example.nl"]

@@ -129,9 +129,9 @@ def test_the_admin_action_sends_the_next_reminder_at_once_and_records_it(
     client.force_login(finance_user)
     url = reverse("admin:invoicing_invoice_changelist")
     with at((10, 13)), django_capture_on_commit_callbacks(execute=True):
-        admin_action(client, url, "send_reminder", [invoice])
-        admin_action(client, url, "send_reminder", [invoice])
-        admin_action(client, url, "send_reminder", [invoice])  # both sent: nothing more
+        admin_action(client, url, "send_reminder", [invoice], apply="1")
+        admin_action(client, url, "send_reminder", [invoice], apply="1")
+        admin_action(client, url, "send_reminder", [invoice], apply="1")  # both sent: no more
     assert list(Reminder.objects.values_list("level", "by")) == [(1, "femke"), (2, "femke")]
     assert len(mailoutbox) == 2
     page = client.get(reverse("admin:invoicing_invoice_change", args=[invoice.pk]))

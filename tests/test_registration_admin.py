@@ -166,7 +166,7 @@ def test_confirm_from_waiting_list_respects_capacity(anna, db, mailoutbox):
     later = make_registration(edition)
     assert later.status == Registration.Status.WAITING
 
-    response = run_action(anna, "confirm_from_waiting_list", [later, earlier])
+    response = run_action(anna, "confirm_from_waiting_list", [later, earlier], apply="1")
     assert response.status_code == 302
 
     earlier.refresh_from_db()
@@ -213,7 +213,7 @@ def test_a_status_change_for_more_than_the_limit_changes_nothing_and_says_why(
 
 
 def test_resend_confirmation_mails_active_registrations_only(anna, people, mailoutbox):
-    run_action(anna, "resend_confirmation", list(people.values()))
+    run_action(anna, "resend_confirmation", list(people.values()), apply="1")
     assert sorted(m.to[0] for m in mailoutbox) == [
         "fatima@utrecht.example.nl",
         "jan@politie.example.nl",

@@ -616,14 +616,18 @@ def _prepare(action, changelist, world, mailoutbox):
     if changelist == "registrations_registration":
         if action == "confirm_from_waiting_list":
             waiting = make_registration(edition, status=Registration.Status.WAITING)
-            return [waiting], {}, lambda: _refreshed(waiting, "status")
+            return [waiting], {"apply": "1"}, lambda: _refreshed(waiting, "status")
         if action == "send_certificates":
             attended = world["attended"]
             Certificate.objects.all().delete()
             Attendance.objects.create(
                 registration=attended, date=attended.edition.end_date, present=True
             )
-            return [attended], {}, lambda: (Certificate.objects.count(), len(mailoutbox))
+            return (
+                [attended],
+                {"apply": "1"},
+                lambda: (Certificate.objects.count(), len(mailoutbox)),
+            )
         if action == "reinstate_registrations":
             cancelled = make_registration(edition, status=Registration.Status.CANCELLED)
             return [cancelled], {}, lambda: _refreshed(cancelled, "status", "cancelled_at")
@@ -641,7 +645,8 @@ def _prepare(action, changelist, world, mailoutbox):
             "mark_no_show": lambda: registration.attendances.count(),
             "delete_selected": lambda: Registration.objects.filter(pk=registration.pk).exists(),
         }.get(action)
-        return [registration], {"post": "yes"}, observe
+        # "apply": the confirmation page of a mailing action, confirmed.
+        return [registration], {"post": "yes", "apply": "1"}, observe
     if changelist == "programme_edition":
         if action == "delete_selected":
             spare = make_edition(slug="zonder-inschrijvingen")
@@ -660,7 +665,7 @@ def _prepare(action, changelist, world, mailoutbox):
             make_registration(edition, first_name="Laat"),
             at=timezone.now() - datetime.timedelta(days=60),
         )
-        return [late], {}, lambda: Reminder.objects.filter(invoice=late).count()
+        return [late], {"apply": "1"}, lambda: Reminder.objects.filter(invoice=late).count()
     if action == "transfer_payment":
         record_payment(invoice, timezone.localdate())
         credit_invoice(invoice)

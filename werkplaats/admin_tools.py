@@ -4,6 +4,7 @@ read-only records, and pages written as functions in an app's admin_views.py.
 Nobody's app: programme, registrations, invoicing, attendance and payments all import it.
 """
 
+from dataclasses import dataclass, field
 from functools import partial
 
 from django.contrib import messages
@@ -60,6 +61,46 @@ def report_mail(modeladmin, request, queued, what):
         )
 
 
+@dataclass
+class MailPreview:
+    """What an action would mail, shown before anything is sent: to whom (one line each),
+    which rows it skips and why, and ONE message rendered by the very function that sends
+    it (an app's emails module, through werkplaats.mail.render_message)."""
+
+    what: str
+    recipients: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    message: object = None
+
+    @property
+    def count(self):
+        return len(self.recipients)
+
+    @property
+    def attachment_names(self):
+        return [attachment[0] for attachment in self.message.attachments] if self.message else []
+
+
+def mail_preview(what, rows, recipient, message_for, refusals):
+    """MailPreview of `rows`: `recipient(row)` names whom a row mails ("Naam <adres>"), or
+    raises one of `refusals` with the reason the action would skip it; `message_for(row)`
+    renders the first row's message as it will be sent."""
+    preview = MailPreview(what)
+    for row in rows:
+        try:
+            label = recipient(row)
+            if preview.message is None:
+                preview.message = message_for(row)
+        except refusals as refusal:
+            preview.skipped.append(refusal_text(refusal))
+        else:
+            preview.recipients.append(label)
+    return preview
+
+
+MAIL_CONFIRM_TEMPLATE = "admin_tools/confirm_mail.html"
+
+
 def confirm_page(
     modeladmin,
     request,
@@ -70,12 +111,18 @@ def confirm_page(
     form=None,
     rows=None,
     template="invoicing/admin_confirm.html",
+    mail=None,
 ):
     """An intermediate page for an action: what will happen, to which rows, and a form.
 
     Posting it runs `action` again on the same selection with "apply" set. The default
-    template lists invoices; an app whose rows are something else brings its own.
+    template lists invoices; an app whose rows are something else brings its own. With
+    `mail` (a MailPreview) it is the page every mailing action shows first: how many get
+    which mail, who, who is skipped and why, and one message as it will be sent; nothing is
+    sent until it is posted.
     """
+    if mail is not None and template == "invoicing/admin_confirm.html":
+        template = MAIL_CONFIRM_TEMPLATE
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": title,
@@ -83,6 +130,7 @@ def confirm_page(
         "queryset": queryset,
         "rows": rows,
         "form": form,
+        "mail": mail,
         "action": action,
         "opts": modeladmin.model._meta,
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,

@@ -4,10 +4,16 @@ from django.utils.html import format_html, format_html_join
 
 from registrations.models import Registration, TransitionRefused
 from werkplaats import formats
-from werkplaats.admin_tools import admin_page, apply_to_each, confirm_page, report_mail
+from werkplaats.admin_tools import (
+    admin_page,
+    apply_to_each,
+    confirm_page,
+    mail_preview,
+    report_mail,
+)
 from werkplaats.queue import Queued
 
-from . import admin_views, tasks
+from . import admin_views, emails, tasks
 from .admin_views import MANAGE, badges_response
 from .models import Attendance, Certificate, CertificateRefused, edition_days, participants
 
@@ -136,19 +142,32 @@ class AttendanceRegistrationMixin:
     @admin.action(description="Bewijs van deelname mailen…", permissions=["manage"])
     def send_certificates(self, request, queryset):
         queryset = queryset.select_related("edition", "certificate").order_by("pk")
-        already = [r for r in queryset if hasattr(r, "certificate") and r.certificate.emailed_at]
-        if already and "apply" not in request.POST:
+        if "apply" not in request.POST:
+            # Nothing is sent on the first click: who gets it, who not and why, one message.
+            already = [
+                r for r in queryset if hasattr(r, "certificate") and r.certificate.emailed_at
+            ]
             return confirm_page(
                 self,
                 request,
                 queryset,
                 "send_certificates",
-                "Bewijs van deelname opnieuw mailen?",
+                "Bewijs van deelname opnieuw mailen?" if already else "Bewijs van deelname mailen",
+                "Een deel van deze deelnemers heeft het bewijs van deelname al per e-mail "
+                "gekregen. Mail je het nog een keer, dan krijgen zij het dubbel."
+                if already
+                else "",
                 rows=[
                     f"{r.reference} kreeg het al op {formats.moment(r.certificate.emailed_at)}"
                     for r in already
                 ],
-                template="attendance/admin_confirm.html",
+                mail=mail_preview(
+                    "Het bewijs van deelname",
+                    queryset,
+                    lambda r: _certificate_recipient(r),
+                    lambda r: emails.certificate_message(Certificate.objects.prepare(r)),
+                    REFUSALS,
+                ),
             )
         queued = Queued()
 
@@ -167,6 +186,11 @@ class AttendanceRegistrationMixin:
         )
         report_mail(self, request, queued, "Bewijs van deelname")
         return None
+
+
+def _certificate_recipient(registration):
+    Certificate.objects.prepare(registration)  # refuses with the reason the action would
+    return f"{registration.full_name} <{registration.email}> ({registration.reference})"
 
 
 class CertificateAdmin(admin.ModelAdmin):

@@ -8,9 +8,11 @@ from werkplaats.mail import render_message, send_logged
 from . import pdf
 
 
-def send_certificate(certificate):
+def certificate_message(certificate):
+    """The certificate's mail with its PDF; an unsaved certificate gives what the admin's
+    confirmation page previews."""
     registration = certificate.registration
-    message = render_message(
+    return render_message(
         "certificate",
         {
             "certificate": certificate,
@@ -20,7 +22,11 @@ def send_certificate(certificate):
         [registration.email],
         attachments=[(certificate.filename, pdf.certificate(certificate), "application/pdf")],
     )
-    sent = send_logged(message, registration.reference, "certificate")
+
+
+def send_certificate(certificate):
+    message = certificate_message(certificate)
+    sent = send_logged(message, certificate.registration.reference, "certificate")
     if sent:
         certificate.emailed_at = timezone.now()
         certificate.save(update_fields=["emailed_at"])

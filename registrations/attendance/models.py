@@ -137,6 +137,14 @@ class CertificateQuerySet(models.QuerySet):
         The certificate copies what it states, so it stays true and verifiable after the
         registration has been anonymised.
         """
+        certificate = self.prepare(registration, at)
+        if certificate.pk is None:
+            certificate.save(force_insert=True)
+        return certificate
+
+    def prepare(self, registration, at=None):
+        """The certificate issue() would give, not stored: the existing one, or a new one
+        unsaved (what the admin previews before mailing); CertificateRefused says why not."""
         at = at or timezone.now()
         existing = self.filter(registration=registration).first()
         if existing:
@@ -144,11 +152,14 @@ class CertificateQuerySet(models.QuerySet):
         edition = registration.edition
         if not edition.has_ended(at):
             raise CertificateRefused(
-                f"{registration.reference}: de editie is nog niet afgelopen; een bewijs van "
-                "deelname kan pas daarna."
+                f"{registration.reference}: de editie is nog niet afgelopen (de laatste dag is "
+                f"{formats.day(edition.end_date)}); een bewijs van deelname kan pas daarna."
             )
         if registration.status != Registration.Status.CONFIRMED:
-            raise CertificateRefused(f"{registration.reference} is geen bevestigde deelnemer.")
+            raise CertificateRefused(
+                f"{registration.reference} is geen bevestigde deelnemer: "
+                f"{registration.get_status_display()}."
+            )
         attended = registration.attendances.present().filter(
             date__range=(edition.start_date, edition.end_date)
         )
@@ -158,7 +169,7 @@ class CertificateQuerySet(models.QuerySet):
                 f"{registration.reference} was op geen enkele dag aanwezig; geen bewijs van "
                 "deelname."
             )
-        return self.create(
+        return self.model(
             registration=registration,
             participant_name=registration.full_name,
             workshop_title=edition.title,

@@ -1,8 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -19,13 +20,14 @@ from werkplaats.admin_tools import (
     admin_page,
     apply_to_each,
     confirm_page,
+    mail_preview,
     report_mail,
 )
 from werkplaats.exports import csv_response
 from werkplaats.formats import money
 from werkplaats.queue import Queued
 
-from . import admin_views, exports, issuing, jobs, tasks
+from . import admin_views, emails, exports, issuing, jobs, tasks
 from .models import (
     INVOICE_FROZEN_FIELDS,
     ORDER_FROZEN_FIELDS,
@@ -405,19 +407,38 @@ class InvoiceIssuerAdmin(admin.ModelAdmin):
         return redirect("admin:invoicing_invoiceissuer_add")
 
 
+class InvoiceChangeList(ChangeList):
+    """The invoice list, with each row's participants fetched in one query for the page."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        lines = InvoiceLine.objects.select_related("registration").order_by("position")
+        return (
+            super()
+            .get_queryset(request, exclude_parameters)
+            .prefetch_related(Prefetch("lines", queryset=lines))
+        )
+
+
 class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "kind",
-        "invoice_date",
+        "invoice_date_short",
+        "edition_label",
+        "order_or_participants",
         "customer_organisation",
         "excl_vat",
         "vat",
         "incl_vat",
         "status_label",
+        "due_on",
+        "paid_on_short",
+        "emailed_on",
         "pdf_link",
         "ubl_link",
     ]
+    # The totals of what the filters and search leave, under the list.
+    change_list_template = "invoicing/invoice_change_list.html"
     list_filter = [
         InvoiceStatusFilter,
         InvoiceYearFilter,
@@ -492,8 +513,64 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         ),
     ]
 
+    class Media:
+        css = {"all": ["css/admin_lists.css"]}
+
     def get_readonly_fields(self, request, obj=None):
         return list(flatten_fieldsets(self.fieldsets))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_edition_label()
+
+    def get_changelist(self, request, **kwargs):
+        return InvoiceChangeList
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            totals = changelist.queryset.totals()
+            response.context_data["totals"] = {key: money(value) for key, value in totals.items()}
+        return response
+
+    @admin.display(description="factuurdatum", ordering="invoice_date")
+    def invoice_date_short(self, invoice):
+        return formats.numeric_date(invoice.invoice_date)
+
+    @admin.display(description="editie", ordering="edition_start")
+    def edition_label(self, invoice):
+        if invoice.edition_start is None:
+            return "–"
+        return format_html(
+            '<span title="{}">{}</span>',
+            invoice.edition_title,
+            formats.numeric_date(invoice.edition_start),
+        )
+
+    @admin.display(description="bestelling of deelnemers")
+    def order_or_participants(self, invoice):
+        names = ", ".join(line.registration.full_name for line in invoice.lines.all())
+        if invoice.order_id is None:
+            # Combined from several orders: its participants say whom it bills.
+            return names or "–"
+        url = reverse("admin:registrations_order_change", args=[invoice.order_id])
+        return format_html(
+            '<a href="{}">{}</a><br><small>{}</small>', url, invoice.order.reference, names
+        )
+
+    @admin.display(description="vervaldatum", ordering="due_date")
+    def due_on(self, invoice):
+        return formats.numeric_date(invoice.due_date)
+
+    @admin.display(description="betaald op", ordering="paid_on")
+    def paid_on_short(self, invoice):
+        return formats.numeric_date(invoice.paid_on) if invoice.paid_on else "–"
+
+    @admin.display(description="gemaild op", ordering="emailed_at")
+    def emailed_on(self, invoice):
+        if invoice.emailed_at is None:
+            return "–"
+        return formats.numeric_date(timezone.localtime(invoice.emailed_at))
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -626,23 +703,35 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         description="Mail de pdf en e-factuur naar het factuuradres…", permissions=["send_invoice"]
     )
     def email_invoices(self, request, queryset):
-        already = [invoice for invoice in queryset.order_by("number") if invoice.emailed_at]
-        if already and "apply" not in request.POST:
-            rows = [
-                f"{invoice.number} is al gemaild op "
-                f"{formats.moment(invoice.emailed_at)} naar "
-                f"{invoice.customer_email}"
-                for invoice in already
-            ]
+        if "apply" not in request.POST:
+            # Nothing is sent on the first click: to whom, who not and why, one message.
+            invoices = list(queryset.order_by("number"))
+            already = [invoice for invoice in invoices if invoice.emailed_at]
             return confirm_page(
                 self,
                 request,
                 queryset,
                 "email_invoices",
-                "Opnieuw mailen?",
+                "Opnieuw mailen?" if already else "Facturen mailen",
                 "Een deel van deze facturen is al gemaild. Mail je ze nog een keer, dan krijgt "
-                "de klant ze dubbel; dat kan tot een dubbele betaling leiden.",
-                rows=rows,
+                "de klant ze dubbel; dat kan tot een dubbele betaling leiden."
+                if already
+                else "",
+                rows=[
+                    f"{invoice.number} is al gemaild op "
+                    f"{formats.moment(invoice.emailed_at)} naar "
+                    f"{invoice.customer_email}"
+                    for invoice in already
+                ],
+                # A large selection is mailed by a job, which checks each document then;
+                # reading them all here would outlast the request.
+                mail=mail_preview(
+                    "De factuur",
+                    invoices,
+                    _invoice_recipient if is_large(queryset) else _checked_invoice_recipient,
+                    emails.invoice_message,
+                    REFUSALS,
+                ),
             )
         if is_large(queryset):
             return start_job(self, request, BulkJob.Kind.EMAIL, queryset)
@@ -671,6 +760,15 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             refusals=REFUSALS,
         )
         return None
+
+
+def _invoice_recipient(invoice):
+    return f"{invoice.number}: {invoice.customer_organisation} <{invoice.customer_email}>"
+
+
+def _checked_invoice_recipient(invoice):
+    jobs.check_documents(invoice)  # refuses with the reason the action would
+    return _invoice_recipient(invoice)
 
 
 class BulkJobAdmin(admin.ModelAdmin):

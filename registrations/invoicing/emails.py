@@ -9,9 +9,10 @@ from werkplaats.mail import render_message, send_logged
 from .documents import pdf_bytes, ubl_bytes
 
 
-def send_invoice(invoice):
+def invoice_message(invoice):
     """The invoice's stored PDF and e-invoice (never a new render) to the invoice e-mail
-    address; an invoice from before e-invoices has its PDF only."""
+    address; an invoice from before e-invoices has its PDF only. Also what the admin's
+    confirmation page previews."""
     attachments = [(invoice.filename, pdf_bytes(invoice), "application/pdf")]
     if invoice.ubl_sha256:
         attachments.append((invoice.ubl_filename, ubl_bytes(invoice), "application/xml"))
@@ -29,7 +30,11 @@ def send_invoice(invoice):
     if invoice.issuer_email:
         # Accounts payable answer the invoice mail; that should reach finance.
         message.reply_to = [invoice.issuer_email]
-    sent = send_logged(message, invoice.number, "invoice")
+    return message
+
+
+def send_invoice(invoice):
+    sent = send_logged(invoice_message(invoice), invoice.number, "invoice")
     if sent:
         invoice.emailed_at = timezone.now()
         invoice.save(update_fields=["emailed_at"])

@@ -245,8 +245,8 @@ def credit_invoice(invoice, at=None, by=None):
         original = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if original.is_credit_note:
             raise InvoiceRefused(f"{original.number} is zelf een creditfactuur.")
-        if Invoice.objects.filter(credited_invoice=original).exists():
-            raise InvoiceRefused(f"Factuur {original.number} is al gecrediteerd.")
+        if original.is_credited:
+            raise InvoiceRefused(f"Factuur {original.credit_text()}.")
         issuer = _ready_issuer()
         series, sequence, number = _next_number(issuer, credit_date.year, credit=True)
         fields = {
@@ -320,11 +320,8 @@ def correct_and_reissue(invoice, changes=None, at=None, by=None):
     target = changes.pop("registration", None)
     with transaction.atomic():
         current = Invoice.objects.select_for_update().get(pk=invoice.pk)
-        if current.is_credit_note or current.is_credited:
-            raise InvoiceRefused(
-                f"{current.number} is een creditfactuur of al gecrediteerd; er is niets te "
-                "corrigeren."
-            )
+        if current.is_settled_by_credit:
+            raise InvoiceRefused(f"{current.credit_text()}; er is niets te corrigeren.")
         on_it = InvoiceLine.objects.filter(invoice=current).values("registration_id")
         participants = list(
             Registration.objects.select_for_update().filter(pk__in=on_it).order_by("pk")

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import capfirst
 from stdnum import iban
@@ -30,6 +31,7 @@ from registrations.models import (
     Registration,
     validate_kvk_number,
 )
+from werkplaats import formats
 from werkplaats.formats import round_cents
 
 from ..countries import CountryField
@@ -217,6 +219,27 @@ class InvoiceQuerySet(models.QuerySet):
         first_line = InvoiceLine.objects.filter(invoice=models.OuterRef("pk")).order_by("position")
         return self.annotate(
             edition_id=models.Subquery(first_line.values("registration__edition_id")[:1])
+        )
+
+    def with_edition_label(self):
+        """Each invoice with the start date and title of its edition (`edition_start`,
+        `edition_title`), in the same query, for the list finance works in."""
+        first_line = InvoiceLine.objects.filter(invoice=models.OuterRef("pk")).order_by("position")
+        return self.annotate(
+            edition_start=models.Subquery(
+                first_line.values("registration__edition__start_date")[:1]
+            ),
+            edition_title=models.Subquery(first_line.values("registration__edition__title")[:1]),
+        )
+
+    def totals(self):
+        """Excl. btw, btw and incl. btw summed over these invoices in one query; a credit note
+        counts negative, as it is stored."""
+        zero = models.Value(Decimal("0.00"), output_field=models.DecimalField())
+        return self.aggregate(
+            excl_vat=Coalesce(models.Sum("total_excl_vat"), zero),
+            vat=Coalesce(models.Sum("total_vat"), zero),
+            incl_vat=Coalesce(models.Sum("total_incl_vat"), zero),
         )
 
     def for_registration(self, registration):
@@ -444,6 +467,25 @@ class Invoice(models.Model):
     @property
     def is_credited(self):
         return not self.is_credit_note and hasattr(self, "credit_note")
+
+    def credit_text(self):
+        """Why no money comes in on it, naming the credit (for a refusal), or None: "2026-C0001
+        is een creditfactuur (van 2026-0001)", "2026-0001 is al gecrediteerd met 2026-C0001 op
+        5 januari 2027"."""
+        if self.is_credit_note:
+            return f"{self.number} is een creditfactuur (van {self.credited_invoice.number})"
+        if self.is_credited:
+            credit = self.credit_note
+            return (
+                f"{self.number} is al gecrediteerd met {credit.number} op "
+                f"{formats.day(credit.invoice_date)}"
+            )
+        return None
+
+    def paid_text(self):
+        """ "2026-0001 is al betaald op 05-01-2027" (without the date when none is recorded)."""
+        on = f" op {formats.numeric_date(self.paid_on)}" if self.paid_on else ""
+        return f"{self.number} is al betaald{on}"
 
     @property
     def filename(self):

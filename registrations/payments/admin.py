@@ -7,12 +7,18 @@ from django.utils.html import format_html
 
 from registrations.invoicing.jobs import REFUSALS
 from werkplaats import formats
-from werkplaats.admin_tools import ReadOnlyAdminMixin, admin_page, apply_to_each, confirm_page
+from werkplaats.admin_tools import (
+    ReadOnlyAdminMixin,
+    admin_page,
+    apply_to_each,
+    confirm_page,
+    mail_preview,
+)
 from werkplaats.exports import csv_response
 from werkplaats.formats import money
 from werkplaats.middleware import accepts_uploads
 
-from . import admin_views, bookkeeping, matching, reminders
+from . import admin_views, bookkeeping, emails, matching, reminders
 from .forms import HoldForm, TransferForm, parse_amount
 from .models import (
     Allocation,
@@ -179,6 +185,14 @@ class PaymentAdmin(admin.ModelAdmin):
     def export_payments(self, request, queryset):
         rows = bookkeeping.payment_rows(bookkeeping.payments_for_export(queryset))
         return csv_response("betalingen-boekhouding.csv", bookkeeping.PAYMENT_HEADER, rows)
+
+
+def _reminder_recipient(invoice):
+    reminder = reminders.next_reminder(invoice)
+    return (
+        f"{reminder.get_level_display()} voor {invoice.number}: "
+        f"{invoice.customer_organisation} <{reminder.sent_to}>"
+    )
 
 
 def _amount(term):
@@ -386,15 +400,33 @@ class PaymentsInvoiceMixin:
             ("refunded_on", "Terugbetaald op"),
         )
 
-    @admin.action(description="Verstuur nu een betalingsherinnering", permissions=["send_invoice"])
+    @admin.action(description="Verstuur nu een betalingsherinnering…", permissions=["send_invoice"])
     def send_reminder(self, request, queryset):
+        queryset = queryset.order_by("number")
+        if "apply" not in request.POST:
+            # Nothing is sent on the first click: to whom, who not and why, one message.
+            invoices = queryset.select_related("credit_note", "hold").prefetch_related("reminders")
+            return confirm_page(
+                self,
+                request,
+                queryset,
+                "send_reminder",
+                "Betalingsherinnering versturen",
+                mail=mail_preview(
+                    "De betalingsherinnering",
+                    invoices,
+                    _reminder_recipient,
+                    lambda invoice: emails.reminder_message(reminders.next_reminder(invoice)),
+                    REFUSALS,
+                ),
+            )
+
         def step(invoice):
             reminder = reminders.send_next(invoice, by=request.user.get_username())
             return f"{reminder.get_level_display()} voor {invoice.number} naar {reminder.sent_to}"
 
-        apply_to_each(
-            self, request, queryset.order_by("number"), step, "Verstuurd", refusals=REFUSALS
-        )
+        apply_to_each(self, request, queryset, step, "Verstuurd", refusals=REFUSALS)
+        return None
 
     @admin.action(description="Herinneringen aanhouden…", permissions=["mark_paid"])
     def hold_reminders(self, request, queryset):

@@ -8,7 +8,9 @@ from werkplaats.mail import render_message, send_logged
 from .models import ReminderSettings
 
 
-def send_reminder(reminder):
+def reminder_message(reminder):
+    """The reminder's mail; an unsaved Reminder gives what the admin's confirmation page
+    previews."""
     invoice = reminder.invoice
     attachments = [(invoice.filename, pdf_bytes(invoice), "application/pdf")]
     if invoice.ubl_sha256:
@@ -29,4 +31,8 @@ def send_reminder(reminder):
     )
     if invoice.issuer_email:
         message.reply_to = [invoice.issuer_email]
-    return send_logged(message, invoice.number, "payment reminder")
+    return message
+
+
+def send_reminder(reminder):
+    return send_logged(reminder_message(reminder), reminder.invoice.number, "payment reminder")

@@ -335,17 +335,16 @@ def record_payment(invoice, day, amount=None, by="", today=None):
     with transaction.atomic():
         _lock([invoice.pk])
         invoice = Invoice.objects.select_related("credited_invoice").get(pk=invoice.pk)
-        if invoice.kind != Invoice.Kind.INVOICE or invoice.is_credited:
+        if invoice.is_settled_by_credit:
             raise ValidationError(
-                f"{invoice.number} is een creditfactuur of gecrediteerd; registreer een "
-                "terugbetaling op de creditfactuur."
+                f"{invoice.credit_text()}; registreer een terugbetaling op de creditfactuur."
             )
         _check_date(day, invoice, today, "betaaldatum")
         index = InvoiceIndex()
         open_amount = Ledger(index, [invoice.pk]).open_amount(invoice.pk)
         amount = open_amount if amount is None else Decimal(amount)
         if amount <= 0:
-            raise ValidationError(f"{invoice.number} is al betaald; er is niets te registreren.")
+            raise ValidationError(f"{invoice.paid_text()}; er is niets te registreren.")
         return _manual(invoice, day, amount, by, f"Betaling van factuur {invoice.number}")
 
 
@@ -356,19 +355,32 @@ def record_refund(credit_note, day, by="", today=None):
     credit_note = Invoice.objects.filter(credited_invoice=credit_note).first() or credit_note
     with transaction.atomic():
         _lock([credit_note.pk, credit_note.credited_invoice_id or credit_note.pk])
-        credit_note = Invoice.objects.get(pk=credit_note.pk)
-        due = ZERO
-        if credit_note.kind == Invoice.Kind.CREDIT_NOTE:
-            due = Ledger(InvoiceIndex(), [credit_note.pk]).open_amount(credit_note.pk)
-        if due >= 0:
+        credit_note = Invoice.objects.select_related("credited_invoice").get(pk=credit_note.pk)
+        if credit_note.kind != Invoice.Kind.CREDIT_NOTE:
             raise ValidationError(
-                f"{credit_note.number} is geen creditfactuur van een betaalde factuur met een "
-                "open terugbetaling."
+                f"{credit_note.number} is niet gecrediteerd; een terugbetaling hoort bij een "
+                "creditfactuur."
             )
+        due = Ledger(InvoiceIndex(), [credit_note.pk]).open_amount(credit_note.pk)
+        if due >= 0:
+            raise ValidationError(_no_refund_due(credit_note))
         _check_date(day, credit_note, today, "terugbetaaldatum")
         return _manual(
             credit_note, day, due, by, f"Terugbetaling creditfactuur {credit_note.number}"
         )
+
+
+def _no_refund_due(credit_note):
+    """Which rule leaves nothing to refund on this credit note."""
+    credited = credit_note.credited_invoice
+    if credit_note.amount_refunded > 0:
+        on = (
+            f" op {formats.numeric_date(credit_note.refunded_on)}"
+            if credit_note.refunded_on
+            else ""
+        )
+        return f"{credit_note.number}: de terugbetaling is al geregistreerd{on}."
+    return f"{credited.number} is niet betaald; er is niets terug te betalen."
 
 
 def _manual(invoice, day, amount, by, text):
@@ -404,16 +416,20 @@ def transfer(credited, target, by="", today=None):
                 f"{credited.number} is niet gecrediteerd; er is niets te verrekenen."
             )
         if index.kind[target.pk] != Invoice.Kind.INVOICE or target.pk in index.credit_of:
-            raise ValidationError(f"{target.number} is geen openstaande factuur.")
+            fresh = Invoice.objects.select_related("credited_invoice").get(pk=target.pk)
+            raise ValidationError(f"{fresh.credit_text()}: geen openstaande factuur.")
         related = {credit, index.credited[credit], target.pk}
         _lock(related)
         ledger = Ledger(index, related)
         amount = min(-ledger.open_amount(credit), ledger.open_amount(target.pk))
-        if amount <= 0:
+        if -ledger.open_amount(credit) <= 0:
             raise ValidationError(
                 f"Er is niets te verrekenen: op {credited.number} staat geen terug te betalen "
-                f"bedrag of {target.number} is al betaald."
+                "bedrag."
             )
+        if amount <= 0:
+            fresh = Invoice.objects.get(pk=target.pk)
+            raise ValidationError(f"Er is niets te verrekenen: {fresh.paid_text()}.")
         original = Invoice.objects.get(pk=index.credited[credit])
         text = f"Verrekend: {original.number} (gecrediteerd) naar {target.number}"
         for pk, signed in [(credit, -amount), (target.pk, amount)]:

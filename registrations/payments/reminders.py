@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from programme.models import amsterdam_date
 from registrations.invoicing.models import Invoice
+from werkplaats import formats
 from werkplaats.queue import enqueue_with_transaction
 
 from . import tasks
@@ -31,28 +32,63 @@ def remindable(today):
 
 
 def level_due(invoice, settings, today, force=False):
-    """The reminder level this invoice is due for today, or None.
+    """The reminder level this invoice is due for today, or None (level_or_reason says why)."""
+    return level_or_reason(invoice, settings, today, force)[0]
+
+
+def level_or_reason(invoice, settings, today, force=False):
+    """(the reminder level this invoice is due for today, None) or (None, why not): the one
+    rule, which names the part of it that refuses.
 
     Never for a paid, credited or on-hold invoice, a credit note, or one not yet late. The
     second waits until its day after the due date and as long after the first as the two
     settings lie apart. `force` (the admin action) skips the waiting, not the rules."""
-    if hasattr(invoice, "hold"):
-        return None
-    if invoice.status(today) not in REMINDABLE or invoice.due_date >= today:
-        return None
+    hold = getattr(invoice, "hold", None)
+    if hold is not None:
+        return None, (
+            f"herinneringen aangehouden sinds {formats.numeric_date(timezone.localtime(hold.since))}"
+            f": {hold.reason}"
+        )
+    status = invoice.status(today)
+    if status not in REMINDABLE:
+        return None, _not_remindable(invoice, status, today)
+    if invoice.due_date >= today:
+        return None, f"nog niet vervallen: vervalt op {formats.day(invoice.due_date)}"
     sent = {reminder.level: reminder for reminder in invoice.reminders.all()}
     late = (today - invoice.due_date).days
     if Reminder.Level.FIRST not in sent:
         if force or late >= settings.first_after_days:
-            return Reminder.Level.FIRST
-        return None
+            return Reminder.Level.FIRST, None
+        first_on = invoice.due_date + datetime.timedelta(days=settings.first_after_days)
+        return None, f"de eerste herinnering gaat pas op {formats.day(first_on)}"
     if Reminder.Level.SECOND in sent:
-        return None
+        second_at = timezone.localtime(sent[Reminder.Level.SECOND].sent_at)
+        return None, (
+            f"beide herinneringen zijn al verstuurd, de tweede op {formats.numeric_date(second_at)}"
+        )
     gap = settings.second_after_days - settings.first_after_days
     first_day = amsterdam_date(sent[Reminder.Level.FIRST].sent_at)
     if force or (late >= settings.second_after_days and (today - first_day).days >= gap):
-        return Reminder.Level.SECOND
-    return None
+        return Reminder.Level.SECOND, None
+    second_on = max(
+        invoice.due_date + datetime.timedelta(days=settings.second_after_days),
+        first_day + datetime.timedelta(days=gap),
+    )
+    return None, f"de tweede herinnering gaat pas op {formats.day(second_on)}"
+
+
+def _not_remindable(invoice, status, today):
+    Status = Invoice.Status
+    if invoice.kind == Invoice.Kind.CREDIT_NOTE:
+        return "een creditfactuur krijgt geen herinnering"
+    credit_note = getattr(invoice, "credit_note", None)
+    if credit_note is not None:
+        return f"gecrediteerd met {credit_note.number}"
+    if status in (Status.PAID, Status.OVERPAID):
+        paid = f" op {formats.numeric_date(invoice.paid_on)}" if invoice.paid_on else ""
+        return f"al betaald{paid}"
+    # Open: nothing paid and not yet due.
+    return f"nog niet vervallen: vervalt op {formats.day(invoice.due_date)}"
 
 
 def candidates(today):
@@ -89,10 +125,12 @@ def send(invoice, level, by="", today=None, force=False):
             # The invoice row lock orders the command against the admin action.
             Invoice.objects.select_for_update().filter(pk=invoice.pk).first()
             fresh = Invoice.objects.select_related("credit_note").get(pk=invoice.pk)
-            if level_due(fresh, ReminderSettings.load(), today, force=force) != level:
+            due_level, reason = level_or_reason(fresh, ReminderSettings.load(), today, force)
+            if due_level != level:
+                if due_level is not None:
+                    reason = f"nu is de {Reminder.Level(due_level).label} aan de beurt"
                 raise ValidationError(
-                    f"{invoice.number}: geen {Reminder.Level(level).label} nodig (betaald, "
-                    "gecrediteerd, aangehouden, nog niet te laat of al verstuurd)."
+                    f"{invoice.number}: geen {Reminder.Level(level).label}: {reason}."
                 )
             reminder = Reminder.objects.create(
                 invoice=fresh,
@@ -109,14 +147,24 @@ def send(invoice, level, by="", today=None, force=False):
     return reminder
 
 
+def next_reminder(invoice, today=None):
+    """The next reminder this invoice may get now (the admin action), unsaved: what the
+    confirmation page previews; ValidationError names the reason when there is none."""
+    today = today or amsterdam_date(timezone.now())
+    level, reason = level_or_reason(invoice, ReminderSettings.load(), today, force=True)
+    if level is None:
+        raise ValidationError(f"{invoice.number} krijgt geen herinnering: {reason}.")
+    return Reminder(
+        invoice=invoice,
+        level=level,
+        sent_to=invoice.customer_email,
+        outstanding=invoice.outstanding,
+    )
+
+
 def send_next(invoice, by=""):
     """The admin action: the next reminder this invoice may get, now."""
     today = amsterdam_date(timezone.now())
     fresh = Invoice.objects.select_related("credit_note").get(pk=invoice.pk)
-    level = level_due(fresh, ReminderSettings.load(), today, force=True)
-    if level is None:
-        raise ValidationError(
-            f"{invoice.number} krijgt geen herinnering: betaald, gecrediteerd, aangehouden, nog "
-            "niet te laat, of beide herinneringen zijn al verstuurd."
-        )
-    return send(fresh, level, by=by, today=today, force=True)
+    reminder = next_reminder(fresh, today)
+    return send(fresh, reminder.level, by=by, today=today, force=True)
