@@ -412,8 +412,25 @@ class RegistrationAdmin(admin.ModelAdmin):
             "Bericht 'er is een plaats vrij'",
         )
 
-    @admin.action(description="Annuleren", permissions=["manage"])
+    @admin.action(description="Annuleren…", permissions=["manage"])
     def cancel_registrations(self, request, queryset):
+        queryset = queryset.select_related("edition", "order").order_by("pk")
+        if "apply" not in request.POST:
+            return self._confirm_mail(
+                request,
+                queryset,
+                "cancel_registrations",
+                "Inschrijvingen annuleren",
+                "Wie geannuleerd wordt, krijgt deze bevestiging; medewerkers krijgen een "
+                "melding, en Financiën ook als er al een factuur is. Een vrijgekomen plaats "
+                "wordt aangeboden aan wie op de wachtlijst staat.",
+                "De annuleringsbevestiging",
+                _cancellable_recipient,
+                lambda r: emails.cancellation_message(
+                    _with_status(r, Registration.Status.CANCELLED)
+                ),
+            )
+
         def step(registration):
             registration.cancel()
             tasks.queue_cancellation_notices(registration)
@@ -429,10 +446,24 @@ class RegistrationAdmin(admin.ModelAdmin):
         )
 
     @admin.action(
-        description="Annulering terugdraaien (bevestigd als er plaats is, anders wachtlijst)",
+        description="Annulering terugdraaien… (bevestigd als er plaats is, anders wachtlijst)",
         permissions=["manage"],
     )
     def reinstate_registrations(self, request, queryset):
+        queryset = queryset.select_related("edition", "order").order_by("pk")
+        if "apply" not in request.POST:
+            return self._confirm_mail(
+                request,
+                queryset,
+                "reinstate_registrations",
+                "Annulering terugdraaien",
+                "Is er geen plaats vrij of wacht er al iemand, dan komt de deelnemer achteraan "
+                "op de wachtlijst; de bevestiging zegt dat dan.",
+                "De bevestiging",
+                _cancelled_recipient,
+                lambda r: emails.confirmation_message(_as_reinstated(r)),
+            )
+
         def step(registration):
             registration.reinstate()
             tasks.queue_offer_mails(registration.edition)
@@ -592,10 +623,36 @@ def _waiting_recipient(registration):
     return f"{registration.full_name} <{registration.email}> ({registration.reference})"
 
 
+def _cancellable_recipient(registration):
+    if registration.is_cancelled:
+        raise TransitionRefused(f"{registration.reference} is al geannuleerd.")
+    return f"{registration.full_name} <{registration.email}> ({registration.reference})"
+
+
+def _cancelled_recipient(registration):
+    if not registration.is_cancelled:
+        raise TransitionRefused(
+            f"{registration.reference} is niet geannuleerd: {registration.get_status_display()}."
+        )
+    return f"{registration.full_name} <{registration.email}> ({registration.reference})"
+
+
+def _with_status(registration, status):
+    """The registration as its mail will see it after the action (for the preview only)."""
+    changed = copy.copy(registration)
+    changed.status = status
+    return changed
+
+
 def _as_confirmed(registration):
-    confirmed = copy.copy(registration)
-    confirmed.status = Registration.Status.CONFIRMED
-    return confirmed
+    return _with_status(registration, Registration.Status.CONFIRMED)
+
+
+def _as_reinstated(registration):
+    """Back as confirmed, or at the end of the waiting list: what reinstate() will decide."""
+    if Registration.objects.newcomer_waits(registration.edition):
+        return _with_status(registration, Registration.Status.WAITING)
+    return _as_confirmed(registration)
 
 
 class CapacityForm(forms.ModelForm):

@@ -87,11 +87,11 @@ def notify_staff_of_cancellation(registration):
     return send_logged(message, registration.reference, "staff cancellation notice")
 
 
-def send_cancellation_confirmation(registration):
+def cancellation_message(registration):
     """The cancellation, with what it costs as far as staff wrote it down, and a calendar
     cancellation (METHOD:CANCEL, same UID) so the event leaves the participant's agenda."""
     edition = registration.edition
-    message = render_message(
+    return render_message(
         "registration_cancelled",
         {
             "registration": registration,
@@ -107,6 +107,10 @@ def send_cancellation_confirmation(registration):
             )
         ],
     )
+
+
+def send_cancellation_confirmation(registration):
+    message = cancellation_message(registration)
     return send_logged(message, registration.reference, "cancellation confirmation")
 
 

@@ -204,7 +204,13 @@ def test_staff_without_a_group_cannot_post_to_the_admin(client, admin_data, outs
 def _action(client, changelist, action, objects):
     return client.post(
         reverse(changelist),
-        {"action": action, "_selected_action": [o.pk for o in objects], "post": "yes"},
+        # "post" confirms Django's delete page, "apply" our pages that show a mail first.
+        {
+            "action": action,
+            "_selected_action": [o.pk for o in objects],
+            "post": "yes",
+            "apply": "1",
+        },
     )
 
 

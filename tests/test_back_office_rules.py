@@ -228,7 +228,7 @@ def test_reinstating_checks_the_places_and_clears_the_cancellation(client, staff
     first.cancel()
     second = make_registration(edition)
     client.force_login(staff_member)
-    act(client, REGISTRATIONS, "reinstate_registrations", [first])
+    act(client, REGISTRATIONS, "reinstate_registrations", [first], apply="1")
     first.refresh_from_db()
     # The place went to someone else in the meantime: back on the waiting list, at its end.
     assert first.status == Registration.Status.WAITING
@@ -245,7 +245,7 @@ def test_reinstating_with_a_free_place_confirms(client, staff_member):
     registration = make_registration(edition)
     registration.cancel()
     client.force_login(staff_member)
-    act(client, REGISTRATIONS, "reinstate_registrations", [registration])
+    act(client, REGISTRATIONS, "reinstate_registrations", [registration], apply="1")
     registration.refresh_from_db()
     assert registration.status == Registration.Status.CONFIRMED
     assert registration.cancelled_at is None
@@ -380,7 +380,7 @@ def test_cancelling_in_the_admin_also_reaches_finance_and_the_participant(
     issue_invoice(registration)
     client.force_login(staff_member)
     with django_capture_on_commit_callbacks(execute=True):
-        act(client, REGISTRATIONS, "cancel_registrations", [registration])
+        act(client, REGISTRATIONS, "cancel_registrations", [registration], apply="1")
     recipients = [m.to for m in mailoutbox]
     assert ["financien@platform31.example.nl"] in recipients
     assert [registration.email] in recipients

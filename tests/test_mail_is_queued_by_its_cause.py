@@ -155,7 +155,7 @@ def cancel_on_the_participants_page(client, staff_member, full):
 
 def cancel_in_the_admin(client, staff_member, full):
     client.force_login(staff_member)
-    admin_action(client, REGISTRATIONS, "cancel_registrations", [full[1]])
+    admin_action(client, REGISTRATIONS, "cancel_registrations", [full[1]], apply="1")
 
 
 def delete_in_the_admin(client, staff_member, full):

@@ -191,8 +191,30 @@ def test_confirm_from_waiting_list_skips_registrations_not_waiting(anna, people)
     assert people["zoe"].status == Registration.Status.CANCELLED
 
 
-def test_cancel_action_cancels_active_registrations(anna, people):
+def test_cancel_action_first_shows_the_mail_and_changes_nothing(anna, people, mailoutbox):
     response = run_action(anna, "cancel_registrations", [people["fatima"], people["jan"]])
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "De annuleringsbevestiging gaat naar 2 mensen" in page
+    assert people["fatima"].email in page
+    people["fatima"].refresh_from_db()
+    assert people["fatima"].status == Registration.Status.CONFIRMED
+    assert mailoutbox == []
+
+
+def test_reinstate_action_first_shows_the_mail_and_changes_nothing(anna, people, mailoutbox):
+    response = run_action(anna, "reinstate_registrations", [people["zoe"]])
+    assert response.status_code == 200
+    assert "De bevestiging gaat naar 1 persoon" in response.content.decode()
+    people["zoe"].refresh_from_db()
+    assert people["zoe"].status == Registration.Status.CANCELLED
+    assert mailoutbox == []
+
+
+def test_cancel_action_cancels_active_registrations(anna, people):
+    response = run_action(
+        anna, "cancel_registrations", [people["fatima"], people["jan"]], apply="1"
+    )
     assert response.status_code == 302
     for name in ("fatima", "jan"):
         people[name].refresh_from_db()
@@ -457,7 +479,7 @@ def test_financien_cannot_change_participants_or_add_registrations(femke, people
 
 def test_financien_cannot_run_the_actions_that_change_registrations(femke, people, mailoutbox):
     for action in ["cancel_registrations", "confirm_from_waiting_list", "resend_confirmation"]:
-        run_action(femke, action, [people["fatima"], people["jan"]])
+        run_action(femke, action, [people["fatima"], people["jan"]], apply="1")
     people["fatima"].refresh_from_db()
     people["jan"].refresh_from_db()
     assert people["fatima"].status == Registration.Status.CONFIRMED

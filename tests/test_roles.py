@@ -630,7 +630,11 @@ def _prepare(action, changelist, world, mailoutbox):
             )
         if action == "reinstate_registrations":
             cancelled = make_registration(edition, status=Registration.Status.CANCELLED)
-            return [cancelled], {}, lambda: _refreshed(cancelled, "status", "cancelled_at")
+            return (
+                [cancelled],
+                {"apply": "1"},
+                lambda: _refreshed(cancelled, "status", "cancelled_at"),
+            )
         registration = world["registration"]
         observe = {
             "cancel_registrations": lambda: _refreshed(registration, "status", "cancelled_at"),
