@@ -7,14 +7,14 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from programme.models import Edition
+from programme.models import Edition, amsterdam_date
 from werkplaats import formats
 from werkplaats.admin_tools import ReadOnlyAdminMixin, apply_to_each, report_mail
 from werkplaats.exports import csv_response, dutch_name_key
 from werkplaats.formats import money
 from werkplaats.queue import Queued, atomic_with
 
-from . import models, tasks
+from . import models, retention, tasks
 from .models import (
     ORDERER_FIELDS,
     AlreadyRegistered,
@@ -512,12 +512,31 @@ class CapacityForm(forms.ModelForm):
         return capacity
 
 
+class RetentionDueFilter(admin.SimpleListFilter):
+    """Editions whose registrations are anonymised within 30 days (or should have been):
+    the overview's worklist (retention.editions_due_within)."""
+
+    title = "bewaartermijn"
+    parameter_name = "bewaartermijn"
+
+    def lookups(self, request, model_admin):
+        return [("binnen_30", "loopt binnen 30 dagen af")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "binnen_30":
+            today = amsterdam_date(timezone.now())
+            due = retention.editions_due_within(today, retention.NOTICE_DAYS)
+            return queryset.filter(pk__in=[edition.pk for edition, _due in due])
+        return queryset
+
+
 class PlacesEditionMixin:
     """What sign-up adds to the programme's edition admin: the places (confirmed, waiting,
-    free) and the waiting list. `list_display` and `fieldsets` hold the additions only;
-    werkplaats/admin.py joins them to the programme's."""
+    free), the waiting list and the retention filter. `list_display`, `list_filter` and
+    `fieldsets` hold the additions only; werkplaats/admin.py joins them to the programme's."""
 
     form = CapacityForm
+    list_filter = [RetentionDueFilter]
     list_display = [
         "confirmed_count",
         "waiting_count",
@@ -744,12 +763,18 @@ class OfferStateFilter(admin.SimpleListFilter):
     parameter_name = "stand"
 
     def lookups(self, request, model_admin):
-        return [*WaitingListOffer.State.choices, ("lapsed", "verlopen, nog te verwerken")]
+        return [
+            *WaitingListOffer.State.choices,
+            ("lapsed", "verlopen, nog te verwerken"),
+            ("expiring", "verloopt binnen 24 uur"),
+        ]
 
     def queryset(self, request, queryset):
         value = self.value()
         if value == "lapsed":
             return queryset.lapsed()
+        if value == "expiring":
+            return queryset.expiring()
         if value == WaitingListOffer.State.OPEN:
             return queryset.open().filter(expires_at__gt=timezone.now())
         if value in WaitingListOffer.State.values:

@@ -73,6 +73,15 @@ def editions_due(at=None):
     return [(edition, anonymise_on(edition)) for edition in ended if anonymise_on(edition) <= today]
 
 
+def editions_due_within(today, days):
+    """(edition, due date) for editions with registrations still to anonymise whose due date
+    is at most `days` away (or has passed): staff's worklist, soonest first; one query."""
+    soon = today + datetime.timedelta(days)
+    pending = Edition.objects.filter(registrations__anonymised_at__isnull=True).distinct()
+    found = [(edition, anonymise_on(edition)) for edition in pending]
+    return sorted(((e, due) for e, due in found if due <= soon), key=lambda pair: pair[1])
+
+
 def editions_to_announce(at=None):
     """(edition, due date) for editions due within NOTICE_DAYS that staff have not been told of."""
     today = _today(at)

@@ -5,7 +5,8 @@ from collections import defaultdict
 from programme.models import Edition
 from registrations.invoicing.models import Invoice
 
-from .models import ZERO
+from . import reminders
+from .models import ZERO, Payment
 
 # What someone still owes money on (Invoice.status()).
 OWING = [Invoice.Status.OPEN, Invoice.Status.OVERDUE, Invoice.Status.PARTIALLY_PAID]
@@ -64,3 +65,13 @@ def outstanding(today):
         "total": sum(totals.values(), ZERO),
         "count": sum(counts.values()),
     }
+
+
+def unmatched():
+    """Bank lines waiting in the queue: received, not yet linked to an invoice."""
+    return Payment.objects.filter(state=Payment.State.UNMATCHED)
+
+
+def reminders_due(today):
+    """The invoices due for a reminder today (reminders.due, the rule the job sends by)."""
+    return [invoice for invoice, _level in reminders.due(today)]
