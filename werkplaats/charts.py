@@ -74,7 +74,7 @@ def bars(key, title, labels, values, *, summary="", value_header="aantal", label
     height = PADDING + len(items) * (BAR_HEIGHT + BAR_GAP)
     rows = [[label, _number(value)] for label, value in zip(labels, values, strict=True)]
     if not summary and rows:
-        summary = f"{title}: {', '.join(f'{label} {value}' for label, value in rows[:5])}."
+        summary = ", ".join(f"{label} {value}" for label, value in rows[:5]) + "."
     chart = Chart(key, title, summary, [label_header or title, value_header], rows)
     chart.svg = mark_safe(  # noqa: S308 -- rendered by a template that escapes every value
         render_to_string(
