@@ -141,6 +141,13 @@ def test_finance_see_the_money_and_their_worklists(client, finance_user, world):
     assert "Openstaand naar leeftijd" in html
 
 
+def test_a_superuser_sees_the_money_and_every_worklist(client, admin_user, world):
+    client.force_login(admin_user)
+    html = client.get(INDEX).content.decode()
+    assert 'id="money-title"' in html
+    assert len(worklists(html)) == 8
+
+
 def test_the_money_follows_a_payment_and_a_credit_note(client, finance_user, world):
     client.force_login(finance_user)
     first, second = world["first"], world["second"]
@@ -201,6 +208,7 @@ def test_the_sign_ups_compare_with_last_year(client, staff_member, world):
     html = client.get(INDEX).content.decode()
     edition = world["edition"]
     assert "op dit moment vorig jaar: 2" in html
+    assert figure(html, edition, "last_year").startswith("2 ")
     assert signup.total_at({-5: 1, -2: 3}, -3) == 1
     assert f"aanmeldingen-{edition.pk}" in html
 

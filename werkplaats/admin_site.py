@@ -43,6 +43,9 @@ def overview(user, today, now):
     present = attendance.present_on(today, running) if running else {}
     for edition in running:
         edition.present_today = present.get(edition.pk, 0)
+    for edition in editions:
+        first = edition.first_offer_expires
+        edition.first_offer_expires_text = formats.moment(first) if first else ""
     context = {"editions": editions, "today": today, "worklists": worklists(user, today, now)}
     # Staff may look invoices up; the money is finance's, who see the payments.
     if user.has_perm("payments.view_payment"):
@@ -65,9 +68,10 @@ def add_signup_charts(editions, today):
         edition.signups = signup.total_at(own, now_offset)
         edition.previous = before
         edition.last_year = signup.total_at(theirs, now_offset) if before else None
-        # From the first sign-up of either to the start, or to today while the days run.
+        # From the day before the first sign-up of either (the line rises from nothing) to
+        # the start, or to today while the days run.
         last = max(0, min(now_offset, (edition.end_date - edition.start_date).days))
-        offsets = range(min([*own, *theirs, last]), last + 1)
+        offsets = range(min([*own, *theirs, last]) - 1, last + 1)
         series = [
             (str(edition), [signup.total_at(own, d) if d <= now_offset else None for d in offsets])
         ]
@@ -84,8 +88,15 @@ def add_signup_charts(editions, today):
                 offsets,
                 series,
                 summary=summary + ".",
-                x_header="dagen t.o.v. de start",
+                x_header="dag",
+                x_label=relative_day,
             )
+
+
+def relative_day(offset):
+    if offset < 0:
+        return f"{-offset} d. voor de start"
+    return "start" if offset == 0 else f"dag {offset + 1}"
 
 
 def money(today):
