@@ -21,6 +21,7 @@ from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.invoicing.models import Invoice, InvoiceLine
 from registrations.models import Registration, WaitingListOffer
 from registrations.payments import matching
+from registrations.payments import overview as payments_overview
 from registrations.payments.models import Payment
 from tests.conftest import make_edition, make_ended_edition, make_registration
 from werkplaats import formats
@@ -170,7 +171,7 @@ def test_the_money_follows_a_payment_and_a_credit_note(client, finance_user, wor
 
 
 def money_figures():
-    return invoicing_overview.money_per_edition()
+    return invoicing_overview.money_per_edition(amsterdam_date(timezone.now()))
 
 
 def money_text(amount):
@@ -250,6 +251,8 @@ def _bulk_world(size, today):
         copy.number = f"BULK-{size}-{number}"
         copy.series = f"BULK-{size}-"
         copy.sequence = number + 1
+        # Late: each is a candidate for a reminder, which the overview counts.
+        copy.due_date = today - datetime.timedelta(days=40 + number % 50)
         copies.append(copy)
     Invoice.objects.bulk_create(copies)
     line = invoice.lines.get()
@@ -292,3 +295,18 @@ def test_the_first_offer_to_expire_is_named(client, staff_member, world):
         client.force_login(staff_member)
         html = client.get(INDEX).content.decode()
     assert "eerste verloopt" in figure(html, world["edition"], "offered")
+
+
+@pytest.mark.parametrize(
+    "days_late, column", [(0, 0), (1, 1), (30, 1), (31, 2), (60, 2), (61, 3), (400, 3)]
+)
+def test_outstanding_falls_in_the_bucket_of_its_days_late(
+    days_late, column, open_edition, invoicing
+):
+    today = amsterdam_date(timezone.now())
+    at = timezone.now() - datetime.timedelta(days=invoicing.payment_term_days + days_late)
+    invoice = issue_invoice([make_registration(open_edition)], at=at)
+    assert (today - invoice.due_date).days == days_late
+    totals = payments_overview.outstanding(today)["totals"]
+    assert totals[column] == invoice.total_incl_vat
+    assert sum(totals) == invoice.total_incl_vat

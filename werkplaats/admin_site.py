@@ -68,10 +68,13 @@ def add_signup_charts(editions, today):
         edition.signups = signup.total_at(own, now_offset)
         edition.previous = before
         edition.last_year = signup.total_at(theirs, now_offset) if before else None
-        # From the day before the first sign-up of either (the line rises from nothing) to
-        # the start, or to today while the days run.
+        # A point a week, back from the start (or from today while the days run) to the
+        # week before the first sign-up of either, so the line rises from nothing; today is
+        # a point of its own.
         last = max(0, min(now_offset, (edition.end_date - edition.start_date).days))
-        offsets = range(min([*own, *theirs, last]) - 1, last + 1)
+        first = min([*own, *theirs, last]) - 1
+        weekly = set(range(last, first - 7, -7))
+        offsets = sorted(weekly | ({now_offset} if first <= now_offset <= last else set()))
         series = [
             (str(edition), [signup.total_at(own, d) if d <= now_offset else None for d in offsets])
         ]
@@ -95,14 +98,14 @@ def add_signup_charts(editions, today):
 
 def relative_day(offset):
     if offset < 0:
-        return f"{-offset} d. voor de start"
+        return f"{-offset} dagen voor de start"
     return "start" if offset == 0 else f"dag {offset + 1}"
 
 
 def money(today):
     """Finance's figures: invoiced, paid, outstanding by age and refunds due, per edition
     and in total, and a bar chart of what is outstanding by age."""
-    invoiced, total = invoicing.money_per_edition()
+    invoiced, total = invoicing.money_per_edition(today)
     owed = payments.outstanding(today)
     by_edition = {row["edition"].pk: row for row in owed["rows"]}
     rows = []

@@ -10,13 +10,13 @@ from django.db import models
 
 from registrations.models import Registration
 
-from .models import Invoice, InvoiceIssuer, on_standing_invoice
+from .models import Invoice, InvoiceIssuer, on_standing_invoice, state_condition
 
 ZERO = models.Value(0, output_field=models.DecimalField(max_digits=12, decimal_places=2))
 FIGURES = ["excl", "incl", "paid", "refund_due"]
 
 
-def money_per_edition():
+def money_per_edition(today):
     """{edition pk: {'excl', 'incl', 'paid', 'refund_due'}}, and the same summed: invoiced
     excl. and incl. btw (credit notes included: they carry the negative amounts, so a
     credited invoice nets to nothing), paid (received minus refunded) and refunds due (what
@@ -26,7 +26,7 @@ def money_per_edition():
     summed over the invoices only."""
     invoice = models.Q(kind=Invoice.Kind.INVOICE)
     held = models.F("amount_paid") - models.F("amount_refunded")
-    refund_due = Invoice.objects.refund_due().filter(pk=models.OuterRef("pk"))
+    refund_due = state_condition(Invoice.Status.REFUND_DUE, today)
     rows = (
         Invoice.objects.with_edition()
         .values("edition_id")
@@ -34,9 +34,7 @@ def money_per_edition():
             excl=models.Sum("total_excl_vat"),
             incl=models.Sum("total_incl_vat"),
             paid=models.Sum(held, filter=invoice, default=ZERO),
-            refund_due=models.Sum(
-                held, filter=invoice & models.Q(models.Exists(refund_due)), default=ZERO
-            ),
+            refund_due=models.Sum(held, filter=invoice & refund_due, default=ZERO),
         )
         .order_by()
     )
