@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from programme.models import Edition
+from programme.models import Edition, amsterdam_date
 from werkplaats import formats
 from werkplaats.admin_tools import (
     ReadOnlyAdminMixin,
@@ -24,7 +24,7 @@ from werkplaats.exports import csv_response, dutch_name_key
 from werkplaats.formats import money
 from werkplaats.queue import Queued, atomic_with
 
-from . import admin_views, emails, models, tasks
+from . import admin_views, emails, models, retention, tasks
 from .models import (
     ORDERER_FIELDS,
     AlreadyRegistered,
@@ -680,12 +680,31 @@ class CapacityForm(forms.ModelForm):
         return capacity
 
 
+class RetentionDueFilter(admin.SimpleListFilter):
+    """Editions whose registrations are anonymised within 30 days (or should have been):
+    the overview's worklist (retention.editions_due_within)."""
+
+    title = "bewaartermijn"
+    parameter_name = "bewaartermijn"
+
+    def lookups(self, request, model_admin):
+        return [("binnen_30", "loopt binnen 30 dagen af")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "binnen_30":
+            today = amsterdam_date(timezone.now())
+            due = retention.editions_due_within(today, retention.NOTICE_DAYS)
+            return queryset.filter(pk__in=[edition.pk for edition, _due in due])
+        return queryset
+
+
 class PlacesEditionMixin:
     """What sign-up adds to the programme's edition admin: the places (confirmed, waiting,
-    free) and the waiting list. `list_display` and `fieldsets` hold the additions only;
-    werkplaats/admin.py joins them to the programme's."""
+    free), the waiting list and the retention filter. `list_display`, `list_filter` and
+    `fieldsets` hold the additions only; werkplaats/admin.py joins them to the programme's."""
 
     form = CapacityForm
+    list_filter = [RetentionDueFilter]
     list_display = [
         "confirmed_count",
         "waiting_count",
@@ -959,12 +978,18 @@ class OfferStateFilter(admin.SimpleListFilter):
     parameter_name = "stand"
 
     def lookups(self, request, model_admin):
-        return [*WaitingListOffer.State.choices, ("lapsed", "verlopen, nog te verwerken")]
+        return [
+            *WaitingListOffer.State.choices,
+            ("lapsed", "verlopen, nog te verwerken"),
+            ("expiring", "verloopt binnen 24 uur"),
+        ]
 
     def queryset(self, request, queryset):
         value = self.value()
         if value == "lapsed":
             return queryset.lapsed()
+        if value == "expiring":
+            return queryset.expiring()
         if value == WaitingListOffer.State.OPEN:
             return queryset.open().filter(expires_at__gt=timezone.now())
         if value in WaitingListOffer.State.values:

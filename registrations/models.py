@@ -860,6 +860,13 @@ class WaitingListOfferQuerySet(models.QuerySet):
         """Open offers whose time is up; the next offer_free_places (or the job) expires them."""
         return self.open().filter(expires_at__lte=at or timezone.now())
 
+    def expiring(self, at=None, hours=24):
+        """Open offers that lapse within `hours`: unless someone answers, the place moves on."""
+        at = at or timezone.now()
+        return self.open().filter(
+            expires_at__gt=at, expires_at__lte=at + datetime.timedelta(hours=hours)
+        )
+
     def unmailed(self, at=None):
         """Open offers whose mail has not gone out (yet): the expiry job catches up on them."""
         return self.open().filter(emailed_at__isnull=True, expires_at__gt=at or timezone.now())

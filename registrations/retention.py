@@ -14,7 +14,7 @@ Every step is recorded (RetentionRecord) and can run twice a day: what is done s
 import datetime
 
 from dateutil.relativedelta import relativedelta
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from programme.models import Edition, amsterdam_date
@@ -71,6 +71,17 @@ def editions_due(at=None):
         end_date__lt=today, registrations__anonymised_at__isnull=True
     ).distinct()
     return [(edition, anonymise_on(edition)) for edition in ended if anonymise_on(edition) <= today]
+
+
+def editions_due_within(today, days):
+    """(edition, due date) for editions with registrations still to anonymise whose due date
+    is at most `days` away (or has passed): staff's worklist, soonest first; one query."""
+    soon = today + datetime.timedelta(days)
+    # EXISTS, not a join with DISTINCT: an edition is one row however many people it had.
+    kept = Registration.objects.filter(edition=models.OuterRef("pk"), anonymised_at__isnull=True)
+    pending = Edition.objects.filter(models.Exists(kept))
+    found = [(edition, anonymise_on(edition)) for edition in pending]
+    return sorted(((e, due) for e, due in found if due <= soon), key=lambda pair: pair[1])
 
 
 def editions_to_announce(at=None):

@@ -4,8 +4,8 @@ programme (the workshop as published) uses neither registrations nor invoicing; 
 (registrations) never uses invoicing or attendance; invoicing (registrations/invoicing) and
 attendance (registrations/attendance) may use both, and never each other; payments
 (registrations/payments) build on invoicing, and nothing below uses them. The project package
-(werkplaats/) is the toolkit below every app; only its URLconf and its admin module, which
-assembles the back office, join the apps.
+(werkplaats/) is the toolkit below every app; only its URLconf and its admin modules, which
+assemble the back office (admin.py) and its front page (admin_site.py), join the apps.
 """
 
 import ast
@@ -54,7 +54,7 @@ def imported(tree):
         # only the URLconf and the admin assembly join the apps.
         (
             "werkplaats",
-            ("werkplaats/urls.py", "werkplaats/admin.py"),
+            ("werkplaats/urls.py", "werkplaats/admin.py", "werkplaats/admin_site.py"),
             ("programme", "registrations"),
         ),
     ],

@@ -47,6 +47,9 @@ class EditionAdmin(
     list_display = joined(
         "list_display", programme_admin.EditionAdmin, registrations_admin.PlacesEditionMixin
     )
+    list_filter = joined(
+        "list_filter", programme_admin.EditionAdmin, registrations_admin.PlacesEditionMixin
+    )
     fieldsets = joined(
         "fieldsets",
         programme_admin.EditionAdmin,
@@ -74,6 +77,7 @@ class RegistrationAdmin(
         "list_filter",
         registrations_admin.RegistrationAdmin,
         invoicing_admin.InvoicingRegistrationMixin,
+        attendance_admin.AttendanceRegistrationMixin,
     )
     actions = joined(
         "actions",

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class WerkplaatsConfig(AppConfig):
@@ -8,3 +9,12 @@ class WerkplaatsConfig(AppConfig):
 
     name = "werkplaats"
     verbose_name = "Werkplaats"
+
+
+class AdminConfig(admin_apps.AdminConfig):
+    """Django's admin, with the overview as its front page (werkplaats/admin_site.py);
+    listed in INSTALLED_APPS by its path, so not the default config of "werkplaats"."""
+
+    default = False
+
+    default_site = "werkplaats.admin_site.WerkplaatsAdminSite"

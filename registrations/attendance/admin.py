@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from programme.models import amsterdam_date
 from registrations.models import Registration, TransitionRefused
 from werkplaats import formats
 from werkplaats.admin_tools import (
@@ -101,11 +103,30 @@ class AttendanceEditionMixin:
         return badges_response(participants(edition), edition)
 
 
+class CertificateToSendFilter(admin.SimpleListFilter):
+    """Participants of an ended edition whose certificate has not been mailed: the
+    overview's worklist, and where "Bewijs van deelname mailen…" is done."""
+
+    title = "bewijs van deelname"
+    parameter_name = "bewijs"
+
+    def lookups(self, request, model_admin):
+        return [("te_mailen", "nog te mailen (editie afgelopen)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "te_mailen":
+            to_send = Certificate.objects.to_send(amsterdam_date(timezone.now()))
+            return queryset.filter(pk__in=to_send.values("pk"))
+        return queryset
+
+
 class AttendanceRegistrationMixin:
     """What attendance adds to the registration admin: name badges for the selected, a
-    no-show, and certificates of participation (`actions`, the additions only)."""
+    no-show, and certificates of participation (`actions` and `list_filter`, the additions
+    only)."""
 
     actions = ["name_badges", "mark_no_show", "send_certificates"]
+    list_filter = [CertificateToSendFilter]
 
     @admin.action(
         description="Naambadges van de geselecteerde deelnemers (pdf)", permissions=["manage"]

@@ -130,6 +130,23 @@ def new_code():
 
 
 class CertificateQuerySet(models.QuerySet):
+    def to_send(self, today):
+        """The registrations still owed a certificate by mail: confirmed participants of an
+        ended edition, present on at least one of its days and not anonymised, whose
+        certificate has not been mailed (or made). A queryset of registrations."""
+        attended = Attendance.objects.present().filter(
+            registration=models.OuterRef("pk"),
+            date__gte=models.OuterRef("edition__start_date"),
+            date__lte=models.OuterRef("edition__end_date"),
+        )
+        mailed = self.filter(registration=models.OuterRef("pk"), emailed_at__isnull=False)
+        return (
+            Registration.objects.confirmed()
+            .filter(edition__end_date__lt=today, anonymised_at__isnull=True)
+            .filter(models.Exists(attended))
+            .exclude(models.Exists(mailed))
+        )
+
     def issue(self, registration, at=None):
         """The registration's certificate, made now if it has none: only once the edition
         has ended, and only for a confirmed participant present on at least one day.

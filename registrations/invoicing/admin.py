@@ -444,6 +444,8 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         InvoiceYearFilter,
         InvoiceEditionFilter,
         "kind",
+        # "leeg": not e-mailed yet, the overview's worklist.
+        ("emailed_at", admin.EmptyFieldListFilter),
     ]
     search_fields = ["number", "customer_organisation", "customer_attention", "po_number"]
     list_select_related = ["credit_note", "credited_invoice", "order"]

@@ -306,11 +306,16 @@ class HoldFilter(admin.SimpleListFilter):
     parameter_name = "betaling"
 
     def lookups(self, request, model_admin):
-        return [("on_hold", "herinneringen aangehouden")]
+        return [
+            ("on_hold", "herinneringen aangehouden"),
+            ("reminder_due", "herinnering moet vandaag weg"),
+        ]
 
     def queryset(self, request, queryset):
         if self.value() == "on_hold":
             return queryset.filter(hold__isnull=False)
+        if self.value() == "reminder_due":
+            return queryset.filter(pk__in=[invoice.pk for invoice, _level in reminders.due()])
         return queryset
 
 

@@ -6,6 +6,7 @@ once, sends each reminder once.
 """
 
 import datetime
+from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -31,18 +32,19 @@ def remindable(today):
     )
 
 
-def level_due(invoice, settings, today, force=False):
+def level_due(invoice, settings, today, force=False, reminders=None):
     """The reminder level this invoice is due for today, or None (level_or_reason says why)."""
-    return level_or_reason(invoice, settings, today, force)[0]
+    return level_or_reason(invoice, settings, today, force, reminders)[0]
 
 
-def level_or_reason(invoice, settings, today, force=False):
+def level_or_reason(invoice, settings, today, force=False, reminders=None):
     """(the reminder level this invoice is due for today, None) or (None, why not): the one
     rule, which names the part of it that refuses.
 
     Never for a paid, credited or on-hold invoice, a credit note, or one not yet late. The
     second waits until its day after the due date and as long after the first as the two
-    settings lie apart. `force` (the admin action) skips the waiting, not the rules."""
+    settings lie apart. `force` (the admin action) skips the waiting, not the rules.
+    `reminders`: the invoice's reminders when the caller fetched them for many at once."""
     hold = getattr(invoice, "hold", None)
     if hold is not None:
         return None, (
@@ -54,7 +56,9 @@ def level_or_reason(invoice, settings, today, force=False):
         return None, _not_remindable(invoice, status, today)
     if invoice.due_date >= today:
         return None, f"nog niet vervallen: vervalt op {formats.day(invoice.due_date)}"
-    sent = {reminder.level: reminder for reminder in invoice.reminders.all()}
+    if reminders is None:
+        reminders = invoice.reminders.all()
+    sent = {reminder.level: reminder for reminder in reminders}
     late = (today - invoice.due_date).days
     if Reminder.Level.FIRST not in sent:
         if force or late >= settings.first_after_days:
@@ -91,6 +95,20 @@ def _not_remindable(invoice, status, today):
     return f"nog niet vervallen: vervalt op {formats.day(invoice.due_date)}"
 
 
+CANDIDATE_FIELDS = [
+    "number",
+    "kind",
+    "customer_organisation",
+    "due_date",
+    "total_incl_vat",
+    "amount_paid",
+    "amount_refunded",
+    "credit_note__id",
+    "credit_note__kind",
+    "hold__id",
+]
+
+
 def candidates(today):
     """Invoices that may be due for a reminder: late, unpaid in full, uncredited, not held."""
     settings = ReminderSettings.load()
@@ -98,8 +116,11 @@ def candidates(today):
     return (
         remindable(today)
         .filter(due_date__lte=latest_due)
-        .select_related("credit_note")
-        .prefetch_related("reminders")
+        # "hold" too: level_due() asks each invoice for it, which would be a query apiece.
+        .select_related("credit_note", "hold")
+        # What level_due() and the callers' messages read; send() fetches the invoice afresh.
+        # The snapshot columns (issuer, customer, ...) would make a finance-wide list slow.
+        .only(*CANDIDATE_FIELDS)
         .order_by("due_date", "number")
     )
 
@@ -108,9 +129,15 @@ def due(today=None):
     """[(invoice, level)] of the reminders that should go out today."""
     today = today or amsterdam_date(timezone.now())
     settings = ReminderSettings.load()
+    invoices = list(candidates(today))
+    # The reminders already sent, fetched for every candidate in one query and grouped here:
+    # prefetch_related builds a queryset per invoice, which a finance-wide list feels.
+    sent = defaultdict(list)
+    for reminder in Reminder.objects.filter(invoice__in=[invoice.pk for invoice in invoices]):
+        sent[reminder.invoice_id].append(reminder)
     result = []
-    for invoice in candidates(today):
-        level = level_due(invoice, settings, today)
+    for invoice in invoices:
+        level = level_due(invoice, settings, today, reminders=sent[invoice.pk])
         if level:
             result.append((invoice, level))
     return result

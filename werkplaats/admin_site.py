@@ -1,0 +1,230 @@
+"""The back office's front page: /beheer/ opens on an overview for whoever logs in.
+
+Django's documented way to change the admin's index: an AdminSite subclass, installed as the
+default site by werkplaats.apps.AdminConfig (in INSTALLED_APPS instead of
+"django.contrib.admin"), so `admin.site` everywhere is this one. Its index() adds the
+overview to Django's own index page, whose list of models stays below it.
+
+Like werkplaats/admin.py, this module joins the apps: each computes its own figures in its
+own overview module (plain data, a fixed number of queries); this one composes them, and
+shows each part only to the role whose work it is (the permission that work needs).
+"""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+
+from programme.models import amsterdam_date
+from registrations import overview as signup
+from registrations.attendance import overview as attendance
+from registrations.invoicing import overview as invoicing
+from registrations.payments import overview as payments
+
+from . import charts, formats
+
+
+class WerkplaatsAdminSite(admin.AdminSite):
+    site_header = "Werkplaats – beheer"
+    site_title = "Werkplaats beheer"
+    index_title = "Beheer van werkplaatsen, inschrijvingen en facturen"
+    index_template = "admin/overview.html"
+
+    def index(self, request, extra_context=None):
+        now = timezone.now()
+        context = overview(request.user, amsterdam_date(now), now)
+        return super().index(request, {**context, **(extra_context or {})})
+
+
+def overview(user, today, now):
+    """Everything the overview shows `user`, as plain data for admin/overview.html."""
+    editions = signup.editions(today)
+    add_signup_charts(editions, today)
+    running = [edition for edition in editions if edition.is_running]
+    present = attendance.present_on(today, running) if running else {}
+    for edition in running:
+        edition.present_today = present.get(edition.pk, 0)
+    for edition in editions:
+        first = edition.first_offer_expires
+        edition.first_offer_expires_text = formats.moment(first) if first else ""
+    context = {"editions": editions, "today": today, "worklists": worklists(user, today, now)}
+    # Staff may look invoices up; the money is finance's, who see the payments.
+    if user.has_perm("payments.view_payment"):
+        context["money"] = money(today)
+    return context
+
+
+def add_signup_charts(editions, today):
+    """Each edition's line of cumulative confirmed sign-ups by day relative to its start,
+    with the previous edition's at the same day beside it, and `last_year`: where the
+    previous edition stood at today's distance from its start."""
+    previous = signup.previous_editions(editions)
+    drawn = editions + [edition for edition in previous.values() if edition]
+    signups = signup.signups_by_day(drawn)
+    for edition in editions:
+        before = previous[edition.pk]
+        own = signups.get(edition.pk, {})
+        theirs = signups.get(before.pk, {}) if before else {}
+        now_offset = (today - edition.start_date).days
+        edition.signups = signup.total_at(own, now_offset)
+        edition.previous = before
+        edition.last_year = signup.total_at(theirs, now_offset) if before else None
+        # A point a week, back from the start (or from today while the days run) to the
+        # week before the first sign-up of either, so the line rises from nothing; today is
+        # a point of its own.
+        last = max(0, min(now_offset, (edition.end_date - edition.start_date).days))
+        first = min([*own, *theirs, last]) - 1
+        weekly = set(range(last, first - 7, -7))
+        offsets = sorted(weekly | ({now_offset} if first <= now_offset <= last else set()))
+        series = [
+            (str(edition), [signup.total_at(own, d) if d <= now_offset else None for d in offsets])
+        ]
+        if before:
+            series.append((str(before), [signup.total_at(theirs, d) for d in offsets]))
+        summary = f"{edition.signups} bevestigde inschrijvingen tot nu toe"
+        if before:
+            summary += f"; op dit moment vorig jaar: {edition.last_year} ({before})"
+        edition.chart = None
+        if own or theirs:
+            edition.chart = charts.lines(
+                f"aanmeldingen-{edition.pk}",
+                "Aanmeldingen in de tijd",
+                offsets,
+                series,
+                summary=summary + ".",
+                x_header="dag",
+                x_label=relative_day,
+            )
+
+
+def relative_day(offset):
+    if offset < 0:
+        return f"{-offset} dagen voor de start"
+    return "start" if offset == 0 else f"dag {offset + 1}"
+
+
+def money(today):
+    """Finance's figures: invoiced, paid, outstanding by age and refunds due, per edition
+    and in total, and a bar chart of what is outstanding by age."""
+    invoiced, total = invoicing.money_per_edition(today)
+    owed = payments.outstanding(today)
+    by_edition = {row["edition"].pk: row for row in owed["rows"]}
+    rows = []
+    for edition in signup.editions_by_pk(list(invoiced)):
+        figures = invoiced[edition.pk]
+        late = by_edition.get(edition.pk)
+        rows.append(
+            {
+                "edition": edition,
+                **figures,
+                "outstanding": late["total"] if late else 0,
+                "buckets": late["amounts"] if late else [0] * len(owed["buckets"]),
+            }
+        )
+    chart = charts.bars(
+        "openstaand-naar-leeftijd",
+        "Openstaand naar leeftijd",
+        owed["buckets"],
+        owed["totals"],
+        value_header="bedrag",
+        label_header="leeftijd",
+        summary=f"In totaal staat {formats.money(owed['total'])} open, "
+        + ", ".join(
+            f"{label} {formats.money(amount)}"
+            for label, amount in zip(owed["buckets"], owed["totals"], strict=True)
+        )
+        + ".",
+    )
+    return {
+        "rows": rows,
+        "total": {**total, "outstanding": owed["total"], "buckets": owed["totals"]},
+        "buckets": owed["buckets"],
+        "chart": chart,
+    }
+
+
+def worklists(user, today, now):
+    """[{'label', 'count', 'url'}] of the work waiting for `user`'s role, each linking to the
+    list where it is done, filtered to exactly those rows; texts to supply come as 'texts'."""
+    can = user.has_perm
+    items = []
+
+    def add(permission, label, count, url, query):
+        if can(permission):
+            items.append({"label": label, "count": count(), "url": f"{reverse(url)}?{query}"})
+
+    add(
+        "invoicing.issue_invoice",
+        "Inschrijvingen nog te factureren",
+        lambda: invoicing.to_invoice().count(),
+        "admin:registrations_registration_changelist",
+        "facturatie=te_factureren",
+    )
+    add(
+        "invoicing.send_invoice",
+        "Facturen nog niet gemaild",
+        lambda: invoicing.not_mailed().count(),
+        "admin:invoicing_invoice_changelist",
+        "emailed_at__isempty=1",
+    )
+    add(
+        "payments.change_payment",
+        "Bankregels in de wachtrij (niet gekoppeld)",
+        lambda: payments.unmatched().count(),
+        "admin:payments_payment_changelist",
+        "state__exact=unmatched",
+    )
+    add(
+        "invoicing.send_invoice",
+        "Herinneringen die vandaag weg moeten",
+        lambda: len(payments.reminders_due(today)),
+        "admin:invoicing_invoice_changelist",
+        "betaling=reminder_due",
+    )
+    add(
+        "invoicing.credit_invoice",
+        "Facturen te crediteren",
+        lambda: invoicing.to_credit().count(),
+        "admin:invoicing_invoice_changelist",
+        "status=to_credit",
+    )
+    add(
+        "registrations.change_registration",
+        "Wachtlijstaanbiedingen die binnen 24 uur verlopen",
+        lambda: signup.offers_expiring(now).count(),
+        "admin:registrations_waitinglistoffer_changelist",
+        "stand=expiring",
+    )
+    add(
+        "registrations.change_registration",
+        "Bewijzen van deelname nog te mailen (editie afgelopen)",
+        lambda: attendance.certificates_to_send(today).count(),
+        "admin:registrations_registration_changelist",
+        "bewijs=te_mailen",
+    )
+    add(
+        "registrations.view_retentionrecord",
+        "Edities waarvan de bewaartermijn binnen 30 dagen afloopt",
+        lambda: len(signup.retention_due(today)),
+        "admin:programme_edition_changelist",
+        "bewaartermijn=binnen_30",
+    )
+    return {"counts": items, "texts": texts(user, today)}
+
+
+def texts(user, today):
+    """[{'label', 'url'}]: each text staff must still supply, linked to its field."""
+    found = []
+    for label, obj, field in signup.missing_texts(today):
+        opts = obj._meta
+        if not user.has_perm(f"{opts.app_label}.change_{opts.model_name}"):
+            continue
+        if obj.pk:
+            url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+        else:
+            url = reverse(f"admin:{opts.app_label}_{opts.model_name}_add")
+        found.append({"label": f"{obj}: {label}", "url": f"{url}#id_{field}"})
+    if user.has_perm("invoicing.change_invoiceissuer"):
+        for label in invoicing.issuer_missing():
+            url = reverse("admin:invoicing_invoiceissuer_changelist")
+            found.append({"label": f"Factuurafzender: {label}", "url": url})
+    return found
