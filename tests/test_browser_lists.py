@@ -85,6 +85,15 @@ def test_invoice_list_shows_the_totals_of_the_filter_on_a_laptop_screen(
     page.goto("/beheer/invoicing/invoice/")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SHOTS / "invoices-1366.png", full_page=True)
+    # Every column in view with the sidebar and the filters open: nothing scrolls sideways.
+    table = page.locator("#result_list")
+    assert table.evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth")
+    for column in ["status_and_documents", "dates"]:
+        box = page.locator(f"#result_list thead th.column-{column}").bounding_box()
+        assert box["x"] + box["width"] <= 1366, column
+    row = page.locator("#result_list tbody tr", has_text=invoices[1].number)
+    expect(row).to_contain_text(invoices[1].customer_organisation)
+    expect(row).to_contain_text(money(invoices[1].total_incl_vat))
     totals = page.locator("table.invoice-totals")
     expect(totals).to_contain_text("Totaal van 4 facturen in deze selectie")
     expect(totals.locator("tbody td").nth(2)).to_have_text(money(expected))

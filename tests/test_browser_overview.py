@@ -96,14 +96,14 @@ def test_the_overview_shows_the_database_and_its_worklists_lead_to_those_rows(
     else:
         expect(money).to_have_count(0)
 
-    links = page.locator("[data-worklist]")
-    expected = {}
-    for n in range(links.count()):
-        link = links.nth(n)
-        expected[link.get_attribute("href")] = int(link.locator(".worklist-count").inner_text())
-    assert expected
-    for href, count in expected.items():
-        page.goto(href)
+    worklists = page.locator("[data-worklist]").count()
+    assert worklists
+    for n in range(worklists):
+        page.goto("/beheer/")
+        link = page.locator("[data-worklist]").nth(n)
+        count = int(link.locator(".worklist-count").inner_text())
+        link.click()
+        expect(page.locator("#changelist")).to_be_visible()
         expect(page.locator("#result_list tbody tr")).to_have_count(count)
 
 
