@@ -568,7 +568,9 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="status")
     def status_and_documents(self, invoice):
         return format_html(
-            "{}<br><small>{}</small>", invoice.status().label, self.documents(invoice)
+            '<span class="invoice-status">{}</span><br><small>{}</small>',
+            invoice.status().label,
+            self.documents(invoice),
         )
 
     def documents(self, invoice):
