@@ -126,7 +126,7 @@ def _top_organisations(names):
     spellings = defaultdict(Counter)
     for name in names:
         spellings[organisation_key(name)][name.strip()] += 1
-    # Each organisation under its most used spelling.
+    # Each organisation under its most used spelling (Counter keeps the first seen on a tie).
     totals = sorted(
         ((sum(spelled.values()), spelled.most_common(1)[0][0]) for spelled in spellings.values()),
         key=lambda item: (-item[0], item[1].casefold()),
@@ -176,7 +176,10 @@ def confirmed_with_diet(editions):
 def edition_figures(edition):
     """Every figure of one edition, in the order of its page (four queries)."""
     rows = list(
-        Registration.objects.filter(edition=edition).values(
+        # In sign-up order: of two spellings used equally often, the first one is shown.
+        Registration.objects.filter(edition=edition)
+        .order_by("pk")
+        .values(
             "status",
             "organisation",
             "sector",
