@@ -333,3 +333,15 @@ def test_outstanding_falls_in_the_bucket_of_its_days_late(
     totals = payments_overview.outstanding(today)["totals"]
     assert totals[column] == invoice.total_incl_vat
     assert sum(totals) == invoice.total_incl_vat
+
+
+def test_an_edition_numbered_in_the_thousands_is_found_by_its_number(client, staff_member, db):
+    """Numbers in attributes are not localised: pk 1234 is data-edition="1234", not "1.234"
+    (USE_THOUSAND_SEPARATOR)."""
+    edition = make_edition(pk=1234)
+    make_registration(edition)
+    client.force_login(staff_member)
+    html = client.get(INDEX).content.decode()
+    assert 'data-edition="1234"' in html
+    assert 'id="edition-1234-title"' in html
+    assert figure(html, edition, "confirmed").startswith("1")

@@ -593,10 +593,11 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             )
         if not links:
             return "–"
+        # Named by the file (which holds the visible "pdf" or "xml"), for screen readers.
         return format_html_join(
             " ",
-            '<a href="{}" title="{}">{}</a>',
-            ((url, name, label) for url, label, name in links),
+            '<a href="{}" aria-label="{}" title="{}">{}</a>',
+            ((url, name, name, label) for url, label, name in links),
         )
 
     @admin.display(description="editie", ordering="edition_start")
