@@ -98,31 +98,23 @@ def mail_preview(what, rows, recipient, message_for, refusals):
     return preview
 
 
-MAIL_CONFIRM_TEMPLATE = "admin_tools/confirm_mail.html"
-
-
 def confirm_page(
-    modeladmin,
-    request,
-    queryset,
-    action,
-    title,
-    text="",
-    form=None,
-    rows=None,
-    template="invoicing/admin_confirm.html",
-    mail=None,
+    modeladmin, request, queryset, action, title, text="", form=None, rows=None, mail=None
 ):
     """An intermediate page for an action: what will happen, to which rows, and a form.
 
-    Posting it runs `action` again on the same selection with "apply" set. The default
-    template lists invoices; an app whose rows are something else brings its own. With
-    `mail` (a MailPreview) it is the page every mailing action shows first: how many get
-    which mail, who, who is skipped and why, and one message as it will be sent; nothing is
-    sent until it is posted.
+    Posting it runs `action` again on the same selection with "apply" set. The selection is
+    listed by the ModelAdmin's `action_confirmation_template` (as Django's own
+    `delete_selected_confirmation_template`), by default each row by name. With `mail` (a
+    MailPreview) it is the page every mailing action shows first: how many get which mail,
+    who, who is skipped and why, and one message as it will be sent; nothing is sent until
+    it is posted.
     """
-    if mail is not None and template == "invoicing/admin_confirm.html":
-        template = MAIL_CONFIRM_TEMPLATE
+    if mail is not None:
+        template = "admin_tools/confirm_mail.html"
+    else:
+        template = getattr(modeladmin, "action_confirmation_template", None)
+        template = template or "admin_tools/confirm.html"
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": title,

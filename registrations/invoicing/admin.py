@@ -433,6 +433,8 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display_links = ["number_kind_and_date"]
     # The totals of what the filters and search leave, under the list.
     change_list_template = "invoicing/invoice_change_list.html"
+    # Each invoice an action will touch, with its customer and state (confirm_page).
+    action_confirmation_template = "invoicing/admin_confirm.html"
     list_filter = [
         InvoiceStatusFilter,
         InvoiceYearFilter,
