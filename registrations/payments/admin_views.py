@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from programme.models import amsterdam_date
-from registrations.invoicing.models import Invoice
 from werkplaats.refusals import refusal_text
 
 from . import matching, overview
@@ -69,14 +68,18 @@ def upload_statement(model_admin, request):
 
 
 def assign_payment(model_admin, request, payment_id):
-    """An unmatched payment: find the invoice by number, name or amount, and assign it;
-    or mark it not ours."""
+    """An unmatched payment: start from what its bank line says (invoice numbers and our
+    references in its description, then names), or search by number, name, reference or
+    amount; assign it, or mark it not ours. Open invoices come first; paid and credited ones
+    stand apart below."""
     if not model_admin.has_change_permission(request):
         raise PermissionDenied
     payment = get_object_or_404(Payment, pk=payment_id)
-    search = InvoiceSearchForm(request.GET or {"q": payment.counterparty_name})
-    found = Invoice.objects.filter(pk__in=[i.pk for i in search.invoices()])
-    rows = found.select_related("credit_note").order_by("-invoice_date")
+    search = InvoiceSearchForm(request.GET)
+    if search.is_valid() and search.cleaned_data["q"].strip():
+        rows = [(invoice, "") for invoice in search.invoices()]
+    else:
+        rows = matching.suggestions(payment)
     assign = AssignForm(request.POST if "assign" in request.POST else None)
     not_ours = NotOursForm(request.POST if "not_ours" in request.POST else None)
     if request.method == "POST":
@@ -106,7 +109,9 @@ def assign_payment(model_admin, request, payment_id):
         "title": f"Betaling {payment} toewijzen",
         "payment": payment,
         "search": search,
-        "rows": rows,
+        "searched": bool(search.is_valid() and search.cleaned_data["q"].strip()),
+        "open_rows": [(invoice, why) for invoice, why in rows if invoice.is_open],
+        "other_rows": [(invoice, why) for invoice, why in rows if not invoice.is_open],
         "assign": assign,
         "not_ours": not_ours,
         "opts": model_admin.opts,

@@ -5,7 +5,7 @@ from django.db.models import Q
 
 from registrations.invoicing.models import Invoice
 
-from .matching import MAX_STATEMENT_BYTES
+from .matching import MAX_STATEMENT_BYTES, open_first, references_in
 
 
 class StatementUploadForm(forms.Form):
@@ -41,23 +41,36 @@ class InvoiceSearchForm(forms.Form):
         label="Zoek factuur",
         required=False,
         max_length=100,
-        help_text="Factuurnummer, naam van de klant of bedrag (2.178,00).",
+        help_text="Factuurnummer, klant, naam van een deelnemer of besteller, referentie "
+        "(BST-00042, INS-00006) of bedrag (2.178,00).",
     )
 
     def invoices(self):
-        """Up to 20 invoices and credit notes by number, customer or amount."""
+        """Up to 20 invoices and credit notes by number, customer, a participant's or the
+        booker's name, an order's or participant's reference, or amount; open ones first."""
         query = self.cleaned_data.get("q", "").strip() if self.is_valid() else ""
         if not query:
             return Invoice.objects.none()
         condition = Q(number__icontains=query) | Q(customer_organisation__icontains=query)
+        words = query.split()
+        for person in ("lines__registration__", "lines__registration__order__"):
+            # Every word in the first or last name: "Fatima El Amrani", "amrani".
+            name = Q()
+            for word in words:
+                name &= Q(**{f"{person}first_name__icontains": word}) | Q(
+                    **{f"{person}last_name__icontains": word}
+                )
+            condition |= name
+        for kind, pk in references_in([query]):
+            if kind == "BST":
+                condition |= Q(order_id=pk) | Q(lines__registration__order_id=pk)
+            else:
+                condition |= Q(lines__registration_id=pk)
         amount = parse_amount(query)
         if amount is not None:
             condition |= Q(total_incl_vat=amount) | Q(total_incl_vat=-amount)
-        return (
-            Invoice.objects.filter(condition)
-            .select_related("credit_note", "credited_invoice")
-            .order_by("-invoice_date", "-number")[:20]
-        )
+        found = Invoice.objects.filter(condition).values("pk")
+        return open_first(Invoice.objects.filter(pk__in=found))[:20]
 
 
 class AssignForm(forms.Form):

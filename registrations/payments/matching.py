@@ -1,23 +1,30 @@
-"""From a statement to payments on invoices: the import, the matching by invoice number, and
-what finance does by hand (assign a payment, mark it not ours, record a payment or refund).
+"""From a statement to payments on invoices: the import, the matching by invoice number and by
+our own references, and what finance does by hand (assign a payment, mark it not ours, record
+a payment or refund).
 
 The matcher reads the invoice numbers people type in a transfer's description, tolerantly
 (spaces, lower case, a leading "factuur", a missing leading zero, two numbers in one
 transfer, an RF creditor reference) but never guesses: a line it cannot pin on invoices
-exactly waits in the queue. All invoices are indexed by normalised number once per import,
-so the work grows with lines + invoices, not lines x invoices.
+exactly waits in the queue. A line without an invoice number may quote the references we
+gave: an order's BST-00042 or a participant's INS-00006 (as tolerantly read); it pays that
+order's one open invoice, or of several the one whose outstanding amount it is. Names are
+only ever suggestions (`suggestions`, for the assign screen). All invoices are indexed by
+normalised number once per import, and the references of all lines are looked up in one
+query, so the work grows with lines + invoices, not lines x invoices.
 """
 
 import hashlib
 import re
+import unicodedata
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from programme.models import amsterdam_date
-from registrations.invoicing.models import Invoice
+from registrations.invoicing.models import Invoice, InvoiceLine
 from werkplaats import formats
 
 from . import camt
@@ -27,6 +34,142 @@ MAX_STATEMENT_BYTES = 25 * 1024 * 1024
 # Words people put before the number: removed so "factuur2022-0001" reads as the number.
 NUMBER_WORDS = re.compile(r"\b(?:FACTUUR(?:NUMMER|NR)?|FACTNR|FACT|INVOICE|NR)[.:#]*", re.I)
 SEPARATORS = "-._/"
+# Our own references (Order.reference, Registration.reference): BST-00042, "bst 42", INS00006.
+REFERENCES = re.compile(r"(?<![A-Z0-9])(BST|INS)\s*[-._/:#]?\s*(\d{1,9})(?![0-9])", re.I)
+
+
+def references_in(texts):
+    """[("BST" or "INS", pk)] quoted in `texts`, in order of appearance, each once."""
+    found = []
+    for text in texts:
+        for match in REFERENCES.finditer(text):
+            key = (match.group(1).upper(), int(match.group(2)))
+            if key not in found:
+                found.append(key)
+    return found
+
+
+def invoices_for_references(references):
+    """{("BST"|"INS", pk): [invoice id, ...]}: the standing (uncredited) invoices with a line
+    for that order's participants or that participant, oldest first, in one query for all
+    `references` (a combined invoice, without an order of its own, is found by its lines)."""
+    orders = {pk for kind, pk in references if kind == "BST"}
+    participants = {pk for kind, pk in references if kind == "INS"}
+    if not (orders or participants):
+        return {}
+    rows = (
+        InvoiceLine.objects.filter(
+            Q(registration__order_id__in=orders) | Q(registration_id__in=participants),
+            invoice__kind=Invoice.Kind.INVOICE,
+            invoice__credit_note__isnull=True,
+        )
+        .values_list("invoice_id", "registration_id", "registration__order_id")
+        .order_by("invoice_id")
+    )
+    found = {}
+    for invoice_id, registration_id, order_id in rows:
+        for key in (("BST", order_id), ("INS", registration_id)):
+            if key in references and invoice_id not in found.setdefault(key, []):
+                found[key].append(invoice_id)
+    return found
+
+
+# What is still to be paid, in invoicing's own words (Invoice.status()).
+OPEN_STATES = (Invoice.Status.OPEN, Invoice.Status.OVERDUE, Invoice.Status.PARTIALLY_PAID)
+
+
+def open_first(invoices):
+    """`invoices` with `is_open` (something still to be paid), open ones first, newest first
+    within each: what the assign screen lists."""
+    still_open = Invoice.objects.in_state(*OPEN_STATES).values("pk")
+    return (
+        invoices.annotate(
+            is_open=ExpressionWrapper(Q(pk__in=still_open), output_field=BooleanField())
+        )
+        .select_related("credit_note", "credited_invoice")
+        .order_by("-is_open", "-invoice_date", "-number")
+    )
+
+
+def _plain(text):
+    """Lower case without accents, words separated by one space and padded with one, so
+    ' el amrani ' is found as whole words in it."""
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(
+        char if char.isalnum() else " " for char in text if not unicodedata.combining(char)
+    )
+    return f" {' '.join(text.split())} "
+
+
+def suggestions(payment, limit=20):
+    """What a bank line says, as invoices finance may assign it to, each with why:
+    [(invoice, reason)]. First the invoices its invoice numbers and our references (BST-,
+    INS-) name, then the open invoices of orders whose participants' or booker's names appear
+    in its description or account name (the full name before a last name alone). A
+    suggestion only: finance decides."""
+    texts = [payment.remittance]
+    reasons = {}
+    for pk in InvoiceIndex().numbers_in(texts):
+        reasons.setdefault(pk, "factuurnummer in de omschrijving")
+    quoted = references_in(texts)
+    for key, pks in invoices_for_references(quoted).items():
+        for pk in pks:
+            reasons.setdefault(pk, f"referentie {key[0]}-{key[1]:05d} in de omschrijving")
+    said = _plain(f"{payment.remittance} {payment.counterparty_name}")
+    by_name = {}
+    people = (
+        InvoiceLine.objects.filter(
+            invoice__in=Invoice.objects.in_state(*OPEN_STATES).invoices(),
+            registration__isnull=False,
+        )
+        .values_list(
+            "invoice_id",
+            "registration__first_name",
+            "registration__last_name",
+            "registration__order__first_name",
+            "registration__order__last_name",
+        )
+        .order_by("invoice_id")
+    )
+    for pk, *names in people:
+        for first, last, who in [(*names[:2], "deelnemer"), (*names[2:], "besteller")]:
+            last_plain = _plain(last)
+            if len(last_plain.strip()) < 3 or last_plain not in said:
+                continue
+            full = _plain(f"{first} {last}") in said
+            rank = 0 if full else 1
+            reason = f"naam {who} {first + ' ' if full else ''}{last}"
+            if pk not in by_name or rank < by_name[pk][0]:
+                by_name[pk] = (rank, reason)
+    for pk, (_rank, reason) in sorted(by_name.items(), key=lambda item: item[1][0]):
+        reasons.setdefault(pk, reason)
+    wanted = list(reasons)[:limit]
+    invoices = open_first(Invoice.objects.filter(pk__in=wanted)).in_bulk(wanted)
+    return [(invoices[pk], reasons[pk]) for pk in wanted if pk in invoices]
+
+
+def by_reference(amount, references, invoices_of, ledger):
+    """(invoice ids, note) for money in that quotes `references`: the order's one open invoice,
+    or of several the one whose open amount this is; else no invoice and a note for finance
+    naming what it found."""
+    candidates = []
+    for key in references:
+        for pk in invoices_of.get(key, []):
+            if pk not in candidates:
+                candidates.append(pk)
+    quoted = ", ".join(f"{kind}-{pk:05d}" for kind, pk in references)
+    open_ones = [pk for pk in candidates if ledger.open_amount(pk) > 0]
+    if len(open_ones) == 1:
+        return open_ones, f"Gekoppeld op referentie {quoted}."
+    exact = [pk for pk in open_ones if ledger.open_amount(pk) == amount]
+    if len(exact) == 1:
+        return exact, f"Gekoppeld op referentie {quoted} en bedrag."
+    if not open_ones:
+        return None, f"Referentie {quoted} gevonden, maar daar staat geen open factuur op."
+    numbers = ", ".join(ledger.index.number[pk] for pk in open_ones)
+    return None, (
+        f"Referentie {quoted} gevonden: open facturen {numbers}; geen met precies dit bedrag."
+    )
 
 
 class InvoiceIndex:
@@ -39,11 +182,13 @@ class InvoiceIndex:
         self.credit_of = {}
         self.credited = {}
         self.total = {}
+        self.number = {}
         series = set()
         rows = Invoice.objects.values_list(
-            "pk", "series", "sequence", "kind", "credited_invoice_id", "total_incl_vat"
+            "pk", "series", "sequence", "kind", "credited_invoice_id", "total_incl_vat", "number"
         )
-        for pk, serie, sequence, kind, credited_id, total in rows:
+        for pk, serie, sequence, kind, credited_id, total, number in rows:
+            self.number[pk] = number
             serie = serie.upper()
             series.add(serie)
             self.by_key[(serie, sequence)] = pk
@@ -179,9 +324,15 @@ def import_statement(content, filename, by=""):
         id(entry): index.numbers_in([*entry.references, entry.remittance])
         for entry in statement.entries
     }
+    # Our references count only where no invoice number is named: the number is the sharper.
+    quoted = {
+        id(entry): references_in([*entry.references, entry.remittance])
+        for entry in statement.entries
+        if entry.amount > 0 and not found[id(entry)]
+    }
     try:
         with transaction.atomic():
-            return _store(statement, digest, filename, by, index, found)
+            return _store(statement, digest, filename, by, index, found, quoted)
     except IntegrityError as error:
         # A parallel upload of the same file or of an overlapping statement won the race.
         raise camt.StatementRefused(
@@ -190,7 +341,7 @@ def import_statement(content, filename, by=""):
         ) from error
 
 
-def _store(statement, digest, filename, by, index, found):
+def _store(statement, digest, filename, by, index, found, quoted):
     record = BankStatement.objects.create(
         sha256=digest,
         filename=filename[:255],
@@ -215,8 +366,13 @@ def _store(statement, digest, filename, by, index, found):
             continue
         seen.add(entry.key)
         new.append(entry)
+    invoices_of = invoices_for_references(
+        {key for entry in new for key in quoted.get(id(entry), [])}
+    )
     candidates = set()
     for entry in new:
+        for key in quoted.get(id(entry), []):
+            candidates.update(invoices_of.get(key, []))
         for pk in found[id(entry)]:
             candidates.add(pk)
             candidates.update(
@@ -234,6 +390,9 @@ def _store(statement, digest, filename, by, index, found):
         note = ""
         if found[id(entry)] and not parts:
             note = "Factuurnummer(s) gevonden, maar niet eenduidig te koppelen."
+        elif quoted.get(id(entry)):
+            chosen, note = by_reference(entry.amount, quoted[id(entry)], invoices_of, ledger)
+            parts = [(chosen[0], entry.amount)] if chosen else None
         payments.append(
             Payment(
                 statement=record,
@@ -245,7 +404,7 @@ def _store(statement, digest, filename, by, index, found):
                 bank_reference=entry.bank_reference,
                 remittance=entry.remittance or " ".join(entry.references),
                 state=Payment.State.MATCHED if parts else Payment.State.UNMATCHED,
-                note=note,
+                note=note[:300],
             )
         )
         parts_of.append(parts or [])
