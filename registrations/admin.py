@@ -339,7 +339,9 @@ class RegistrationAdmin(admin.ModelAdmin):
             form.order.terms_accepted_at = now if form.order.edition.terms else None
         try:
             with atomic_with(tasks.send_confirmation_email) as queued:
-                Registration.objects.place(form.order, [obj], at=now, by_staff=True)
+                Registration.objects.place(
+                    form.order, [obj], at=now, by_staff=True, by=request.user
+                )
                 queued(obj.pk)
         except (AlreadyRegistered, RegistrationClosed):
             # The form checked both; only a sign-up in the same instant gets here.
@@ -398,7 +400,7 @@ class RegistrationAdmin(admin.ModelAdmin):
             )
 
         def step(registration):
-            registration.confirm_from_waiting_list()
+            registration.confirm_from_waiting_list(by=request.user)
             # Confirming also expires lapsed offers, whose places go to the next in line.
             tasks.queue_offer_mails(registration.edition)
             return f"{registration.reference} bevestigd vanaf de wachtlijst"
@@ -432,7 +434,7 @@ class RegistrationAdmin(admin.ModelAdmin):
             )
 
         def step(registration):
-            registration.cancel()
+            registration.cancel(by=request.user)
             tasks.queue_cancellation_notices(registration)
             return f"{registration.reference} geannuleerd"
 
@@ -465,7 +467,7 @@ class RegistrationAdmin(admin.ModelAdmin):
             )
 
         def step(registration):
-            registration.reinstate()
+            registration.reinstate(by=request.user)
             tasks.queue_offer_mails(registration.edition)
             return f"{registration.reference} terug als {registration.get_status_display()}"
 

@@ -13,8 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from programme.models import Edition, PageVersion
+from registrations.history.models import OrderLogEntry, record
+from werkplaats import formats
 
 from .countries import CountryField
+
+LOG = OrderLogEntry.Kind
 
 
 def new_token():
@@ -199,7 +203,7 @@ class RegistrationQuerySet(models.QuerySet):
         """Whether someone joining `edition` now goes on the waiting list."""
         return self.free_for_newcomers(edition) == 0
 
-    def register(self, edition, at=None, *, by_staff=False, **fields):
+    def register(self, edition, at=None, *, by_staff=False, by=None, **fields):
         """One person signs themselves up (the shell, commands, demo data): `fields` holds their
         details and the invoice details, split here into the order and its one registration."""
         order_fields = {
@@ -220,10 +224,10 @@ class RegistrationQuerySet(models.QuerySet):
         )
         order.invoice_organisation = order.invoice_organisation or registration.organisation
         order.invoice_email = order.invoice_email or registration.email
-        self.place(order, [registration], at=at, by_staff=by_staff)
+        self.place(order, [registration], at=at, by_staff=by_staff, by=by)
         return registration
 
-    def place(self, order, positions, at=None, *, by_staff=False, when_short=None):
+    def place(self, order, positions, at=None, *, by_staff=False, when_short=None, by=None):
         """Store `order` with its `positions` (new registrations), each confirmed or at the end
         of the waiting list, all or nothing.
 
@@ -239,6 +243,9 @@ class RegistrationQuerySet(models.QuerySet):
 
         The price and VAT treatment are copied from the edition as they are now: that is
         what each participant's organisation agreed to, whatever the edition says later.
+
+        The order's history records the sign-up, or each position added to an existing
+        order (a colleague added later, by staff: `by`).
         """
         at = at or timezone.now()
         try:
@@ -262,7 +269,8 @@ class RegistrationQuerySet(models.QuerySet):
                 else:
                     raise NotEnoughPlaces(free, requested)
                 order.edition = edition
-                if order._state.adding:
+                new_order = order._state.adding
+                if new_order:
                     order.save(force_insert=True)
                 for number, registration in enumerate(positions):
                     if number < confirmed:
@@ -281,6 +289,7 @@ class RegistrationQuerySet(models.QuerySet):
                         registration.save(force_insert=True)
                     finally:
                         registration._placing = False
+                _record_placed(order, positions, new_order, by, at)
                 PageVersion.places_changed(edition.pk)
         except IntegrityError:
             # One active registration per e-mail address: the database constraint is the check,
@@ -306,6 +315,18 @@ class RegistrationQuerySet(models.QuerySet):
     def active_with_email(self, edition, email):
         """The active registration for `edition` made with `email` (any case), if any."""
         return self.active().filter(edition=edition, email__iexact=email.strip()).first()
+
+
+def _record_placed(order, positions, new_order, by, at):
+    def each(registration):
+        return f"{registration.reference} {registration.get_status_display()}"
+
+    if new_order:
+        text = f"{len(positions)} deelnemer(s): {', '.join(each(r) for r in positions)}"
+        record(order, LOG.ORDER_PLACED, text, by=by, at=at)
+        return
+    for registration in positions:
+        record(order, LOG.POSITION_ADDED, each(registration), by, registration, at)
 
 
 class OrderQuerySet(models.QuerySet):
@@ -623,13 +644,14 @@ class Registration(models.Model):
         if fields is None or "status" in fields:
             self._stored_status = self.status
 
-    def _transition(self, to, allowed_from, check, **fields):
+    def _transition(self, to, allowed_from, check, by=None, **fields):
         """Lock the edition and this row, check the rule, change the status, in one go.
 
         Leaving the waiting list closes the registration's open offer (taken when confirmed,
         withdrawn when cancelled), and whatever place a transition frees is offered to the
         waiting list in the same transaction: every path that frees one passes here. The
-        offers' mail is queued by the caller (registrations.tasks.queue_offer_mails).
+        offers' mail is queued by the caller (registrations.tasks.queue_offer_mails). The
+        order's history records the step (`by`: the staff member, None for the participant).
         """
         with transaction.atomic():
             edition = Edition.objects.select_for_update().get(pk=self.edition_id)
@@ -649,21 +671,36 @@ class Registration(models.Model):
                     f"{current.reference} kan niet terug: met dit e-mailadres is al iemand "
                     "anders actief ingeschreven voor deze editie."
                 ) from None
+            taken = False
             if current.status == self.Status.WAITING and to != self.Status.WAITING:
                 taken = to == self.Status.CONFIRMED
-                current.offers.open().update(
+                closed = current.offers.open().update(
                     state=WaitingListOffer.State.ACCEPTED
                     if taken
                     else WaitingListOffer.State.WITHDRAWN,
                     closed_at=now,
                 )
+                taken = taken and closed
+            record(current.order_id, *current._step(to, taken), by, current, now)
             WaitingListOffer.objects.offer_free_places(edition, at=now)
         for name, value in changes.items():
             setattr(self, name, value)
         self._stored_status = to
         return self
 
-    def confirm_from_waiting_list(self):
+    def _step(self, to, offer_taken):
+        """(kind, text) of the order's history for this registration moving to `to`."""
+        label = self.Status(to).label
+        if to == self.Status.CANCELLED:
+            was = " (stond op de wachtlijst)" if self.status == self.Status.WAITING else ""
+            return LOG.CANCELLED, f"{self.reference} geannuleerd{was}"
+        if self.status == self.Status.CANCELLED:
+            return LOG.REINSTATED, f"{self.reference} teruggezet: {label}"
+        if offer_taken:
+            return LOG.OFFER_ACCEPTED, f"{self.reference} nam het aanbod aan: {label}"
+        return LOG.CONFIRMED, f"{self.reference} {label} vanaf de wachtlijst"
+
+    def confirm_from_waiting_list(self, by=None):
         """Give the first in line a freed place. Refused when a place is not free or someone
         has waited longer. Whoever holds an open offer may be confirmed on its place."""
 
@@ -684,9 +721,9 @@ class Registration(models.Model):
                     f"({edition.capacity} plaatsen)."
                 )
 
-        return self._transition(self.Status.CONFIRMED, {self.Status.WAITING}, check)
+        return self._transition(self.Status.CONFIRMED, {self.Status.WAITING}, check, by)
 
-    def cancel(self, at=None):
+    def cancel(self, at=None, by=None):
         """Cancel (the participant on their page, or staff at any time). An invoiced
         registration then waits in finance's 'te crediteren' queue; the caller queues who
         hears of it (registrations.tasks.queue_cancellation_notices)."""
@@ -694,10 +731,11 @@ class Registration(models.Model):
             self.Status.CANCELLED,
             {self.Status.CONFIRMED, self.Status.WAITING},
             lambda current, edition: None,
+            by,
             cancelled_at=at or timezone.now(),
         )
 
-    def reinstate(self, at=None):
+    def reinstate(self, at=None, by=None):
         """Undo a cancellation: back as confirmed when a place is free and nobody waits,
         otherwise at the end of the waiting list (the queue is never jumped)."""
         at = at or timezone.now()
@@ -711,6 +749,7 @@ class Registration(models.Model):
                 to,
                 {self.Status.CANCELLED},
                 lambda current, edition: None,
+                by,
                 cancelled_at=None,
                 **fields,
             )
@@ -753,7 +792,11 @@ class Registration(models.Model):
             Registration.objects.filter(pk=self.pk).update(**changed, updated_at=at)
             for name, value in changed.items():
                 setattr(self, name, value)
-            return RegistrationChange.record(self, RegistrationChange.Kind.CHOICES, changed, at)
+            change = RegistrationChange.record(self, RegistrationChange.Kind.CHOICES, changed, at)
+            # The fields' names, never their values (diet and accessibility are sensitive).
+            text = f"{self.reference}: {change.fields}"
+            record(current.order_id, LOG.CHOICES_CHANGED, text, registration=self, at=at)
+            return change
 
     def name_substitute(self, at=None, **person):
         """Hand this place to a colleague of the same organisation, until the start.
@@ -800,6 +843,13 @@ class Registration(models.Model):
                 ) from None
             for name, value in changes.items():
                 setattr(self, name, value)
+            record(
+                current.order_id,
+                LOG.SUBSTITUTE,
+                f"{self.reference}: plaats overgedragen aan een collega (nieuwe persoonlijke link)",
+                registration=self,
+                at=at,
+            )
             return RegistrationChange.record(
                 self, RegistrationChange.Kind.SUBSTITUTE, dict.fromkeys(SUBSTITUTE_FIELDS), at
             )
@@ -885,7 +935,9 @@ class WaitingListOfferQuerySet(models.QuerySet):
         transaction (registrations.tasks.queue_offer_mails).
         """
         at = at or timezone.now()
-        for offer in self.lapsed(at).filter(registration__edition=edition):
+        for offer in (
+            self.lapsed(at).filter(registration__edition=edition).select_related("registration")
+        ):
             offer.expire(at)
         starts_at = edition.starts_at()
         if not (edition.waiting_list_offers and edition.is_published and at < starts_at):
@@ -903,6 +955,8 @@ class WaitingListOfferQuerySet(models.QuerySet):
             offers.append(
                 self.create(registration=registration, offered_at=at, expires_at=expires_at)
             )
+            text = f"{registration.reference}: plaats aangeboden tot {formats.moment(expires_at)}"
+            record(registration.order_id, LOG.OFFER_MADE, text, registration=registration, at=at)
         return offers
 
 
@@ -985,6 +1039,9 @@ class WaitingListOffer(models.Model):
             Registration.objects.filter(pk=self.registration_id).waiting().update(
                 waiting_since=at, updated_at=at
             )
+            registration = self.registration
+            text = f"{registration.reference}: aanbod verlopen, weer achteraan op de wachtlijst"
+            record(registration.order_id, LOG.OFFER_EXPIRED, text, registration=registration, at=at)
 
     def _locked(self, at):
         """Lock the edition and this offer; (edition, offer as stored, why it cannot be
@@ -1042,7 +1099,16 @@ class WaitingListOffer(models.Model):
                 WaitingListOffer.objects.filter(pk=offer.pk).update(
                     state=self.State.DECLINED, closed_at=at
                 )
-                self.registration.cancel(at=at)
+                registration = self.registration
+                text = f"{registration.reference} wees het aanbod af"
+                record(
+                    registration.order_id,
+                    LOG.OFFER_DECLINED,
+                    text,
+                    registration=registration,
+                    at=at,
+                )
+                registration.cancel(at=at)
             else:
                 WaitingListOffer.objects.offer_free_places(edition, at=at)
         self.refresh_from_db()

@@ -48,6 +48,18 @@ def imported(tree):
         ),
         ("registrations/invoicing", (), ("registrations.attendance", "registrations.payments")),
         ("registrations/attendance", (), ("registrations.invoicing", "registrations.payments")),
+        # The orders' history is below every app that records in it: it knows none of them.
+        (
+            "registrations/history",
+            (),
+            (
+                "programme",
+                "registrations.models",
+                "registrations.invoicing",
+                "registrations.attendance",
+                "registrations.payments",
+            ),
+        ),
         # Payments build on invoicing; invoicing never knows about them.
         ("registrations/payments", (), ("registrations.attendance",)),
         # The toolkit (formats, pdf, exports, admin_tools, ...) is the layer below every app;

@@ -14,6 +14,7 @@ from programme import admin as programme_admin
 from programme.models import Edition, PrivacyStatement
 from registrations import admin as registrations_admin
 from registrations.attendance import admin as attendance_admin
+from registrations.history import admin as history_admin
 from registrations.attendance.models import Certificate
 from registrations.invoicing import admin as invoicing_admin
 from registrations.invoicing.models import BulkJob, Invoice, InvoiceIssuer
@@ -88,8 +89,17 @@ class RegistrationAdmin(
 
 
 @admin.register(Order)
-class OrderAdmin(invoicing_admin.InvoicingOrderMixin, registrations_admin.OrderAdmin):
-    inlines = joined("inlines", registrations_admin.OrderAdmin, invoicing_admin.InvoicingOrderMixin)
+class OrderAdmin(
+    history_admin.HistoryOrderMixin,
+    invoicing_admin.InvoicingOrderMixin,
+    registrations_admin.OrderAdmin,
+):
+    inlines = joined(
+        "inlines",
+        registrations_admin.OrderAdmin,
+        invoicing_admin.InvoicingOrderMixin,
+        history_admin.HistoryOrderMixin,
+    )
 
 
 @admin.register(Invoice)

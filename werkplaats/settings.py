@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "programme",
     "registrations",
+    "registrations.history",
     "registrations.invoicing",
     "registrations.attendance",
     "registrations.payments",

@@ -3,10 +3,12 @@
 from django.conf import settings
 from django.utils import timezone
 
+from registrations.history.models import OrderLogEntry
 from werkplaats import formats
 from werkplaats.mail import render_message, send_logged
 
 from .documents import pdf_bytes, ubl_bytes
+from .log import record_for_invoice
 
 
 def invoice_message(invoice):
@@ -33,11 +35,20 @@ def invoice_message(invoice):
     return message
 
 
-def send_invoice(invoice):
+def send_invoice(invoice, by=None):
+    """Mail the invoice; once sent, its time and the step in the orders' history."""
     sent = send_logged(invoice_message(invoice), invoice.number, "invoice")
     if sent:
         invoice.emailed_at = timezone.now()
         invoice.save(update_fields=["emailed_at"])
+        what = "Creditfactuur" if invoice.is_credit_note else "Factuur"
+        record_for_invoice(
+            invoice,
+            OrderLogEntry.Kind.INVOICE_SENT,
+            f"{what} {invoice.number} per e-mail verstuurd",
+            by=by,
+            at=invoice.emailed_at,
+        )
     return sent
 
 

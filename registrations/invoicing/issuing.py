@@ -15,10 +15,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from programme.models import amsterdam_date
+from registrations.history.models import OrderLogEntry, record
 from registrations.models import AGREED_PRICE_FIELDS, Order, Registration
-from werkplaats.formats import period, round_cents
+from werkplaats.formats import money, period, round_cents
 
 from .documents import store_documents
+from .log import record_for_invoice
 from .models import (
     Invoice,
     InvoiceCounter,
@@ -30,6 +32,7 @@ from .models import (
 )
 
 NUMBER_DIGITS = 4
+LOG = OrderLogEntry.Kind
 
 
 def _next_number(issuer, year, credit):
@@ -204,7 +207,14 @@ def issue_invoice(registrations, at=None, by=None, lines=None):
             payment_reference=number,
             vat_exemption_text="; ".join(sorted(exemptions)),
         )
-        return _finish(invoice, invoice_lines)
+        invoice = _finish(invoice, invoice_lines)
+        text = (
+            f"Factuur {invoice.number}: {money(invoice.total_incl_vat)} incl. btw, "
+            f"{len(participants)} deelnemer(s)"
+        )
+        for order_id in orders:
+            record(order_id, LOG.INVOICE_ISSUED, text, by=by, at=at)
+        return invoice
 
 
 def invoice_groups(registrations):
@@ -286,7 +296,15 @@ def credit_invoice(invoice, at=None, by=None):
             )
             for line in original.lines.all()
         ]
-        return _finish(credit, lines)
+        credit = _finish(credit, lines)
+        record_for_invoice(
+            original,
+            LOG.CREDITED,
+            f"Factuur {original.number} gecrediteerd met creditfactuur {credit.number}",
+            by=by,
+            at=at,
+        )
+        return credit
 
 
 def _finish(invoice, lines):

@@ -87,7 +87,7 @@ def email(invoice, by, sent_since=None):
                 f"{formats.moment(emailed_at)}; niet nog een keer."
             )
     check_documents(invoice)
-    if not emails.send_invoice(invoice):
+    if not emails.send_invoice(invoice, by=by):
         raise MailNotSent(
             f"{invoice.number} is niet gemaild: de mailserver weigerde of reageerde niet. "
             "Mail deze factuur later opnieuw."

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -22,7 +22,6 @@ from . import admin_views, bookkeeping, emails, matching, reminders
 from .forms import HoldForm, TransferForm, parse_amount
 from .models import (
     Allocation,
-    InvoiceHold,
     Payment,
     Reminder,
     ReminderSettings,
@@ -235,6 +234,13 @@ class InvoiceHoldAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # from the invoice list: "Herinneringen aanhouden…"
+
+    def delete_model(self, request, obj):
+        reminders.lift_hold(obj, by=request.user.get_username())
+
+    def delete_queryset(self, request, queryset):
+        for invoice_hold in queryset.select_related("invoice"):
+            reminders.lift_hold(invoice_hold, by=request.user.get_username())
 
 
 class LedgerAccountAdmin(admin.ModelAdmin):
@@ -450,11 +456,7 @@ class PaymentsInvoiceMixin:
         reason = form.cleaned_data["reason"]
 
         def step(invoice):
-            _hold, created = InvoiceHold.objects.get_or_create(
-                invoice=invoice, defaults={"reason": reason, "by": request.user.get_username()}
-            )
-            if not created:
-                raise ValidationError(f"{invoice.number} wordt al aangehouden.")
+            reminders.hold(invoice, reason, by=request.user.get_username())
             return f"{invoice.number} aangehouden"
 
         apply_to_each(

@@ -24,6 +24,8 @@ from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from programme.models import amsterdam_date
+from registrations.history.models import OrderLogEntry
+from registrations.invoicing.log import entries_for_invoices, record_for_invoice
 from registrations.invoicing.models import Invoice, InvoiceLine
 from werkplaats import formats
 
@@ -31,6 +33,7 @@ from . import camt
 from .models import ZERO, Allocation, BankStatement, Payment, paid_amounts, settle
 
 MAX_STATEMENT_BYTES = 25 * 1024 * 1024
+LOG = OrderLogEntry.Kind
 # Words people put before the number: removed so "factuur2022-0001" reads as the number.
 NUMBER_WORDS = re.compile(r"\b(?:FACTUUR(?:NUMMER|NR)?|FACTNR|FACT|INVOICE|NR)[.:#]*", re.I)
 SEPARATORS = "-._/"
@@ -418,11 +421,26 @@ def _store(statement, digest, filename, by, index, found, quoted):
     ]
     Allocation.objects.bulk_create(allocations, batch_size=1000)
     settle({allocation.invoice_id for allocation in allocations})
+    steps = [
+        (pk, LOG.PAYMENT, _paid_text(payment, amount, index.number[pk], "automatisch "), None)
+        for payment, parts in zip(payments, parts_of, strict=True)
+        for pk, amount in parts
+    ]
+    OrderLogEntry.objects.bulk_create(entries_for_invoices(steps), batch_size=1000)
     record.entries = len(payments)
     record.known_entries = len(statement.entries) - len(new)
     record.matched = sum(1 for parts in parts_of if parts)
     record.save(update_fields=["entries", "known_entries", "matched"])
     return record
+
+
+def _paid_text(payment, amount, number, how=""):
+    """The history's line for a payment (or refund) allocated to invoice `number`."""
+    what = "Terugbetaling" if amount < 0 else "Betaling"
+    return (
+        f"{what} van {formats.money(abs(amount))} ({formats.numeric_date(payment.booking_date)}) "
+        f"{how}gekoppeld aan {number}"
+    )
 
 
 def assign(payment, invoices, by=""):
@@ -461,6 +479,11 @@ def assign(payment, invoices, by=""):
         payment.note = "Met de hand gekoppeld."
         payment.save(update_fields=["state", "handled_by", "note"])
         settle(chosen)
+        steps = [
+            (pk, LOG.PAYMENT, _paid_text(payment, amount, index.number[pk], "met de hand "), by)
+            for pk, amount in parts
+        ]
+        OrderLogEntry.objects.bulk_create(entries_for_invoices(steps))
     return payment
 
 
@@ -554,6 +577,9 @@ def _manual(invoice, day, amount, by, text):
     )
     Allocation.objects.create(payment=payment, invoice=invoice, amount=amount)
     settle([invoice.pk])
+    record_for_invoice(
+        invoice, LOG.PAYMENT, _paid_text(payment, amount, invoice.number, "geregistreerd en "), by
+    )
     return payment
 
 
@@ -603,4 +629,8 @@ def transfer(credited, target, by="", today=None):
             )
             Allocation.objects.create(payment=payment, invoice_id=pk, amount=signed)
         settle(related)
+        steps = [
+            (pk, LOG.PAYMENT, f"{text}: {formats.money(amount)}", by) for pk in {credit, target.pk}
+        ]
+        OrderLogEntry.objects.bulk_create(entries_for_invoices(steps))
     return amount

@@ -13,12 +13,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from programme.models import amsterdam_date
+from registrations.history.models import OrderLogEntry
+from registrations.invoicing.log import record_for_invoice
 from registrations.invoicing.models import Invoice
 from werkplaats import formats
 from werkplaats.queue import enqueue_with_transaction
 
 from . import tasks
-from .models import Reminder, ReminderSettings
+from .models import InvoiceHold, Reminder, ReminderSettings
 
 # The states that get reminders once the due date has passed: nothing paid ("te laat") or
 # part of it ("deels betaald", which an invoice stays after its due date; Invoice.status()).
@@ -167,6 +169,13 @@ def send(invoice, level, by="", today=None, force=False):
                 by=by,
             )
             enqueue_with_transaction(tasks.send_reminder_email, reminder.pk)
+            record_for_invoice(
+                fresh,
+                OrderLogEntry.Kind.REMINDER,
+                f"{reminder.get_level_display().capitalize()} voor factuur {fresh.number}: "
+                f"{formats.money(reminder.outstanding)} open",
+                by=by,
+            )
     except IntegrityError:
         raise ValidationError(
             f"{invoice.number}: de {Reminder.Level(level).label} is al verstuurd."
@@ -195,3 +204,35 @@ def send_next(invoice, by=""):
     fresh = Invoice.objects.select_related("credit_note").get(pk=invoice.pk)
     reminder = next_reminder(fresh, today)
     return send(fresh, reminder.level, by=by, today=today, force=True)
+
+
+def hold(invoice, reason, by=""):
+    """Finance holds the invoice's reminders (with the reason); ValidationError when it is
+    held already. The orders' history records it, without the reason (free text that
+    outlives no one's retention)."""
+    with transaction.atomic():
+        _hold, created = InvoiceHold.objects.get_or_create(
+            invoice=invoice, defaults={"reason": reason, "by": by}
+        )
+        if not created:
+            raise ValidationError(f"{invoice.number} wordt al aangehouden.")
+        record_for_invoice(
+            invoice,
+            OrderLogEntry.Kind.HOLD_SET,
+            f"Herinneringen voor factuur {invoice.number} aangehouden",
+            by=by,
+        )
+    return _hold
+
+
+def lift_hold(invoice_hold, by=""):
+    """The hold goes: reminders may go out again."""
+    with transaction.atomic():
+        invoice = invoice_hold.invoice
+        InvoiceHold.objects.filter(pk=invoice_hold.pk).delete()
+        record_for_invoice(
+            invoice,
+            OrderLogEntry.Kind.HOLD_LIFTED,
+            f"Herinneringen voor factuur {invoice.number} weer aan",
+            by=by,
+        )
