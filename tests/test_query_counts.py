@@ -70,8 +70,9 @@ def test_sign_up_post_queries(client, edition, django_assert_max_num_queries):
     # windows); edition, who is signed up already, lock, counts, the order and its
     # registration, then (mail sent in the request) the task reads them and stamps the
     # confirmation; plus the savepoints around them. The mail reads the practical contact
-    # and (in each part) the issuer's payment term.
-    with django_assert_max_num_queries(20):
+    # and (in each part) the issuer's payment term. One insert more since orders have a
+    # history: the sign-up is its first entry.
+    with django_assert_max_num_queries(21):
         response = client.post(
             reverse("registrations:register", args=[edition.slug]), sign_up_data()
         )
@@ -87,13 +88,15 @@ def test_sign_up_post_with_the_mail_queue_only_adds_one_insert(client, edition, 
     statements = [query["sql"].split()[0] for query in queries.captured_queries]
     writes = [sql for sql in statements if sql in ("INSERT", "UPDATE", "DELETE")]
     # The rate limit's hit (and its cleanup of ended windows on a client's first hit), the
-    # order, its registration, the edition's places version (its row is locked already) and
-    # the queued mail; no session row, no confirmation stamp.
-    assert writes == ["INSERT", "DELETE", "INSERT", "INSERT", "UPDATE", "INSERT"]
+    # order, its registration, the order's history entry, the edition's places version (its
+    # row is locked already) and the queued mail; no session row, no confirmation stamp.
+    assert writes == ["INSERT", "DELETE", "INSERT", "INSERT", "INSERT", "UPDATE", "INSERT"]
     assert "registrations_ratelimit" in queries.captured_queries[1]["sql"]
+    history = [q["sql"] for q in queries.captured_queries if "history_orderlogentry" in q["sql"]]
+    assert len(history) == 1 and history[0].startswith("INSERT")
     assert "django_tasks_database_dbtaskresult" in queries.captured_queries[-2]["sql"]
     # With places free: whether anyone waits (one indexed EXISTS), then the count.
-    assert len(statements) <= 15
+    assert len(statements) <= 16
 
 
 def test_sign_up_post_queries_do_not_grow_with_the_registrations(client, edition):

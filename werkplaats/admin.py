@@ -14,8 +14,8 @@ from programme import admin as programme_admin
 from programme.models import Edition, PrivacyStatement
 from registrations import admin as registrations_admin
 from registrations.attendance import admin as attendance_admin
-from registrations.history import admin as history_admin
 from registrations.attendance.models import Certificate
+from registrations.history import admin as history_admin
 from registrations.invoicing import admin as invoicing_admin
 from registrations.invoicing.models import BulkJob, Invoice, InvoiceIssuer
 from registrations.models import Order, Registration, RetentionRecord, WaitingListOffer
