@@ -7,6 +7,7 @@ import itertools
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.urls import reverse
@@ -186,6 +187,9 @@ def test_a_history_entry_cannot_be_changed_or_deleted(open_edition):
         OrderLogEntry.objects.filter(pk=entry.pk).update(by="mallory")
     entry.refresh_from_db()
     assert entry.text.startswith("1 deelnemer(s): ")
+    # Nobody can be granted a change or delete either: reading is all there is.
+    codenames = Permission.objects.filter(content_type__app_label="history")
+    assert list(codenames.values_list("codename", flat=True)) == ["view_orderlogentry"]
 
 
 def test_a_deleted_registration_leaves_its_history_entries_without_the_link(open_edition):

@@ -56,6 +56,8 @@ class OrderLogEntry(models.Model):
         verbose_name = "geschiedenisregel"
         verbose_name_plural = "geschiedenis"
         ordering = ["-at", "-pk"]
+        # Append-only: there is nothing to grant but reading (the order's page shows it).
+        default_permissions = ["view"]
         indexes = [models.Index(fields=["order", "at"], name="order_log_order_at")]
 
     def __str__(self):

@@ -33,6 +33,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'geschiedenisregel',
                 'verbose_name_plural': 'geschiedenis',
                 'ordering': ['-at', '-pk'],
+                'default_permissions': ['view'],
                 'indexes': [models.Index(fields=['order', 'at'], name='order_log_order_at')],
             },
         ),
