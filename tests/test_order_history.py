@@ -12,11 +12,12 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.urls import reverse
 
+from programme.models import Edition
 from registrations import retention
 from registrations.history.models import OrderLogEntry, record
 from registrations.invoicing import emails as invoice_emails
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
-from registrations.models import Order, Registration
+from registrations.models import Order, Registration, WaitingListOffer
 from registrations.payments import matching, reminders
 from registrations.payments.models import Payment
 from tests.conftest import camt053, camt_transaction, make_edition, make_registration
@@ -245,3 +246,25 @@ def test_record_is_the_one_call_other_steps_use(open_edition, staff_member):
     assert (entry.by, entry.order, entry.registration) == ("", registration.order, registration)
     by_user = record(registration.order.pk, Kind.HOLD_SET, "", by=staff_member)
     assert by_user.by == "anna"
+
+
+def test_an_offer_declined_or_left_to_expire_is_in_the_history_of_its_order(db):
+    edition = make_edition(capacity=1)
+    first, second, third = (make_registration(edition) for _ in range(3))
+    first.cancel()  # the place is offered to the second
+    second.offers.get().decline()  # ... who says no: it goes to the third
+    offer = third.offers.get()
+    later = offer.expires_at + datetime.timedelta(minutes=1)
+    with transaction.atomic():
+        Edition.objects.select_for_update().get(pk=edition.pk)
+        WaitingListOffer.objects.offer_free_places(edition, at=later)
+    assert kinds(first.order) == [Kind.ORDER_PLACED, Kind.CANCELLED]
+    assert kinds(second.order) == [
+        Kind.ORDER_PLACED,
+        Kind.OFFER_MADE,
+        Kind.OFFER_DECLINED,
+        Kind.CANCELLED,
+    ]
+    assert kinds(third.order) == [Kind.ORDER_PLACED, Kind.OFFER_MADE, Kind.OFFER_EXPIRED]
+    expired = OrderLogEntry.objects.get(kind=Kind.OFFER_EXPIRED)
+    assert (expired.at, expired.registration) == (later, third)
