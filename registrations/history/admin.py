@@ -11,7 +11,7 @@ class OrderLogInline(admin.TabularInline):
     model = OrderLogEntry
     fk_name = "order"
     verbose_name = "stap"
-    verbose_name_plural = "geschiedenis"
+    verbose_name_plural = "bestelgeschiedenis"
     fields = ["when", "kind", "text", "who"]
     readonly_fields = ["when", "kind", "text", "who"]
     ordering = ["-at", "-pk"]

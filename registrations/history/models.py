@@ -53,8 +53,8 @@ class OrderLogEntry(models.Model):
     )
 
     class Meta:
-        verbose_name = "geschiedenisregel"
-        verbose_name_plural = "geschiedenis"
+        verbose_name = "stap in de bestelgeschiedenis"
+        verbose_name_plural = "bestelgeschiedenis"
         ordering = ["-at", "-pk"]
         # Append-only: there is nothing to grant but reading (the order's page shows it).
         default_permissions = ["view"]

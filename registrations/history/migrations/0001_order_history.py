@@ -30,8 +30,8 @@ class Migration(migrations.Migration):
                 ('registration', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='registrations.registration', verbose_name='inschrijving')),
             ],
             options={
-                'verbose_name': 'geschiedenisregel',
-                'verbose_name_plural': 'geschiedenis',
+                'verbose_name': 'stap in de bestelgeschiedenis',
+                'verbose_name_plural': 'bestelgeschiedenis',
                 'ordering': ['-at', '-pk'],
                 'default_permissions': ['view'],
                 'indexes': [models.Index(fields=['order', 'at'], name='order_log_order_at')],
