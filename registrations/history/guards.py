@@ -1,7 +1,9 @@
 """A database trigger that keeps an order's history as it was written: no UPDATE of an entry,
 except the link to a deleted registration becoming empty (ON DELETE SET NULL). The model
 refuses changes too; the trigger also holds for a queryset .update() or a database console.
-An entry goes only with its order (orders are anonymised, never deleted)."""
+An entry goes only with its order (orders are anonymised, never deleted). On SQLite a
+migration that rebuilds this table drops the trigger: drop and create it around such a
+migration, as invoicing's migrations do for theirs."""
 
 from werkplaats.triggers import execute
 
