@@ -341,6 +341,7 @@ class RegistrationAdmin(admin.ModelAdmin):
             with atomic_with(tasks.send_confirmation_email) as queued:
                 Registration.objects.place(form.order, [obj], at=now, by_staff=True)
                 queued(obj.pk)
+                tasks.queue_confirmation_notices(obj)
         except (AlreadyRegistered, RegistrationClosed):
             # The form checked both; only a sign-up in the same instant gets here.
             raise ValidationError("Deze inschrijving kon niet worden opgeslagen.") from None
@@ -401,6 +402,7 @@ class RegistrationAdmin(admin.ModelAdmin):
             registration.confirm_from_waiting_list()
             # Confirming also expires lapsed offers, whose places go to the next in line.
             tasks.queue_offer_mails(registration.edition)
+            tasks.queue_confirmation_notices(registration)
             return f"{registration.reference} bevestigd vanaf de wachtlijst"
 
         self._mail_each(
@@ -467,6 +469,7 @@ class RegistrationAdmin(admin.ModelAdmin):
         def step(registration):
             registration.reinstate()
             tasks.queue_offer_mails(registration.edition)
+            tasks.queue_confirmation_notices(registration)
             return f"{registration.reference} terug als {registration.get_status_display()}"
 
         self._mail_each(

@@ -39,6 +39,7 @@ def joined(name, *admins):
 
 @admin.register(Edition)
 class EditionAdmin(
+    invoicing_admin.InvoicingEditionMixin,
     attendance_admin.AttendanceEditionMixin,
     registrations_admin.StatisticsEditionMixin,
     registrations_admin.PlacesEditionMixin,
@@ -54,6 +55,7 @@ class EditionAdmin(
         "fieldsets",
         programme_admin.EditionAdmin,
         registrations_admin.PlacesEditionMixin,
+        invoicing_admin.InvoicingEditionMixin,
         attendance_admin.AttendanceEditionMixin,
         registrations_admin.StatisticsEditionMixin,
     )
@@ -90,6 +92,10 @@ class RegistrationAdmin(
 @admin.register(Order)
 class OrderAdmin(invoicing_admin.InvoicingOrderMixin, registrations_admin.OrderAdmin):
     inlines = joined("inlines", registrations_admin.OrderAdmin, invoicing_admin.InvoicingOrderMixin)
+    fieldsets = joined(
+        "fieldsets", registrations_admin.OrderAdmin, invoicing_admin.InvoicingOrderMixin
+    )
+    actions = joined("actions", registrations_admin.OrderAdmin, invoicing_admin.InvoicingOrderMixin)
 
 
 @admin.register(Invoice)
