@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from programme.models import InvoiceMoment, amsterdam_date
-from registrations.invoicing import sending, tasks
-from registrations.invoicing.models import Invoice, OrderInvoicing
+from registrations.invoicing import jobs, sending, tasks
+from registrations.invoicing.models import BulkJob, Invoice, OrderInvoicing
 from registrations.models import Registration
 from registrations.payments import reminders
 from registrations.payments.models import ReminderSettings
@@ -327,6 +327,21 @@ def test_orders_list_resend_mails_the_invoice_again_when_asked(femke, invoicing,
     assert Invoice.objects.count() == 1
 
 
+def test_orders_list_action_on_many_orders_runs_as_one_job_with_an_outcome_per_order(
+    femke, invoicing, mailoutbox
+):
+    edition = make_edition()
+    orders = [make_registration(edition).order for _ in range(jobs.INLINE_LIMIT + 1)]
+    data = {"action": "issue_and_send_orders", "_selected_action": [o.pk for o in orders]}
+    response = femke.post(ORDERS, {**data, "apply": "1"})
+    job = BulkJob.objects.get()
+    assert response.url == reverse("admin:invoicing_bulkjob_change", args=[job.pk])
+    assert job.kind == BulkJob.Kind.SEND and job.finished_at is not None
+    assert job.items.filter(succeeded=True).count() == len(orders)
+    assert Invoice.objects.filter(emailed_at__isnull=False).count() == len(orders)
+    assert len(invoice_mails(mailoutbox)) == len(orders)
+
+
 def test_staff_without_invoicing_rights_have_no_order_invoicing_actions(
     client, staff_member, invoicing, mailoutbox
 ):
@@ -381,6 +396,8 @@ def test_an_order_paying_after_a_date_gets_no_reminders_until_that_date(femke, i
     assert reason == f"herinneringen aangehouden: betaalt na {formats.day(until)}"
     page = femke.get(reverse("admin:invoicing_invoice_change", args=[invoice.pk]))
     assert f"betaalt na {formats.day(until)}" in page.content.decode()
+    page = femke.get(reverse("admin:registrations_order_change", args=[invoice.order_id]))
+    assert f"Betaalt na {formats.day(until)}: tot dan geen herinneringen" in page.content.decode()
 
     after = until + datetime.timedelta(days=1)
     assert [i.pk for i, _level in reminders.due(today=after)] == [invoice.pk]
