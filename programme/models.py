@@ -336,6 +336,8 @@ class Edition(models.Model):
         copy.start_date += shift
         copy.end_date += shift
         copy.registration_deadline += shift
+        if copy.invoice_on is not None:
+            copy.invoice_on += shift
         copy.slug = self._free_slug(f"{slugify(self.title)}-{copy.start_date.year}")
         copy.save()
         for section in self.sections.all():

@@ -157,6 +157,23 @@ def test_an_edition_on_a_date_needs_the_date(db):
         edition.full_clean()
 
 
+def test_a_duplicated_edition_sends_its_invoices_as_many_weeks_later(db):
+    edition = make_edition(invoice_moment=InvoiceMoment.ON_DATE, invoice_on=today())
+    copy = edition.duplicate(weeks=52)
+    assert copy.invoice_moment == InvoiceMoment.ON_DATE
+    assert copy.invoice_on == today() + datetime.timedelta(weeks=52)
+
+
+def test_the_offer_page_says_when_the_invoice_follows(client, db):
+    edition = make_edition(capacity=1, invoice_moment=InvoiceMoment.AT_CONFIRMATION)
+    first = make_registration(edition)
+    waiting = make_registration(edition)
+    first.cancel()
+    offer = waiting.offers.get()
+    html = client.get(reverse("registrations:offer", args=[offer.token])).content.decode()
+    assert "de factuur volgt direct na de bevestiging per e-mail aan" in html
+
+
 # The job
 
 
