@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 
-from programme.models import Edition, amsterdam_date
+from programme.models import Edition, InvoiceMoment, amsterdam_date
 from registrations.models import Registration
 from werkplaats import formats
 from werkplaats.admin_tools import (
@@ -411,7 +411,7 @@ class InvoicingOrderMixin:
     def invoicing_state(self, order):
         state = OrderInvoicing.objects.filter(order=order).first()
         parts = [f"Facturen versturen: {order.edition.get_invoice_moment_display()}"]
-        if order.edition.invoice_on and order.edition.invoice_moment == "on_date":
+        if order.edition.invoice_moment == InvoiceMoment.ON_DATE and order.edition.invoice_on:
             parts[0] += f" ({formats.day(order.edition.invoice_on)})"
         if state and state.held_reason:
             parts.append(

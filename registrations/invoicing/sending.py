@@ -89,6 +89,8 @@ def issue(order, by=None):
                 return None
             invoice = issuing.issue_invoice(participants, by=by)
     except InvoiceRefused as refusal:
+        # By reference only: the reason may name people or organisations.
+        logger.info("Order %s held from invoicing", order.reference)
         OrderInvoicing.objects.update_or_create(
             order=order,
             defaults={"held_reason": refusal_text(refusal), "held_at": timezone.now()},
