@@ -100,6 +100,21 @@ def test_at_confirmation_staff_confirming_from_the_waiting_list_invoices_that_pa
     assert [mail.to for mail in invoice_mails(mailoutbox)] == [["facturen@utrecht.example.nl"]]
 
 
+def test_at_confirmation_a_reinstated_participant_is_invoiced_once(
+    client, staff_member, invoicing, mailoutbox, django_capture_on_commit_callbacks
+):
+    edition = make_edition(invoice_moment=InvoiceMoment.AT_CONFIRMATION)
+    cancelled = make_registration(edition, status="cancelled")
+    client.force_login(staff_member)
+    data = {"action": "reinstate_registrations", "_selected_action": [cancelled.pk]}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(REGISTRATIONS, {**data, "apply": "1"})
+    cancelled.refresh_from_db()
+    assert cancelled.status == Registration.Status.CONFIRMED
+    assert Invoice.objects.get().order == cancelled.order
+    assert len(invoice_mails(mailoutbox)) == 1
+
+
 def test_at_confirmation_an_accepted_offer_invoices_the_participant(
     client, invoicing, mailoutbox, django_capture_on_commit_callbacks
 ):
