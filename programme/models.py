@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, models, transaction
 from django.db.models.signals import post_delete, post_migrate, post_save
@@ -53,6 +54,12 @@ class EditionQuerySet(ContentQuerySet):
         published = self.published()
         upcoming = published.filter(end_date__gte=today).order_by("start_date").first()
         return upcoming or published.order_by("-start_date").first()
+
+
+class InvoiceMoment(models.TextChoices):
+    BY_HAND = "by_hand", "met de hand"
+    AT_CONFIRMATION = "confirmation", "bij bevestiging"
+    ON_DATE = "on_date", "op een datum"
 
 
 class Edition(models.Model):
@@ -174,6 +181,25 @@ class Edition(models.Model):
             "Daarna gaat het aanbod naar de volgende op de wachtlijst."
         ),
     )
+    # When invoices leave by themselves (registrations/invoicing/sending.py): finance's choice
+    # per edition. By hand until finance chooses, so nothing changes for anyone before that.
+    invoice_moment = models.CharField(
+        "facturen versturen",
+        max_length=12,
+        choices=InvoiceMoment.choices,
+        default=InvoiceMoment.BY_HAND,
+        help_text=(
+            "Met de hand: Financiën maakt en verstuurt de facturen zelf. Bij bevestiging: de "
+            "factuur gaat vanzelf zodra een deelnemer bevestigd is. Op een datum: de facturen "
+            "gaan vanaf die dag vanzelf, bijvoorbeeld na de deadline."
+        ),
+    )
+    invoice_on = models.DateField(
+        "facturen versturen op",
+        null=True,
+        blank=True,
+        help_text="Alleen bij 'op een datum'.",
+    )
     terms = models.TextField(
         "voorwaarden en annulering",
         blank=True,
@@ -217,6 +243,28 @@ class Edition(models.Model):
     @property
     def vat_exempt(self):
         return bool(self.vat_exemption_text)
+
+    def clean(self):
+        if self.invoice_moment == InvoiceMoment.ON_DATE and self.invoice_on is None:
+            raise ValidationError({"invoice_on": "Kies de datum waarop de facturen gaan."})
+
+    def invoices_leave_on_their_own(self, today):
+        """Whether an order's invoice goes without finance's hand now: at confirmation, or
+        from the chosen date on (registrations/invoicing/sending.py)."""
+        if self.invoice_moment == InvoiceMoment.AT_CONFIRMATION:
+            return True
+        return self.invoice_moment == InvoiceMoment.ON_DATE and self.invoice_on <= today
+
+    def invoice_timing(self, at=None):
+        """When the invoice goes, as participants are told ('De factuur komt … per e-mail'):
+        empty while finance sends by hand (they decide when), and for a date that has
+        passed (the next run of the job sends it)."""
+        if self.invoice_moment == InvoiceMoment.AT_CONFIRMATION:
+            return "direct na de bevestiging"
+        today = amsterdam_date(at or timezone.now())
+        if self.invoice_moment == InvoiceMoment.ON_DATE and self.invoice_on > today:
+            return f"op {formats.day(self.invoice_on)}"
+        return ""
 
     @property
     def registration_closes_at(self):
@@ -288,6 +336,8 @@ class Edition(models.Model):
         copy.start_date += shift
         copy.end_date += shift
         copy.registration_deadline += shift
+        if copy.invoice_on is not None:
+            copy.invoice_on += shift
         copy.slug = self._free_slug(f"{slugify(self.title)}-{copy.start_date.year}")
         copy.save()
         for section in self.sections.all():

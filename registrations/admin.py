@@ -343,6 +343,7 @@ class RegistrationAdmin(admin.ModelAdmin):
                     form.order, [obj], at=now, by_staff=True, by=request.user
                 )
                 queued(obj.pk)
+                tasks.queue_confirmation_notices(obj)
         except (AlreadyRegistered, RegistrationClosed):
             # The form checked both; only a sign-up in the same instant gets here.
             raise ValidationError("Deze inschrijving kon niet worden opgeslagen.") from None
@@ -403,6 +404,7 @@ class RegistrationAdmin(admin.ModelAdmin):
             registration.confirm_from_waiting_list(by=request.user)
             # Confirming also expires lapsed offers, whose places go to the next in line.
             tasks.queue_offer_mails(registration.edition)
+            tasks.queue_confirmation_notices(registration)
             return f"{registration.reference} bevestigd vanaf de wachtlijst"
 
         self._mail_each(
@@ -469,6 +471,7 @@ class RegistrationAdmin(admin.ModelAdmin):
         def step(registration):
             registration.reinstate(by=request.user)
             tasks.queue_offer_mails(registration.edition)
+            tasks.queue_confirmation_notices(registration)
             return f"{registration.reference} terug als {registration.get_status_display()}"
 
         self._mail_each(

@@ -621,6 +621,19 @@ class Registration(models.Model):
         return self.status == self.Status.CANCELLED
 
     @property
+    def invoice_notice(self):
+        """Where and when the invoice goes, as this participant is told: to the order's
+        invoice address, when the edition's choice says (Edition.invoice_timing). A
+        colleague whom someone else signed up hears that it does not come to them."""
+        order = self.order
+        timing = self.edition.invoice_timing()
+        when = f"{timing} " if timing else ""
+        ours = {order.email.lower(), order.invoice_email.lower()}
+        if self.email.lower() not in ours:
+            return f"De factuur gaat {when}per e-mail naar {order.invoice_email}, niet naar jou"
+        return f"De factuur komt {when}per e-mail naar {order.invoice_email}"
+
+    @property
     def vat_exempt(self):
         return bool(self.vat_exemption_text)
 

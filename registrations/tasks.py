@@ -113,6 +113,15 @@ def queue_cancellation_notices(registration):
         import_string(path)(registration)
 
 
+def queue_confirmation_notices(*registrations):
+    """What a confirmation tells the layers built on sign-up (settings.CONFIRMATION_NOTICES:
+    invoicing's job where invoices leave at confirmation), queued by the view or action that
+    confirmed, inside its transaction. Registrations still waiting are passed on too; each
+    notice picks the confirmed ones."""
+    for path in settings.CONFIRMATION_NOTICES:
+        import_string(path)(registrations)
+
+
 @task()
 def send_change_emails(change_id):
     """A change on the participant's own page: staff are told; a substitute gets their own

@@ -73,6 +73,7 @@ def register(request, slug):
                         order, form.positions(), when_short=form.when_short
                     )
                     queue_mail(order.pk)
+                    tasks.queue_confirmation_notices(*positions)
             except NotEnoughPlaces as short:
                 form.ask_when_short(short)
             except RegistrationClosed:
@@ -297,6 +298,7 @@ def accept_offer(request, token):
             messages.warning(request, str(refusal))
         else:
             queue_mail(registration.pk)
+            tasks.queue_confirmation_notices(registration)
         tasks.queue_offer_mails(offer.registration.edition)
     if registration is None:
         return redirect(offer)

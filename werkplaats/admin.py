@@ -40,6 +40,7 @@ def joined(name, *admins):
 
 @admin.register(Edition)
 class EditionAdmin(
+    invoicing_admin.InvoicingEditionMixin,
     attendance_admin.AttendanceEditionMixin,
     registrations_admin.StatisticsEditionMixin,
     registrations_admin.PlacesEditionMixin,
@@ -55,6 +56,7 @@ class EditionAdmin(
         "fieldsets",
         programme_admin.EditionAdmin,
         registrations_admin.PlacesEditionMixin,
+        invoicing_admin.InvoicingEditionMixin,
         attendance_admin.AttendanceEditionMixin,
         registrations_admin.StatisticsEditionMixin,
     )
@@ -100,6 +102,10 @@ class OrderAdmin(
         invoicing_admin.InvoicingOrderMixin,
         history_admin.HistoryOrderMixin,
     )
+    fieldsets = joined(
+        "fieldsets", registrations_admin.OrderAdmin, invoicing_admin.InvoicingOrderMixin
+    )
+    actions = joined("actions", registrations_admin.OrderAdmin, invoicing_admin.InvoicingOrderMixin)
 
 
 @admin.register(Invoice)

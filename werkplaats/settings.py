@@ -279,6 +279,13 @@ CANCELLATION_NOTICES = [
     "registrations.invoicing.tasks.queue_finance_notice",
 ]
 
+# The same for a confirmation (sign-up, an accepted offer, staff confirming or reinstating):
+# each gets the confirmed registrations (registrations.tasks.queue_confirmation_notices).
+CONFIRMATION_NOTICES = [
+    # Invoicing: where the edition sends invoices at confirmation, the order's invoice job.
+    "registrations.invoicing.tasks.queue_invoicing_at_confirmation",
+]
+
 # Sign-up POSTs allowed per client address within the window (seconds).
 REGISTRATION_RATE_LIMIT = env_int("REGISTRATION_RATE_LIMIT", 10, minimum=1)
 REGISTRATION_RATE_WINDOW = env_int("REGISTRATION_RATE_WINDOW", 600, minimum=1)

@@ -10,9 +10,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, register_converter, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 
-from programme.models import Edition, amsterdam_date
+from programme.models import Edition, InvoiceMoment, amsterdam_date
 from registrations.models import Registration
 from werkplaats import formats
 from werkplaats.admin_tools import (
@@ -27,7 +28,7 @@ from werkplaats.exports import csv_response
 from werkplaats.formats import money
 from werkplaats.queue import Queued
 
-from . import admin_views, emails, exports, issuing, jobs, tasks
+from . import admin_views, emails, exports, issuing, jobs, sending, tasks
 from .models import (
     INVOICE_FROZEN_FIELDS,
     ORDER_FROZEN_FIELDS,
@@ -36,6 +37,7 @@ from .models import (
     InvoiceIssuer,
     InvoiceLine,
     InvoiceRefused,
+    OrderInvoicing,
     on_standing_invoice,
 )
 
@@ -363,18 +365,188 @@ class OrderInvoiceInline(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.TabularI
         return format_html('<a href="{}">{}</a>', url, invoice.number)
 
 
+class PaysAfterForm(forms.Form):
+    pays_after = forms.DateField(
+        label="Betaalt na",
+        required=False,
+        input_formats=["%Y-%m-%d", "%d-%m-%Y"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Leeg: de bestelling betaalt gewoon binnen de betalingstermijn.",
+    )
+
+
+class InvoicingEditionMixin:
+    """What invoicing adds to programme's edition admin: when invoices leave (`fieldsets`,
+    the addition only). Finance chooses it (invoicing.issue_invoice); others see it."""
+
+    INVOICE_MOMENT_FIELDS = ["invoice_moment", "invoice_on"]
+    fieldsets = [("Facturen versturen", {"fields": [("invoice_moment", "invoice_on")]})]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if request.user.has_perm("invoicing.issue_invoice"):
+            return [name for name in readonly if name not in self.INVOICE_MOMENT_FIELDS]
+        return [*readonly, *(f for f in self.INVOICE_MOMENT_FIELDS if f not in readonly)]
+
+
 class InvoicingOrderMixin:
-    """What invoicing adds to sign-up's order admin: its invoices (`inlines`, the addition
-    only); once invoiced, the invoice details change only through 'Corrigeren en opnieuw
-    factureren' on a participant (the database holds that too)."""
+    """What invoicing adds to sign-up's order admin: its invoices, why it is held, the date
+    after which it pays, and the actions that issue and mail its invoice (`inlines`,
+    `fieldsets`, `actions`: the additions only); once invoiced, the invoice details change
+    only through 'Corrigeren en opnieuw factureren' on a participant (the database holds
+    that too)."""
 
     inlines = [OrderInvoiceInline]
+    fieldsets = [("Facturatie", {"fields": ["invoicing_state"]})]
+    actions = ["issue_and_send_orders", "resend_order_invoices", "set_pays_after"]
 
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
+        readonly = [*readonly, "invoicing_state"]
         if obj is not None and obj.positions.filter(on_standing_invoice()).exists():
             readonly = [*readonly, *ORDER_FROZEN_FIELDS]
         return readonly
+
+    @admin.display(description="facturatie")
+    def invoicing_state(self, order):
+        state = OrderInvoicing.objects.filter(order=order).first()
+        parts = [f"Facturen versturen: {order.edition.get_invoice_moment_display()}"]
+        if order.edition.invoice_moment == InvoiceMoment.ON_DATE and order.edition.invoice_on:
+            parts[0] += f" ({formats.day(order.edition.invoice_on)})"
+        if state and state.held_reason:
+            parts.append(
+                f"Niet gefactureerd op {formats.moment(state.held_at)}, want: {state.held_reason}"
+            )
+        if state and state.pays_after:
+            parts.append(f"Betaalt na {formats.day(state.pays_after)}: tot dan geen herinneringen")
+        return format_html_join(mark_safe("<br>"), "{}", ((part,) for part in parts))
+
+    def has_issue_invoice_permission(self, request):
+        return request.user.has_perm("invoicing.issue_invoice")
+
+    def has_send_invoice_permission(self, request):
+        return request.user.has_perm("invoicing.send_invoice")
+
+    @admin.action(
+        description="Factureren en versturen… (één factuur per bestelling)",
+        permissions=["issue_invoice"],
+    )
+    def issue_and_send_orders(self, request, queryset):
+        orders = queryset.select_related("edition").order_by("pk")
+        if "apply" not in request.POST:
+            return confirm_page(
+                self,
+                request,
+                queryset,
+                "issue_and_send_orders",
+                "Factureren en versturen",
+                "Per bestelling één factuur voor de bevestigde deelnemers zonder factuur, "
+                "gemaild naar het factuuradres van de bestelling. Een factuur die al gemaild "
+                "is, gaat niet nog een keer; daarvoor is 'Factuur opnieuw versturen'.",
+                rows=[_send_plan(order) for order in orders],
+            )
+        if is_large(queryset):
+            return start_job(self, request, BulkJob.Kind.SEND, queryset)
+        queued = Queued()
+
+        def step(order):
+            if not sending.to_invoice(order).exists() and not sending.unsent(order).exists():
+                raise InvoiceRefused(
+                    f"{order.reference}: iedereen is al gefactureerd en gemaild (of niemand is "
+                    "bevestigd)."
+                )
+            invoice = sending.issue(order, by=request.user)
+            # Mailing goes through the order's job, which mails each invoice once.
+            queued.results.append(tasks.invoice_order.enqueue(order.pk))
+            issued = f"factuur {invoice.number}" if invoice else "al gefactureerd"
+            return f"{order.reference}: {issued}, naar {order.invoice_email}"
+
+        apply_to_each(self, request, orders, step, "Gefactureerd", refusals=REFUSALS)
+        report_mail(self, request, queued, "Factuurmail")
+        return None
+
+    @admin.action(description="Factuur opnieuw versturen…", permissions=["send_invoice"])
+    def resend_order_invoices(self, request, queryset):
+        orders = queryset.order_by("pk")
+        invoices = Invoice.objects.invoices().uncredited().filter(order__in=orders)
+        invoices = invoices.order_by("number")
+        if "apply" not in request.POST:
+            return confirm_page(
+                self,
+                request,
+                queryset,
+                "resend_order_invoices",
+                "Factuur opnieuw versturen?",
+                "De klant krijgt de factuur dan nog een keer; dat kan tot een dubbele betaling "
+                "leiden. Bestellingen zonder openstaande factuur worden overgeslagen.",
+                rows=[
+                    f"{invoice.number} is al gemaild op {formats.moment(invoice.emailed_at)}"
+                    for invoice in invoices
+                    if invoice.emailed_at
+                ],
+                mail=mail_preview(
+                    "De factuur",
+                    list(invoices),
+                    _invoice_recipient if is_large(queryset) else _checked_invoice_recipient,
+                    emails.invoice_message,
+                    REFUSALS,
+                ),
+            )
+        if is_large(queryset):
+            return start_job(self, request, BulkJob.Kind.RESEND, queryset)
+        queued = Queued()
+
+        def step(order):
+            mine = [invoice for invoice in invoices if invoice.order_id == order.pk]
+            if not mine:
+                raise InvoiceRefused(f"{order.reference} heeft geen openstaande factuur.")
+            for invoice in mine:
+                jobs.check_documents(invoice)
+            for invoice in mine:
+                queued.results.append(tasks.send_invoice_email.enqueue(invoice.pk))
+            numbers = ", ".join(invoice.number for invoice in mine)
+            return f"{order.reference}: {numbers} opnieuw naar {order.invoice_email}"
+
+        apply_to_each(self, request, orders, step, "Opnieuw versturen", refusals=REFUSALS)
+        report_mail(self, request, queued, "Factuurmail")
+        return None
+
+    @admin.action(description="Betaalt na afloop…", permissions=["issue_invoice"])
+    def set_pays_after(self, request, queryset):
+        form = PaysAfterForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return confirm_page(
+                self,
+                request,
+                queryset,
+                "set_pays_after",
+                "Betaalt na afloop",
+                "Tot en met deze dag krijgen de facturen van deze bestellingen geen "
+                "betalingsherinnering, ook als ze al vervallen zijn.",
+                form,
+            )
+        day = form.cleaned_data["pays_after"]
+
+        def step(order):
+            OrderInvoicing.objects.update_or_create(order=order, defaults={"pays_after": day})
+            if day is None:
+                return f"{order.reference} betaalt weer binnen de termijn"
+            return f"{order.reference} betaalt na {formats.day(day)}"
+
+        apply_to_each(self, request, queryset.order_by("pk"), step, "Vastgelegd")
+        return None
+
+
+def _send_plan(order):
+    names = ", ".join(registration.reference for registration in sending.to_invoice(order))
+    unsent = ", ".join(invoice.number for invoice in sending.unsent(order))
+    parts = []
+    if names:
+        parts.append(f"nieuwe factuur voor {names}")
+    if unsent:
+        parts.append(f"nog niet gemaild: {unsent}")
+    plan = "; ".join(parts) or "niets te doen"
+    return f"{order.reference} ({order.invoice_organisation}, {order.invoice_email}): {plan}"
 
 
 class InvoiceIssuerAdmin(admin.ModelAdmin):

@@ -20,12 +20,12 @@ from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
-from registrations.models import Registration, TransitionRefused
+from registrations.models import Order, Registration, TransitionRefused
 from werkplaats import formats
 from werkplaats.queue import atomic_with
 from werkplaats.refusals import refusal_text
 
-from . import emails, exports, issuing
+from . import emails, exports, issuing, sending
 from .documents import Kind, document_bytes, kinds, restore
 from .models import BulkJob, BulkJobItem, Invoice, InvoiceRefused
 
@@ -105,10 +105,22 @@ def check_and_restore(invoice, by):
     )
 
 
+def send_order(order, by):
+    """The order's job (sending.issue_and_send), as a step: issue what is not invoiced, mail
+    what was not mailed."""
+    return sending.issue_and_send(order, by=by)
+
+
+def resend_order(order, by):
+    return sending.resend(order)
+
+
 STEPS = {
     BulkJob.Kind.ISSUE: issue,
     BulkJob.Kind.CREDIT: credit,
     BulkJob.Kind.RESTORE: check_and_restore,
+    BulkJob.Kind.SEND: send_order,
+    BulkJob.Kind.RESEND: resend_order,
 }
 
 
@@ -140,6 +152,8 @@ def start(kind, pks, by):
 
 
 def _rows(job):
+    if job.kind in BulkJob.ORDER_KINDS:
+        return Order.objects.filter(pk__in=job.selection).select_related("edition").order_by("pk")
     if job.kind == BulkJob.Kind.ISSUE:
         return (
             Registration.objects.filter(pk__in=job.selection)

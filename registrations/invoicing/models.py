@@ -654,6 +654,8 @@ class BulkJob(models.Model):
         EMAIL = "email", "facturen mailen"
         RESTORE = "restore", "pdf's controleren en herstellen"
         ZIP = "zip", "ZIP van pdf's en e-facturen"
+        SEND = "send", "bestellingen factureren en versturen"
+        RESEND = "resend", "facturen van bestellingen opnieuw versturen"
 
     # Who may start and see a job: whoever may do its admin action.
     PERMISSIONS = {
@@ -662,7 +664,11 @@ class BulkJob(models.Model):
         Kind.EMAIL: "invoicing.send_invoice",
         Kind.RESTORE: "invoicing.issue_invoice",
         Kind.ZIP: "invoicing.view_invoice",
+        Kind.SEND: "invoicing.issue_invoice",
+        Kind.RESEND: "invoicing.send_invoice",
     }
+
+    ORDER_KINDS = (Kind.SEND, Kind.RESEND)
 
     kind = models.CharField("soort", max_length=10, choices=Kind.choices)
     selection = models.JSONField("selectie", help_text="De primaire sleutels, oplopend.")
@@ -705,6 +711,8 @@ class BulkJob(models.Model):
 
     @property
     def rows_label(self):
+        if self.kind in self.ORDER_KINDS:
+            return "bestellingen"
         return "inschrijvingen" if self.kind == self.Kind.ISSUE else "facturen"
 
     @classmethod
@@ -750,3 +758,29 @@ class BulkJobItem(models.Model):
 
     def __str__(self):
         return self.message
+
+
+class OrderInvoicing(models.Model):
+    """What the invoicing job (sending.py) last found for an order: held, and why, when
+    issuing refused (finance fixes the order's data, then it goes again); and the date after
+    which the order pays ("betaalt na afloop", pretix#800), which holds its invoices'
+    reminders until then (payments' reminders read it through the invoice's order)."""
+
+    order = models.OneToOneField(
+        Order, on_delete=models.CASCADE, related_name="invoicing", verbose_name="bestelling"
+    )
+    held_reason = models.TextField("niet gefactureerd, want", blank=True)
+    held_at = models.DateTimeField("tegengehouden op", null=True, blank=True)
+    pays_after = models.DateField(
+        "betaalt na",
+        null=True,
+        blank=True,
+        help_text="Betaalt na afloop: tot en met deze dag geen betalingsherinneringen.",
+    )
+
+    class Meta:
+        verbose_name = "facturatie van een bestelling"
+        verbose_name_plural = "facturatie van bestellingen"
+
+    def __str__(self):
+        return f"{self.order.reference}: {self.held_reason or 'in orde'}"

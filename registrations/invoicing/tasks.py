@@ -1,12 +1,16 @@
-"""Invoicing's e-mail as tasks, queued by the admin action or the cancellation that causes it."""
+"""Invoicing's e-mail as tasks, queued by the admin action or the cancellation that causes
+it, and the job that issues and mails an order's invoice (sending.py), queued by the
+confirmation, the date command or finance."""
 
 from django_tasks import task
 
-from registrations.models import Registration
-from werkplaats.queue import all_sent, enqueue_with_transaction
+from programme.models import InvoiceMoment
+from registrations.models import Order, Registration
+from werkplaats.queue import all_sent, enqueue_with_transaction, waiting_arguments
+from werkplaats.refusals import refusal_text
 
-from . import emails
-from .models import Invoice
+from . import emails, sending
+from .models import Invoice, InvoiceRefused
 
 
 @task()
@@ -32,3 +36,41 @@ def queue_finance_notice(registration):
     it through settings.CANCELLATION_NOTICES, inside its transaction."""
     if Invoice.objects.uncredited().for_registration(registration).exists():
         enqueue_with_transaction(notify_finance_of_cancellation, registration.pk)
+
+
+@task()
+def invoice_order(order_id):
+    """Issue and mail the order's invoice (sending.issue_and_send). A refusal holds the order
+    with its reason and ends the task as done: it is not retried, nothing is sent; the date
+    command or finance queues it again once the order can be invoiced. A mail server that
+    refused fails the task (logged); the invoice stays unmailed for the next run."""
+    order = Order.objects.get(pk=order_id)
+    try:
+        return {"done": sending.issue_and_send(order)}
+    except sending.MailNotSent:
+        raise
+    except InvoiceRefused as refusal:
+        return {"held": refusal_text(refusal)}
+
+
+def queue_order_invoicing(order):
+    """Queue the order's invoicing job with the transaction that is open (e.g. when finance
+    fixed what held it), unless it is queued and waiting already."""
+    if order.pk not in waiting_arguments(invoice_order):
+        enqueue_with_transaction(invoice_order, order.pk)
+
+
+def queue_invoicing_at_confirmation(registrations):
+    """Participants were confirmed (sign-up, an accepted offer, staff): where their edition
+    sends invoices at confirmation, queue their orders' jobs. Sign-up cannot import this; the
+    view or admin action that confirms calls it through settings.CONFIRMATION_NOTICES, in
+    its transaction."""
+    orders = {
+        registration.order_id
+        for registration in registrations
+        if registration.status == Registration.Status.CONFIRMED
+        and registration.edition.invoice_moment == InvoiceMoment.AT_CONFIRMATION
+    }
+    if orders:
+        for order in Order.objects.filter(pk__in=orders).order_by("pk"):
+            queue_order_invoicing(order)

@@ -3,8 +3,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
+from programme.models import amsterdam_date
 from registrations.invoicing.jobs import REFUSALS
 from werkplaats import formats
 from werkplaats.admin_tools import (
@@ -319,7 +321,10 @@ class HoldFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "on_hold":
-            return queryset.filter(hold__isnull=False)
+            today = amsterdam_date(timezone.now())
+            return queryset.filter(
+                Q(hold__isnull=False) | Q(order__invoicing__pays_after__gte=today)
+            )
         if self.value() == "reminder_due":
             return queryset.filter(pk__in=[invoice.pk for invoice, _level in reminders.due()])
         return queryset
@@ -359,7 +364,10 @@ class PaymentsInvoiceMixin:
     @admin.display(description="herinneringen aangehouden")
     def hold_reason(self, invoice):
         hold = getattr(invoice, "hold", None)
-        return hold.reason if hold else "–"
+        if hold:
+            return hold.reason
+        until = reminders.pays_after(invoice)
+        return f"betaalt na {formats.day(until)}" if until else "–"
 
     @admin.action(
         description="Exporteer voor de boekhouding (CSV, per factuur en btw-tarief)",

@@ -10,12 +10,13 @@ from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from programme.models import amsterdam_date
 from registrations.history.models import OrderLogEntry
 from registrations.invoicing.log import record_for_invoice
-from registrations.invoicing.models import Invoice
+from registrations.invoicing.models import Invoice, OrderInvoicing
 from werkplaats import formats
 from werkplaats.queue import enqueue_with_transaction
 
@@ -29,9 +30,41 @@ REMINDABLE = [Invoice.Status.OVERDUE, Invoice.Status.PARTIALLY_PAID]
 
 def remindable(today):
     """The invoices that may get a reminder today, in SQL: the same rule as level_due()'s."""
-    return Invoice.objects.in_state(*REMINDABLE, today=today).filter(
-        due_date__lt=today, hold__isnull=True
+    return (
+        Invoice.objects.in_state(*REMINDABLE, today=today)
+        .filter(due_date__lt=today, hold__isnull=True)
+        .exclude(order__invoicing__pays_after__gte=today)
     )
+
+
+def pays_after(invoice):
+    """The day after which the invoice's order pays ("betaalt na afloop", set on the order),
+    or None: until then its reminders are held as by an InvoiceHold. Read from the
+    `pays_after` annotation where candidates() made one."""
+    if hasattr(invoice, "pays_after"):
+        return invoice.pays_after
+    if invoice.order_id is None:
+        return None
+    return (
+        OrderInvoicing.objects.filter(order_id=invoice.order_id)
+        .values_list("pays_after", flat=True)
+        .first()
+    )
+
+
+def held_text(invoice, today):
+    """Why the invoice's reminders are held today, or None: finance's hold, or its order
+    paying after a date that has not passed."""
+    hold = getattr(invoice, "hold", None)
+    if hold is not None:
+        return (
+            f"herinneringen aangehouden sinds {formats.numeric_date(timezone.localtime(hold.since))}"
+            f": {hold.reason}"
+        )
+    until = pays_after(invoice)
+    if until is not None and today <= until:
+        return f"herinneringen aangehouden: betaalt na {formats.day(until)}"
+    return None
 
 
 def level_due(invoice, settings, today, force=False, reminders=None):
@@ -47,12 +80,9 @@ def level_or_reason(invoice, settings, today, force=False, reminders=None):
     second waits until its day after the due date and as long after the first as the two
     settings lie apart. `force` (the admin action) skips the waiting, not the rules.
     `reminders`: the invoice's reminders when the caller fetched them for many at once."""
-    hold = getattr(invoice, "hold", None)
-    if hold is not None:
-        return None, (
-            f"herinneringen aangehouden sinds {formats.numeric_date(timezone.localtime(hold.since))}"
-            f": {hold.reason}"
-        )
+    held = held_text(invoice, today)
+    if held is not None:
+        return None, held
     status = invoice.status(today)
     if status not in REMINDABLE:
         return None, _not_remindable(invoice, status, today)
@@ -99,6 +129,7 @@ def _not_remindable(invoice, status, today):
 
 CANDIDATE_FIELDS = [
     "number",
+    "order_id",
     "kind",
     "customer_organisation",
     "due_date",
@@ -120,6 +151,7 @@ def candidates(today):
         .filter(due_date__lte=latest_due)
         # "hold" too: level_due() asks each invoice for it, which would be a query apiece.
         .select_related("credit_note", "hold")
+        .annotate(pays_after=F("order__invoicing__pays_after"))
         # What level_due() and the callers' messages read; send() fetches the invoice afresh.
         # The snapshot columns (issuer, customer, ...) would make a finance-wide list slow.
         .only(*CANDIDATE_FIELDS)
