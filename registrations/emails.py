@@ -71,8 +71,10 @@ def _order_context(order):
 
 
 def send_order_overview(order):
-    """For whoever signed up colleagues: every participant and their status, in one mail."""
-    message = render_message("order_overview", _order_context(order), [order.email])
+    """For whoever signed up colleagues: every participant and their status, and what the
+    order costs excl. and incl. btw (what a purchase order needs), in one mail."""
+    context = {**_order_context(order), "totals": order.totals()}
+    message = render_message("order_overview", context, [order.email])
     return send_logged(message, order.reference, "order overview")
 
 

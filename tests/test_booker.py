@@ -123,6 +123,19 @@ def test_the_order_page_counts_confirmed_and_waiting_apart_and_mentions_waiting_
     assert "Wie op de wachtlijst staat" not in page
 
 
+def test_the_overview_mail_gives_the_totals_and_mentions_waiting_only_when_someone_waits(
+    client, edition, mailoutbox
+):
+    order = sign_up_order(
+        client, edition, colleagues=[("Pieter", "de Vries", PIETER), ("Sanne", "Bakker", SANNE)]
+    )
+    overview = next(m for m in mailoutbox if m.to == [BOOKER] and order.reference in m.body)
+    assert "Totaal bevestigd: € 5.400,00 excl. btw, € 6.534,00 incl. btw." in overview.body
+    assert "€ 6.534,00 incl. btw" in overview.alternatives[0][0]
+    assert "Wie op de wachtlijst staat" not in overview.body
+    assert order.get_absolute_url() in overview.body
+
+
 def test_an_exempt_price_carries_no_btw_in_the_total(client, db):
     edition = make_edition(vat_exemption_text="Vrijgesteld van btw op grond van art. 11")
     order = sign_up_order(client, edition)

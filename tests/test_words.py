@@ -124,11 +124,14 @@ def test_the_stay_is_mentioned_only_to_who_stays_overnight(open_edition):
     assert "verblijfskosten" not in message.alternatives[0][0]
 
 
-def test_the_confirmation_gives_the_price_incl_btw_as_well(open_edition):
-    message = emails.confirmation_message(make_registration(open_edition))
+def test_the_confirmation_gives_the_price_incl_btw_as_well(client, open_edition):
+    registration = make_registration(open_edition)
+    message = emails.confirmation_message(registration)
     expected = "€ 1.800,- per persoon, exclusief btw (€ 2.178,00 inclusief 21% btw)"
     assert expected in message.body
     assert expected in words(message.alternatives[0][0])
+    page = words(client.get(registration.get_absolute_url()).content.decode())
+    assert "Prijs € 1.800,- exclusief 21% btw (€ 2.178,00 inclusief btw)" in page
 
 
 def test_a_full_edition_says_vol_with_the_waiting_list_button(client, db):
