@@ -28,7 +28,7 @@ def send_order_emails(order_id):
     """After a sign-up: each participant's confirmation (with the .ics), an overview for
     whoever signed up others, and one staff notification."""
     order = Order.objects.select_related("edition").get(pk=order_id)
-    positions = list(order.positions.select_related("edition").order_by("pk"))
+    positions = list(order.positions.select_related("edition", "order").order_by("pk"))
     sent = {
         f"confirmation {registration.reference}": emails.send_confirmation(registration)
         for registration in positions
