@@ -29,6 +29,7 @@ def confirmation_message(registration, from_waiting_list=False, as_substitute=Fa
             "from_waiting_list": from_waiting_list,
             "as_substitute": as_substitute,
             "change": change,
+            "by_booker": _for_someone_else(change),
             "practical_contact": edition.practical_contact,
         },
         [registration.email],
@@ -36,6 +37,13 @@ def confirmation_message(registration, from_waiting_list=False, as_substitute=Fa
             (f"werkplaats-{edition.slug}.ics", edition_calendar(edition), "text/calendar")
         ],
     )
+
+
+def _for_someone_else(change):
+    """Whether the booker made `change` for a colleague (not for her own place)."""
+    if change is None or not change.by_booker:
+        return False
+    return not change.registration.order.booker_is(change.previous_email or "")
 
 
 def send_confirmation(registration, from_waiting_list=False, as_substitute=False, change=None):
@@ -159,6 +167,7 @@ def send_handed_over(change):
         "place_handed_over",
         {
             "change": change,
+            "by_booker": _for_someone_else(change),
             "registration": registration,
             "order": registration.order,
             "edition": edition,

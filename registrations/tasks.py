@@ -69,7 +69,10 @@ def send_place_freed_email(registration_id):
 def _cancellation_emails(registration_id, by_booker):
     registration = _registration(registration_id)
     sent = {
-        "confirmation": emails.send_cancellation_confirmation(registration, by_booker),
+        # Her own place cancelled on her order page: an ordinary cancellation to her.
+        "confirmation": emails.send_cancellation_confirmation(
+            registration, by_booker and not registration.order.booker_is(registration.email)
+        ),
         "staff_notification": emails.notify_staff_of_cancellation(registration),
     }
     if not by_booker:

@@ -278,6 +278,31 @@ def test_the_booker_names_a_substitute_and_everyone_involved_hears_once(client, 
     assert "Je plaats is overgedragen aan Joris Jansen" in page.content.decode()
 
 
+def test_the_booker_acting_on_her_own_place_gets_the_ordinary_wording_once(
+    client, order, mailoutbox
+):
+    own = position(order, BOOKER)
+    client.post(substitute_url(order, own), substitute_data())
+
+    by_recipient = {message.to[0]: message for message in mailoutbox}
+    assert sorted(m.to[0] for m in mailoutbox) == sorted([SUBSTITUTE, BOOKER, STAFF])
+    assert "Je hebt je plaats bij" in by_recipient[BOOKER].body
+    assert "die je had ingeschreven" not in by_recipient[BOOKER].body
+    assert (
+        "Fatima El Amrani, een collega van Gemeente Utrecht, heeft de plaats aan jou overgedragen."
+        in by_recipient[SUBSTITUTE].body
+    )
+
+
+def test_the_booker_cancelling_her_own_place_gets_an_ordinary_cancellation(
+    client, order, mailoutbox
+):
+    client.post(cancel_url(order, position(order, BOOKER)))
+    assert sorted(m.to[0] for m in mailoutbox) == sorted([BOOKER, STAFF])
+    mine = next(m for m in mailoutbox if m.to == [BOOKER])
+    assert "is geannuleerd" in mine.body and "die je had ingeschreven" not in mine.body
+
+
 def test_the_booker_cannot_name_a_substitute_from_the_start(client, order):
     pieter = position(order, PIETER)
     with time_machine.travel(order.edition.starts_at(), tick=False):
