@@ -13,6 +13,7 @@ from django.db.models.functions import Lower
 from django.db.models.signals import post_delete, post_save
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from programme.models import Edition, PageVersion
 from werkplaats.formats import round_cents
@@ -652,6 +653,13 @@ class Registration(models.Model):
     @property
     def vat_exempt(self):
         return bool(self.vat_exemption_text)
+
+    @property
+    def booker_key(self):
+        """This participant's key on the booker's order page: derived from, but never
+        revealing, their own token (the booker must not reach their personal page), and not
+        sequential (tests/test_authorisation.py). A substitute's new token gives a new key."""
+        return salted_hmac("registrations.booker-key", self.token).hexdigest()[:24]
 
     @property
     def price_incl_vat(self):

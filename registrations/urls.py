@@ -11,12 +11,12 @@ urlpatterns = [
     path("inschrijving/<slug:token>/", views.detail, name="detail"),
     path("bestelling/<slug:token>/", views.order, name="order"),
     path(
-        "bestelling/<slug:token>/deelnemer/<int:pk>/annuleren/",
+        "bestelling/<slug:token>/deelnemer/<slug:key>/annuleren/",
         views.order_cancel,
         name="order_cancel",
     ),
     path(
-        "bestelling/<slug:token>/deelnemer/<int:pk>/vervanger/",
+        "bestelling/<slug:token>/deelnemer/<slug:key>/vervanger/",
         views.order_substitute,
         name="order_substitute",
     ),

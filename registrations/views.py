@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -111,9 +112,13 @@ def _order(token):
     return get_object_or_404(Order.objects.select_related("edition"), token=token)
 
 
-def _position(order, pk):
-    """A participant of `order` only: another order's token never reaches anyone else's."""
-    return get_object_or_404(order.positions.select_related("edition", "order"), pk=pk)
+def _position(order, key):
+    """A participant of `order` only, by their booker_key: another order's token never
+    reaches anyone else's."""
+    for registration in order.positions.select_related("edition", "order"):
+        if constant_time_compare(registration.booker_key, key):
+            return registration
+    raise Http404
 
 
 @never_cache
@@ -143,10 +148,10 @@ def order(request, token):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-def order_cancel(request, token, pk):
+def order_cancel(request, token, key):
     """The booker cancels a colleague's place, under the rule of the colleague's own page."""
     order = _order(token)
-    registration = _position(order, pk)
+    registration = _position(order, key)
     if request.method == "POST" and registration.can_cancel():
         with atomic_with(tasks.send_booker_cancellation_emails) as queue_mail:
             registration.cancel()
@@ -176,11 +181,11 @@ def order_cancel(request, token, pk):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-def order_substitute(request, token, pk):
+def order_substitute(request, token, key):
     """The booker names a substitute for a colleague, under the rule of the colleague's own
     page (Registration.name_substitute)."""
     order = _order(token)
-    registration = _position(order, pk)
+    registration = _position(order, key)
     status = 200
     if request.method == "POST":
         form = SubstituteForm(request.POST)

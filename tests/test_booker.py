@@ -49,11 +49,11 @@ def position(order, address):
 
 
 def cancel_url(order, registration):
-    return reverse("registrations:order_cancel", args=[order.token, registration.pk])
+    return reverse("registrations:order_cancel", args=[order.token, registration.booker_key])
 
 
 def substitute_url(order, registration):
-    return reverse("registrations:order_substitute", args=[order.token, registration.pk])
+    return reverse("registrations:order_substitute", args=[order.token, registration.booker_key])
 
 
 def substitute_data(**overrides):
@@ -221,6 +221,18 @@ def test_another_orders_token_reaches_none_of_this_orders_participants(client, o
     pieter.refresh_from_db()
     assert (pieter.status, pieter.email) == (Registration.Status.CONFIRMED, PIETER)
     assert client.get(cancel_url(order, pieter)).status_code == 200
+
+
+def test_the_order_page_never_shows_a_colleagues_personal_link_nor_a_guessable_key(client, order):
+    page = client.get(order.get_absolute_url()).content.decode()
+    for registration in order.positions.all():
+        assert registration.token not in page
+        assert f"/deelnemer/{registration.pk}/" not in page
+    pieter = position(order, PIETER)
+    guessed = reverse("registrations:order_cancel", args=[order.token, str(pieter.pk)])
+    assert client.post(guessed).status_code == 404
+    pieter.refresh_from_db()
+    assert pieter.status == Registration.Status.CONFIRMED
 
 
 def test_the_booker_actions_need_the_csrf_token(order):
