@@ -552,3 +552,16 @@ def test_a_booker_who_cancels_her_own_place_gets_one_mail(client, smtp_order, in
     client.post(reverse("registrations:cancel", args=[own.token]))
     by_recipient = arrived(inbox, 2)
     assert {k: len(v) for k, v in by_recipient.items()} == {BOOKER: 1, STAFF: 1}
+
+
+def test_staff_see_who_handed_the_place_over_and_that_the_booker_did_it(
+    client, order, staff_member
+):
+    pieter = position(order, PIETER)
+    client.post(substitute_url(order, pieter), substitute_data())
+    client.force_login(staff_member)
+    url = reverse("admin:registrations_registration_change", args=[pieter.pk])
+    html = client.get(url).content.decode()
+    assert "vervanger aangemeld" in html
+    assert "Pieter de Vries" in html
+    assert 'name="changes-0-previous_name"' not in html  # shown, not editable
