@@ -120,7 +120,7 @@ class EditionAdmin(admin.ModelAdmin):
             copy = edition.duplicate(weeks=weeks)
             self.message_user(
                 request,
-                f"Concept aangemaakt: {copy.title}, {formats.numeric_date(copy.start_date)} (niet gepubliceerd).",
+                f"Concept aangemaakt: {copy.title}, {formats.day(copy.start_date)} (niet gepubliceerd).",
                 messages.SUCCESS,
             )
 

@@ -143,11 +143,12 @@ class WaitingListOfferInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 class RegistrationChangeInline(admin.TabularInline):
-    """What the participant changed on their own page: read only, for everyone."""
+    """What the participant (or the booker, on the order page) changed: read only, for
+    everyone."""
 
     model = RegistrationChange
     extra = 0
-    fields = readonly_fields = ["at", "kind", "fields"]
+    fields = readonly_fields = ["at", "kind", "fields", "by_booker", "previous_name"]
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -157,7 +158,8 @@ class RegistrationChangeInline(admin.TabularInline):
         return False
 
     def has_view_permission(self, request, obj=None):
-        # Whoever sees the registration sees its changes (the log holds no values).
+        # Whoever sees the registration sees its changes (the log holds no wishes; the
+        # previous participant's name only until retention erases it).
         return request.user.has_perm("registrations.view_registration")
 
 

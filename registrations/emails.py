@@ -12,18 +12,24 @@ from programme.ics import edition_calendar
 from werkplaats.mail import render_message, send_logged
 
 
-def confirmation_message(registration, from_waiting_list=False, as_substitute=False):
+def confirmation_message(registration, from_waiting_list=False, as_substitute=False, change=None):
     """The participant's confirmation with the summary, their link and the .ics file; for
     someone confirmed from the waiting list, the news that a place came free; for a
-    substitute, that a colleague handed them the place."""
+    substitute, which colleague handed them the place (`change`). Someone signed up by
+    another person is told by whom and how to reach her, so the mail is not a stranger's."""
     edition = registration.edition
+    order = registration.order
     return render_message(
         "registration_confirmation",
         {
             "registration": registration,
             "edition": edition,
+            "order": order,
+            "signed_up_by_booker": not as_substitute and not order.booker_is(registration.email),
             "from_waiting_list": from_waiting_list,
             "as_substitute": as_substitute,
+            "change": change,
+            "by_booker": _for_someone_else(change),
             "practical_contact": edition.practical_contact,
         },
         [registration.email],
@@ -33,8 +39,15 @@ def confirmation_message(registration, from_waiting_list=False, as_substitute=Fa
     )
 
 
-def send_confirmation(registration, from_waiting_list=False, as_substitute=False):
-    message = confirmation_message(registration, from_waiting_list, as_substitute)
+def _for_someone_else(change):
+    """Whether the booker made `change` for a colleague (not for her own place)."""
+    if change is None or not change.by_booker:
+        return False
+    return not change.registration.order.booker_is(change.previous_email or "")
+
+
+def send_confirmation(registration, from_waiting_list=False, as_substitute=False, change=None):
+    message = confirmation_message(registration, from_waiting_list, as_substitute, change)
     sent = send_logged(message, registration.reference, "confirmation")
     if sent:
         registration.confirmation_sent_at = timezone.now()
@@ -66,8 +79,10 @@ def _order_context(order):
 
 
 def send_order_overview(order):
-    """For whoever signed up colleagues: every participant and their status, in one mail."""
-    message = render_message("order_overview", _order_context(order), [order.email])
+    """For whoever signed up colleagues: every participant and their status, and what the
+    order costs excl. and incl. btw (what a purchase order needs), in one mail."""
+    context = {**_order_context(order), "totals": order.totals()}
+    message = render_message("order_overview", context, [order.email])
     return send_logged(message, order.reference, "order overview")
 
 
@@ -87,15 +102,18 @@ def notify_staff_of_cancellation(registration):
     return send_logged(message, registration.reference, "staff cancellation notice")
 
 
-def cancellation_message(registration):
+def cancellation_message(registration, by_booker=False):
     """The cancellation, with what it costs as far as staff wrote it down, and a calendar
-    cancellation (METHOD:CANCEL, same UID) so the event leaves the participant's agenda."""
+    cancellation (METHOD:CANCEL, same UID) so the event leaves the participant's agenda;
+    when the booker cancelled, who she is."""
     edition = registration.edition
     return render_message(
         "registration_cancelled",
         {
             "registration": registration,
             "edition": edition,
+            "order": registration.order,
+            "by_booker": by_booker,
             "practical_contact": edition.practical_contact,
         },
         [registration.email],
@@ -109,8 +127,8 @@ def cancellation_message(registration):
     )
 
 
-def send_cancellation_confirmation(registration):
-    message = cancellation_message(registration)
+def send_cancellation_confirmation(registration, by_booker=False):
+    message = cancellation_message(registration, by_booker)
     return send_logged(message, registration.reference, "cancellation confirmation")
 
 
@@ -122,6 +140,42 @@ def notify_staff_of_change(change):
         [settings.STAFF_NOTIFICATION_EMAIL],
     )
     return send_logged(message, registration.reference, "staff change notice")
+
+
+def notify_booker(registration, kind, offer=None, change=None):
+    """Whoever signed up the order hears of a change to it (`kind`: cancelled, choices,
+    substitute, offered, confirmed), with the order as it is now and its totals."""
+    order = registration.order
+    context = {
+        **_order_context(order),
+        "kind": kind,
+        "registration": registration,
+        "offer": offer,
+        "change": change,
+        "totals": order.totals(),
+    }
+    message = render_message("booker_notice", context, [order.email])
+    return send_logged(message, registration.reference, f"booker notice ({kind})")
+
+
+def send_handed_over(change):
+    """To whoever handed their place to a substitute: it went, to whom, and that their
+    link no longer works."""
+    registration = change.registration
+    edition = registration.edition
+    message = render_message(
+        "place_handed_over",
+        {
+            "change": change,
+            "by_booker": _for_someone_else(change),
+            "registration": registration,
+            "order": registration.order,
+            "edition": edition,
+            "practical_contact": edition.practical_contact,
+        },
+        [change.previous_email],
+    )
+    return send_logged(message, registration.reference, "handed-over notice")
 
 
 def send_personal_link(registration):

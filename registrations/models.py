@@ -1,7 +1,9 @@
 import datetime
 import re
 import secrets
+from collections import defaultdict
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -11,10 +13,12 @@ from django.db.models.functions import Lower
 from django.db.models.signals import post_delete, post_save
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from programme.models import Edition, PageVersion
 from registrations.history.models import OrderLogEntry, record
 from werkplaats import formats
+from werkplaats.formats import round_cents
 
 from .countries import CountryField
 
@@ -128,6 +132,23 @@ def count_with_status(status):
     return models.Count("registrations", filter=models.Q(registrations__status=status))
 
 
+def vat_on(base, rate):
+    """The VAT on `base` at `rate` percent, rounded half-up to cents once."""
+    return round_cents(Decimal(base) * Decimal(rate) / 100)
+
+
+class Totals(NamedTuple):
+    """What a set of participants costs at the prices agreed at sign-up."""
+
+    count: int
+    excl_vat: Decimal
+    vat: Decimal
+
+    @property
+    def incl_vat(self):
+        return self.excl_vat + self.vat
+
+
 # What a queryset update can change of the places (PageVersion.places_changed).
 PLACE_FIELDS = {"status", "edition", "edition_id"}
 
@@ -156,6 +177,24 @@ class RegistrationQuerySet(models.QuerySet):
 
     def active(self):
         return self.exclude(status=Registration.Status.CANCELLED)
+
+    def totals(self):
+        """Totals of these participants' agreed prices, excl. and incl. VAT.
+
+        VAT is computed per rate over the sum of that rate's prices and rounded half-up to
+        cents, as the invoice does (invoicing.models.vat_breakdown), so the booker's total
+        is the invoice's; a VAT-exempt price carries none.
+        """
+        bases = defaultdict(Decimal)
+        count = 0
+        for price, rate, exemption in self.values_list(
+            "price_excl_vat", "vat_rate", "vat_exemption_text"
+        ):
+            bases[Decimal(0) if exemption else rate] += price
+            count += 1
+        excl = sum((round_cents(base) for base in bases.values()), Decimal("0.00"))
+        vat = sum((vat_on(base, rate) for rate, base in bases.items()), Decimal("0.00"))
+        return Totals(count, excl, vat)
 
     def counts(self, edition):
         """{'confirmed': n, 'waiting': n, 'offered': n} for `edition`, in one query;
@@ -428,6 +467,18 @@ class Order(models.Model):
     def full_name(self):
         return f"{self.first_name} {self.last_name}".strip()
 
+    def totals(self):
+        """{'confirmed': Totals, 'waiting': Totals}: what the confirmed participants cost,
+        and what those waiting would add if they get a place (cancelled ones cost nothing)."""
+        return {
+            "confirmed": self.positions.confirmed().totals(),
+            "waiting": self.positions.filter(status=Registration.Status.WAITING).totals(),
+        }
+
+    def booker_is(self, email):
+        """Whether `email` is the booker's own address: she needs no notice of her own act."""
+        return email.strip().lower() == self.email.strip().lower()
+
     def confirmation_url(self, positions=None):
         """Where the sign-up lands: the participant's own page when they signed up only
         themselves, otherwise this overview. `positions`: the order's, when at hand."""
@@ -637,6 +688,20 @@ class Registration(models.Model):
     def vat_exempt(self):
         return bool(self.vat_exemption_text)
 
+    @property
+    def booker_key(self):
+        """This participant's key on the booker's order page: derived from, but never
+        revealing, their own token (the booker must not reach their personal page), and not
+        sequential (tests/test_authorisation.py). A substitute's new token gives a new key."""
+        return salted_hmac("registrations.booker-key", self.token).hexdigest()[:24]
+
+    @property
+    def price_incl_vat(self):
+        """The agreed price with its VAT, what a budget holder books (none when exempt)."""
+        if self.vat_exempt:
+            return round_cents(self.price_excl_vat)
+        return round_cents(self.price_excl_vat) + vat_on(self.price_excl_vat, self.vat_rate)
+
     def can_cancel(self, at=None):
         """Whether the participant may cancel on their own page (until the deadline)."""
         return not self.is_cancelled and self.edition.registration_is_open(at)
@@ -811,7 +876,7 @@ class Registration(models.Model):
             record(current.order_id, LOG.CHOICES_CHANGED, text, registration=self, at=at)
             return change
 
-    def name_substitute(self, at=None, **person):
+    def name_substitute(self, at=None, by_booker=False, **person):
         """Hand this place to a colleague of the same organisation, until the start.
 
         The registration keeps its organisation, agreed price and invoice; the substitute's own
@@ -864,15 +929,23 @@ class Registration(models.Model):
                 at=at,
             )
             return RegistrationChange.record(
-                self, RegistrationChange.Kind.SUBSTITUTE, dict.fromkeys(SUBSTITUTE_FIELDS), at
+                self,
+                RegistrationChange.Kind.SUBSTITUTE,
+                dict.fromkeys(SUBSTITUTE_FIELDS),
+                at,
+                by_booker=by_booker,
+                previous_name=current.full_name,
+                previous_email=current.email,
+                previous_token=current.token,
             )
 
 
 class RegistrationChange(models.Model):
     """A change a participant made on their own page: the record staff (and an audit) read.
 
-    It names the fields that changed, never their values: diet and accessibility wishes and a
-    previous participant's details must not outlive the registration's own retention.
+    It names the fields that changed, never their values: diet and accessibility wishes must
+    not outlive the registration's own retention. A substitute's record keeps who handed the
+    place over (to tell them and the booker), and retention erases that with the registration.
     """
 
     class Kind(models.TextChoices):
@@ -888,6 +961,14 @@ class RegistrationChange(models.Model):
     kind = models.CharField("wat", max_length=20, choices=Kind.choices)
     fields = models.CharField("gewijzigde gegevens", max_length=300)
     at = models.DateTimeField("op", default=timezone.now)
+    # Whoever signed up the order made the change on the order page, not the participant.
+    by_booker = models.BooleanField("door de besteller", default=False)
+    # A substitute: who handed the place over, so they and the booker can be told (erased
+    # with the registration by retention.anonymise), and the old link, which then says the
+    # place was handed over instead of a bare "not found".
+    previous_name = models.CharField("vorige deelnemer", max_length=201, blank=True)
+    previous_email = models.EmailField("e-mailadres vorige deelnemer", max_length=254, blank=True)
+    previous_token = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
 
     class Meta:
         verbose_name = "wijziging door de deelnemer"
@@ -898,10 +979,18 @@ class RegistrationChange(models.Model):
         return f"{self.get_kind_display()}: {self.fields}"
 
     @classmethod
-    def record(cls, registration, kind, changed, at):
+    def handed_over(cls, token):
+        """The substitute record whose old personal link is `token`, if any."""
+        if not token:
+            return None
+        found = cls.objects.filter(kind=cls.Kind.SUBSTITUTE, previous_token=token)
+        return found.select_related("registration__edition").first()
+
+    @classmethod
+    def record(cls, registration, kind, changed, at, **extra):
         labels = [str(Registration._meta.get_field(name).verbose_name) for name in changed]
         return cls.objects.create(
-            registration=registration, kind=kind, fields=", ".join(labels), at=at
+            registration=registration, kind=kind, fields=", ".join(labels), at=at, **extra
         )
 
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from programme.models import Edition, amsterdam_date
 
-from .models import Order, Registration, RetentionRecord
+from .models import Order, Registration, RegistrationChange, RetentionRecord
 
 NOTICE_DAYS = 30
 
@@ -161,6 +161,10 @@ def anonymise(edition, due, at=None):
         registration.email = f"geanonimiseerd-{registration.pk}@invalid"
         registration.anonymised_at = at
         registration.save()
+    # Who handed a place over goes with the registrations (the old link's record stays).
+    RegistrationChange.objects.filter(registration__edition=edition).exclude(
+        previous_email=""
+    ).update(previous_name="", previous_email="")
     for order in Order.objects.select_for_update().filter(
         edition=edition, anonymised_at__isnull=True
     ):

@@ -61,14 +61,9 @@ class SubstituteForm(_Styled, forms.Form):
             "invalid": "Vul een geldig e-mailadres in, bijvoorbeeld naam@organisatie.nl.",
         },
     )
-    phone = forms.CharField(
-        label="Telefoonnummer",
-        max_length=30,
-        error_messages={"required": "Vul het telefoonnummer in."},
-    )
-    job_title = forms.CharField(
-        label="Functie", max_length=200, error_messages={"required": "Vul de functie in."}
-    )
+    # Not asked of colleagues signed up by someone else either: nobody needs them to take part.
+    phone = forms.CharField(label="Telefoonnummer", max_length=30, required=False)
+    job_title = forms.CharField(label="Functie", max_length=200, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, prefix="vervanger", **kwargs)

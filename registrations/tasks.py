@@ -20,7 +20,7 @@ from .models import Order, Registration, RegistrationChange, WaitingListOffer
 
 
 def _registration(registration_id):
-    return Registration.objects.select_related("edition").get(pk=registration_id)
+    return Registration.objects.select_related("edition", "order").get(pk=registration_id)
 
 
 @task()
@@ -28,7 +28,7 @@ def send_order_emails(order_id):
     """After a sign-up: each participant's confirmation (with the .ics), an overview for
     whoever signed up others, and one staff notification."""
     order = Order.objects.select_related("edition").get(pk=order_id)
-    positions = list(order.positions.select_related("edition").order_by("pk"))
+    positions = list(order.positions.select_related("edition", "order").order_by("pk"))
     sent = {
         f"confirmation {registration.reference}": emails.send_confirmation(registration)
         for registration in positions
@@ -48,22 +48,50 @@ def send_confirmation_email(registration_id):
     )
 
 
+def _tell_booker(sent, registration, kind, **context):
+    """The booker hears of a change to her order, unless it is her own place: then the
+    participant's own mail (or her own act) already told her, and one event is one mail."""
+    if registration.order.booker_is(registration.email):
+        return
+    sent["booker_notice"] = emails.notify_booker(registration, kind, **context)
+
+
 @task()
 def send_place_freed_email(registration_id):
-    """Someone confirmed from the waiting list: the news that a place came free."""
+    """Someone confirmed from the waiting list: the news that a place came free; the booker
+    is told."""
     registration = _registration(registration_id)
-    sent = emails.send_confirmation(registration, from_waiting_list=True)
-    return all_sent(registration.reference, {"confirmation": sent})
+    sent = {"confirmation": emails.send_confirmation(registration, from_waiting_list=True)}
+    _tell_booker(sent, registration, "confirmed")
+    return all_sent(registration.reference, sent)
+
+
+def _cancellation_emails(registration_id, by_booker):
+    registration = _registration(registration_id)
+    sent = {
+        # Her own place cancelled on her order page: an ordinary cancellation to her.
+        "confirmation": emails.send_cancellation_confirmation(
+            registration, by_booker and not registration.order.booker_is(registration.email)
+        ),
+        "staff_notification": emails.notify_staff_of_cancellation(registration),
+    }
+    if not by_booker:
+        _tell_booker(sent, registration, "cancelled")
+    return all_sent(registration.reference, sent)
 
 
 @task()
 def send_cancellation_emails(registration_id):
-    registration = _registration(registration_id)
-    sent = {
-        "confirmation": emails.send_cancellation_confirmation(registration),
-        "staff_notification": emails.notify_staff_of_cancellation(registration),
-    }
-    return all_sent(registration.reference, sent)
+    """A cancellation on the participant's own page, by staff or by declining an offer: the
+    participant, staff and the booker are told."""
+    return _cancellation_emails(registration_id, by_booker=False)
+
+
+@task()
+def send_booker_cancellation_emails(registration_id):
+    """The booker cancelled a colleague's place on her order page: the colleague is told who
+    did it, staff are told; she saw it happen."""
+    return _cancellation_emails(registration_id, by_booker=True)
 
 
 @task()
@@ -76,15 +104,17 @@ def send_waiting_list_offer_email(offer_id):
         # Only the offer's row: the edition's lock would hold up every sign-up meanwhile.
         offer = (
             WaitingListOffer.objects.select_for_update(of=("self",))
-            .select_related("registration__edition")
+            .select_related("registration__edition", "registration__order")
             .get(pk=offer_id)
         )
         if offer.emailed_at is not None:
             return {"offer": "already sent"}
         if offer.state_at() != WaitingListOffer.State.OPEN:
             return {"offer": "closed before it was sent"}
-        sent = emails.send_waiting_list_offer(offer)
-    return all_sent(offer.registration.reference, {"offer": sent})
+        sent = {"offer": emails.send_waiting_list_offer(offer)}
+        if sent["offer"]:
+            _tell_booker(sent, offer.registration, "offered", offer=offer)
+    return all_sent(offer.registration.reference, sent)
 
 
 def queue_offer_mails(*editions):
@@ -124,13 +154,26 @@ def queue_confirmation_notices(*registrations):
 
 @task()
 def send_change_emails(change_id):
-    """A change on the participant's own page: staff are told; a substitute gets their own
-    confirmation with their new link."""
-    change = RegistrationChange.objects.select_related("registration__edition").get(pk=change_id)
+    """A change on the participant's own page or, for a substitute, on the booker's order
+    page: staff are told; a substitute gets their own confirmation with their new link, and
+    whoever handed the place over a note that it went; the booker hears of what she did not
+    do herself. Each person gets one mail for the change."""
+    change = RegistrationChange.objects.select_related(
+        "registration__edition", "registration__order"
+    ).get(pk=change_id)
     registration = change.registration
+    order = registration.order
     sent = {"staff_notification": emails.notify_staff_of_change(change)}
     if change.kind == RegistrationChange.Kind.SUBSTITUTE:
-        sent["confirmation"] = emails.send_confirmation(registration, as_substitute=True)
+        sent["confirmation"] = emails.send_confirmation(
+            registration, as_substitute=True, change=change
+        )
+        if change.previous_email:
+            sent["handed_over"] = emails.send_handed_over(change)
+        if not (change.by_booker or order.booker_is(change.previous_email)):
+            _tell_booker(sent, registration, "substitute", change=change)
+    elif not change.by_booker:
+        _tell_booker(sent, registration, "choices", change=change)
     return all_sent(registration.reference, sent)
 
 

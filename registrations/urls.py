@@ -10,6 +10,16 @@ urlpatterns = [
     path("werkplaats/<slug:slug>/inschrijven/", views.register, name="register"),
     path("inschrijving/<slug:token>/", views.detail, name="detail"),
     path("bestelling/<slug:token>/", views.order, name="order"),
+    path(
+        "bestelling/<slug:token>/deelnemer/<slug:key>/annuleren/",
+        views.order_cancel,
+        name="order_cancel",
+    ),
+    path(
+        "bestelling/<slug:token>/deelnemer/<slug:key>/vervanger/",
+        views.order_substitute,
+        name="order_substitute",
+    ),
     path("inschrijving/<slug:token>/annuleren/", views.cancel, name="cancel"),
     path("aanbod/<slug:token>/", views.offer, name="offer"),
     path("aanbod/<slug:token>/aannemen/", views.accept_offer, name="accept_offer"),

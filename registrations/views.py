@@ -1,8 +1,10 @@
 import logging
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -18,6 +20,7 @@ from .models import (
     OfferRefused,
     Order,
     Registration,
+    RegistrationChange,
     RegistrationClosed,
     TransitionRefused,
     WaitingListOffer,
@@ -90,6 +93,10 @@ def register(request, slug):
                     order.reference,
                     ", ".join(f"{r.reference} {r.status}" for r in positions),
                 )
+                # Thanks once, right after the sign-up; the page itself says where things stand.
+                messages.success(
+                    request, f"Bedankt, {order.first_name}. Je ontvangt een bevestiging per e-mail."
+                )
                 return redirect(order.confirmation_url(positions))
     return render(
         request,
@@ -102,20 +109,121 @@ def register(request, slug):
     )
 
 
+def _order(token):
+    return get_object_or_404(Order.objects.select_related("edition"), token=token)
+
+
+def _position(order, key):
+    """A participant of `order` only, by their booker_key: another order's token never
+    reaches anyone else's."""
+    for registration in order.positions.select_related("edition", "order"):
+        if constant_time_compare(registration.booker_key, key):
+            return registration
+    raise Http404
+
+
 @never_cache
 @require_safe
 def order(request, token):
-    """The overview for whoever signed up: every participant, their status, the invoice."""
-    order = get_object_or_404(Order.objects.select_related("edition"), token=token)
+    """The booker's overview: every participant with their status, the totals, and per
+    participant what she may do for them under the rules of their own page."""
+    order = _order(token)
+    now = timezone.now()
+    positions = list(order.positions.select_related("edition").order_by("pk"))
+    for position in positions:
+        position.booker_can_cancel = position.can_cancel(now)
+        position.booker_can_substitute = position.can_name_substitute(now)
     return render(
         request,
         "registrations/order.html",
         {
             "order": order,
             "edition": order.edition,
-            "positions": order.positions.order_by("pk"),
+            "positions": positions,
+            "totals": order.totals(),
+            "anyone_waits": any(p.status == Registration.Status.WAITING for p in positions),
             "practical_contact": order.edition.practical_contact,
         },
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def order_cancel(request, token, key):
+    """The booker cancels a colleague's place, under the rule of the colleague's own page."""
+    order = _order(token)
+    registration = _position(order, key)
+    if request.method == "POST" and registration.can_cancel():
+        with atomic_with(tasks.send_booker_cancellation_emails) as queue_mail:
+            registration.cancel()
+            queue_mail(registration.pk)
+            tasks.queue_cancellation_notices(registration)
+        logger.info(
+            "Registration %s cancelled by the booker of %s", registration.reference, order.reference
+        )
+        messages.success(
+            request,
+            f"De inschrijving van {registration.full_name} is geannuleerd. "
+            "Die deelnemer krijgt een bevestiging per e-mail.",
+        )
+        return redirect(order)
+    return render(
+        request,
+        "registrations/order_cancel.html",
+        {
+            "order": order,
+            "registration": registration,
+            "edition": order.edition,
+            "can_cancel": registration.can_cancel(),
+            "practical_contact": order.edition.practical_contact,
+        },
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def order_substitute(request, token, key):
+    """The booker names a substitute for a colleague, under the rule of the colleague's own
+    page (Registration.name_substitute)."""
+    order = _order(token)
+    registration = _position(order, key)
+    status = 200
+    if request.method == "POST":
+        form = SubstituteForm(request.POST)
+        status = 400
+        if form.is_valid():
+            try:
+                with atomic_with(tasks.send_change_emails) as queue_mail:
+                    change = registration.name_substitute(by_booker=True, **form.person())
+                    queue_mail(change.pk)
+            except TransitionRefused as refusal:
+                form.add_error(None, str(refusal))
+                status = 409
+            else:
+                logger.info(
+                    "Registration %s: substitute named by the booker of %s",
+                    registration.reference,
+                    order.reference,
+                )
+                messages.success(
+                    request,
+                    f"{registration.full_name} neemt de plaats van {change.previous_name} in. "
+                    "Beiden krijgen een e-mail.",
+                )
+                return redirect(order)
+    else:
+        form = SubstituteForm()
+    return render(
+        request,
+        "registrations/order_substitute.html",
+        {
+            "order": order,
+            "registration": registration,
+            "edition": order.edition,
+            "form": form if registration.can_name_substitute() else None,
+            "practical_contact": order.edition.practical_contact,
+        },
+        status=status,
     )
 
 
@@ -153,10 +261,30 @@ def _personal(token):
     return get_object_or_404(Registration.objects.select_related("edition", "order"), token=token)
 
 
+def _handed_over(request, change, status):
+    """The place went to a substitute: said to whoever holds the old link, right after
+    handing it over (200) and whenever they open that link again (404: it no longer works).
+    The substitute's name only while the registration is not anonymised."""
+    registration = change.registration
+    context = {
+        "edition": registration.edition,
+        "just_now": status == 200,
+        "substitute_name": "" if registration.anonymised_at else registration.full_name,
+    }
+    return render(request, "registrations/substituted.html", context, status=status)
+
+
 @never_cache
 @require_safe
 def detail(request, token):
-    return _detail(request, _personal(token))
+    registration = Registration.objects.select_related("edition", "order").filter(token=token)
+    registration = registration.first()
+    if registration is None:
+        change = RegistrationChange.handed_over(token)
+        if change is None:
+            raise Http404
+        return _handed_over(request, change, status=404)
+    return _detail(request, registration)
 
 
 @never_cache
@@ -198,7 +326,7 @@ def substitute(request, token):
         return _detail(request, registration, substitute_form=form, status=409)
     logger.info("Registration %s: substitute named", registration.reference)
     # The old link no longer works: the page that answers is a plain one, without details.
-    return render(request, "registrations/substituted.html", {"edition": registration.edition})
+    return _handed_over(request, change, status=200)
 
 
 @never_cache

@@ -54,9 +54,10 @@ def test_confirmation_text_has_the_summary_and_the_personal_link(signed_up, open
     assert "Werkplaats: Werkplaats ‘Werken aan wijkontwikkeling’" in body
     assert "Tijd: 9:30 - 17:00 uur" in body
     assert "Locatie: Kaap Doorn Conferentiecentrum, Doorn" in body
+    # A budget holder books the amount incl. btw; the stay is mentioned to who stays.
     assert (
-        "Prijs: € 1.800,- per persoon, exclusief btw, inclusief arrangement- en "
-        "verblijfskosten" in body
+        "Prijs: € 1.800,- per persoon, exclusief btw (€ 2.178,00 inclusief 21% btw), "
+        "inclusief arrangement- en verblijfskosten" in body
     )
     assert "Status: bevestigd" in body
     assert f"Referentie: {registration.reference}" in body

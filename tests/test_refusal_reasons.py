@@ -63,15 +63,14 @@ def test_each_invoice_without_a_reminder_says_why(client, finance_user, edition)
         [
             f"{not_due.number} krijgt geen herinnering: nog niet vervallen: vervalt op "
             f"{formats.day(not_due.due_date)}.",
-            f"{paid.number} krijgt geen herinnering: al betaald op "
-            f"{formats.numeric_date(paid_on)}.",
+            f"{paid.number} krijgt geen herinnering: al betaald op {formats.day(paid_on)}.",
             f"{credited.number} krijgt geen herinnering: gecrediteerd met {credit_note.number}.",
             f"{credit_note.number} krijgt geen herinnering: een creditfactuur krijgt geen "
             "herinnering.",
             f"{held.number} krijgt geen herinnering: herinneringen aangehouden sinds "
-            f"{formats.numeric_date(timezone.localtime(hold.since))}: Gemeente betaalt na afloop.",
+            f"{formats.day(timezone.localtime(hold.since))}: Gemeente betaalt na afloop.",
             f"{both_sent.number} krijgt geen herinnering: beide herinneringen zijn al verstuurd, "
-            f"de tweede op {formats.numeric_date(timezone.localtime(second.sent_at))}.",
+            f"de tweede op {formats.day(timezone.localtime(second.sent_at))}.",
         ]
     )
     assert Reminder.objects.count() == 2
@@ -120,8 +119,7 @@ def test_marking_paid_names_the_credit_note_or_the_payment_date(client, finance_
     credited_on = formats.day(credit_note.invoice_date)
     assert sorted(skipped(client, response)) == sorted(
         [
-            f"{paid.number} is al betaald op {formats.numeric_date(paid_on)}; er is niets te "
-            "registreren.",
+            f"{paid.number} is al betaald op {formats.day(paid_on)}; er is niets te registreren.",
             f"{credited.number} is al gecrediteerd met {credit_note.number} op {credited_on}; "
             "registreer een terugbetaling op de creditfactuur.",
             f"{credit_note.number} is een creditfactuur (van {credited.number}); registreer een "
@@ -156,7 +154,7 @@ def test_marking_refunded_names_why_nothing_goes_back(client, finance_user, edit
             "creditfactuur.",
             f"{unpaid.number} is niet betaald; er is niets terug te betalen.",
             f"{refunded_credit.number}: de terugbetaling is al geregistreerd op "
-            f"{formats.numeric_date(refunded_on)}.",
+            f"{formats.day(refunded_on)}.",
         ]
     )
 

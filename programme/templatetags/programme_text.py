@@ -32,6 +32,12 @@ def euro(amount):
     return formats.whole_euros(amount)
 
 
+@register.filter
+def money(amount):
+    """€ 5.400,00: an amount to the cent, such as a total."""
+    return formats.money(amount)
+
+
 @register.simple_tag
 def date_range(start, end, weekdays=False):
     """'21 t/m 23 november 2022', with the month or year only where it changes."""

@@ -483,8 +483,8 @@ class Invoice(models.Model):
         return None
 
     def paid_text(self):
-        """ "2026-0001 is al betaald op 05-01-2027" (without the date when none is recorded)."""
-        on = f" op {formats.numeric_date(self.paid_on)}" if self.paid_on else ""
+        """ "2026-0001 is al betaald op 5 januari 2027" (without the date when none is recorded)."""
+        on = f" op {formats.day(self.paid_on)}" if self.paid_on else ""
         return f"{self.number} is al betaald{on}"
 
     @property

@@ -386,7 +386,7 @@ class PaymentsInvoiceMixin:
     def mark_paid(self, request, queryset):
         def record(invoice, day):
             matching.record_payment(invoice, day, by=request.user.get_username())
-            return f"{invoice.number} betaald op {formats.numeric_date(day)}"
+            return f"{invoice.number} betaald op {formats.day(day)}"
 
         return self._dated_action(
             request,
@@ -405,7 +405,7 @@ class PaymentsInvoiceMixin:
     def mark_refunded(self, request, queryset):
         def record(invoice, day):
             matching.record_refund(invoice, day, by=request.user.get_username())
-            return f"{invoice.number} terugbetaald op {formats.numeric_date(day)}"
+            return f"{invoice.number} terugbetaald op {formats.day(day)}"
 
         return self._dated_action(
             request,

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from programme.models import amsterdam_date
+from werkplaats import formats
 from werkplaats.refusals import refusal_text
 
 from . import matching, overview
@@ -100,7 +101,11 @@ def assign_payment(model_admin, request, payment_id):
             model_admin.message_user(request, refusal_text(refusal), messages.ERROR)
         else:
             if done:
-                model_admin.message_user(request, f"Betaling {payment} {done}.", messages.SUCCESS)
+                model_admin.message_user(
+                    request,
+                    f"Betaling van {formats.money(abs(payment.amount))} op {formats.day(payment.booking_date)} {done}.",
+                    messages.SUCCESS,
+                )
                 return redirect(
                     f"{reverse('admin:payments_payment_changelist')}?state__exact=unmatched"
                 )

@@ -506,7 +506,7 @@ def _check_date(day, invoice, today, what):
         raise ValidationError(f"Een {what} kan niet in de toekomst liggen.")
     if day < invoice.invoice_date:
         raise ValidationError(
-            f"Een {what} kan niet voor de factuurdatum ({formats.numeric_date(invoice.invoice_date)}) liggen."
+            f"Een {what} kan niet voor de factuurdatum ({formats.day(invoice.invoice_date)}) liggen."
         )
 
 
@@ -556,11 +556,7 @@ def _no_refund_due(credit_note):
     """Which rule leaves nothing to refund on this credit note."""
     credited = credit_note.credited_invoice
     if credit_note.amount_refunded > 0:
-        on = (
-            f" op {formats.numeric_date(credit_note.refunded_on)}"
-            if credit_note.refunded_on
-            else ""
-        )
+        on = f" op {formats.day(credit_note.refunded_on)}" if credit_note.refunded_on else ""
         return f"{credit_note.number}: de terugbetaling is al geregistreerd{on}."
     return f"{credited.number} is niet betaald; er is niets terug te betalen."
 

@@ -58,7 +58,7 @@ def held_text(invoice, today):
     hold = getattr(invoice, "hold", None)
     if hold is not None:
         return (
-            f"herinneringen aangehouden sinds {formats.numeric_date(timezone.localtime(hold.since))}"
+            f"herinneringen aangehouden sinds {formats.day(timezone.localtime(hold.since))}"
             f": {hold.reason}"
         )
     until = pays_after(invoice)
@@ -100,7 +100,7 @@ def level_or_reason(invoice, settings, today, force=False, reminders=None):
     if Reminder.Level.SECOND in sent:
         second_at = timezone.localtime(sent[Reminder.Level.SECOND].sent_at)
         return None, (
-            f"beide herinneringen zijn al verstuurd, de tweede op {formats.numeric_date(second_at)}"
+            f"beide herinneringen zijn al verstuurd, de tweede op {formats.day(second_at)}"
         )
     gap = settings.second_after_days - settings.first_after_days
     first_day = amsterdam_date(sent[Reminder.Level.FIRST].sent_at)
@@ -121,7 +121,7 @@ def _not_remindable(invoice, status, today):
     if credit_note is not None:
         return f"gecrediteerd met {credit_note.number}"
     if status in (Status.PAID, Status.OVERPAID):
-        paid = f" op {formats.numeric_date(invoice.paid_on)}" if invoice.paid_on else ""
+        paid = f" op {formats.day(invoice.paid_on)}" if invoice.paid_on else ""
         return f"al betaald{paid}"
     # Open: nothing paid and not yet due.
     return f"nog niet vervallen: vervalt op {formats.day(invoice.due_date)}"
