@@ -174,6 +174,22 @@ class Edition(models.Model):
             "Daarna gaat het aanbod naar de volgende op de wachtlijst."
         ),
     )
+    # For the mail to participants (registrations/messages): the placeholder {meenemen}, and
+    # when the practical-information mail goes out.
+    what_to_bring = models.TextField(
+        "wat neem je mee",
+        blank=True,
+        help_text="Bijvoorbeeld: je eigen casus op papier, een laptop. In berichten: {meenemen}.",
+    )
+    practical_information_days = models.PositiveSmallIntegerField(
+        "praktische informatie (dagen vooraf)",
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text=(
+            "Zoveel dagen voor de eerste dag krijgt elke bevestigde deelnemer de mail met "
+            "praktische informatie (1 tot 60); wie later bevestigd wordt, krijgt hem dan direct."
+        ),
+    )
     terms = models.TextField(
         "voorwaarden en annulering",
         blank=True,
