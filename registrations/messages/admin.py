@@ -47,6 +47,10 @@ class MessageAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_recipients=Count("recipients"))
 
+    def get_inlines(self, request, obj):
+        # Who got it exists only once it is sent; a new message has no one yet.
+        return self.inlines if obj is not None and obj.sent_at else []
+
     def get_readonly_fields(self, request, obj=None):
         fixed = ["send_link", "created_by", "created_at", "sent_at", "resent_from"]
         if obj is not None and (obj.sent_at or obj.kind == Message.Kind.MATERIAL):
