@@ -47,7 +47,7 @@ def too_large_text():
 LOOKS_LIKE = [
     ((b"<svg", b"<?xml"), "een SVG- of XML-bestand"),
     ((b"<!doctype", b"<html", b"<head", b"<body", b"<script"), "een HTML-bestand"),
-    ((b"PK\x03\x04",), "een Word-, Excel- of zipbestand"),
+    ((b"pk\x03\x04",), "een Word-, Excel- of zipbestand"),  # compared lower-cased
 ]
 
 
