@@ -8,12 +8,13 @@ import datetime
 import email
 import email.policy
 import io
+import threading
 import time
 
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -25,6 +26,7 @@ from registrations.messages.models import Message, MessageRefused, Recipient
 from registrations.messages.placeholders import PLACEHOLDERS, fill
 from registrations.models import Registration
 from tests.conftest import _user, make_edition, make_registration
+from werkplaats.queue import atomic_with
 
 SITE = "https://werkplaats.example.org"
 
@@ -504,3 +506,39 @@ def test_the_practical_information_survives_a_real_smtp_round_trip(
     text = mails[0].get_body(preferencelist=("plain",)).get_content()
     assert "we zien je in Kaap Doorn Conferentiecentrum" in text
     assert "https://www.openstreetmap.org/directions?to=" in text
+
+
+# At the same moment, on PostgreSQL
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_staff_sending_the_same_message_at_once_send_it_once(postgres, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    edition = make_edition()
+    for n in range(5):
+        make_registration(edition, first_name=f"P{n}", email=f"p{n}@example.nl")
+    message = write(edition)
+    start = threading.Barrier(6)
+    outcomes = []
+
+    def press_send():
+        try:
+            start.wait()
+            with atomic_with(tasks.send_participant_message) as queue:
+                for recipient in Message.objects.get(pk=message.pk).send():
+                    queue(recipient.pk)
+            outcomes.append("sent")
+        except MessageRefused:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=press_send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["refused"] * 5 + ["sent"]
+    assert Recipient.objects.count() == 5
+    assert DBTaskResult.objects.count() == 5
