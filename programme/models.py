@@ -190,6 +190,9 @@ class Edition(models.Model):
             "praktische informatie (1 tot 60); wie later bevestigd wordt, krijgt hem dan direct."
         ),
     )
+    # The first release date of the edition's preparation material, kept by
+    # registrations/messages, so a participant's page asks for material only once some is out.
+    materials_released_from = models.DateField(null=True, blank=True, editable=False)
     terms = models.TextField(
         "voorwaarden en annulering",
         blank=True,
@@ -304,6 +307,7 @@ class Edition(models.Model):
         copy.start_date += shift
         copy.end_date += shift
         copy.registration_deadline += shift
+        copy.materials_released_from = None  # the material stays with its own edition
         copy.slug = self._free_slug(f"{slugify(self.title)}-{copy.start_date.year}")
         copy.save()
         for section in self.sections.all():

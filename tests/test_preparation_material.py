@@ -13,6 +13,8 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -269,3 +271,22 @@ def test_the_material_mail_survives_a_real_smtp_round_trip(
     assert "Beste Fatima," in text
     assert "- Slagkracht in de wijk" in text
     assert f"{SITE}/inschrijving/{confirmed.token}/" in text
+
+
+def test_a_page_asks_for_material_only_once_some_is_released(client, edition, confirmed):
+    soon = released(edition, on=timezone.localdate() + datetime.timedelta(days=3))
+    edition.refresh_from_db()
+    assert edition.materials_released_from == soon.release_on
+    with CaptureQueriesContext(connection) as queries:
+        client.get(confirmed.get_absolute_url())
+    assert not [q for q in queries if "participant_messages_material" in q["sql"]]
+
+    now = released(edition, "Vandaag")
+    edition.refresh_from_db()
+    assert edition.materials_released_from == now.release_on
+    assert "Vandaag" in client.get(confirmed.get_absolute_url()).content.decode()
+
+    Material.objects.filter(pk=now.pk).delete()
+    soon.delete()
+    edition.refresh_from_db()
+    assert edition.materials_released_from is None

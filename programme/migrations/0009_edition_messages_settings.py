@@ -5,20 +5,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('programme', '0008_page_versions'),
+        ("programme", "0008_page_versions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='edition',
-            name='practical_information_days',
-            field=models.PositiveSmallIntegerField(default=7, help_text='Zoveel dagen voor de eerste dag krijgt elke bevestigde deelnemer de mail met praktische informatie (1 tot 60); wie later bevestigd wordt, krijgt hem dan direct.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(60)], verbose_name='praktische informatie (dagen vooraf)'),
+            model_name="edition",
+            name="practical_information_days",
+            field=models.PositiveSmallIntegerField(
+                default=7,
+                help_text="Zoveel dagen voor de eerste dag krijgt elke bevestigde deelnemer de mail met praktische informatie (1 tot 60); wie later bevestigd wordt, krijgt hem dan direct.",
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(60),
+                ],
+                verbose_name="praktische informatie (dagen vooraf)",
+            ),
         ),
         migrations.AddField(
-            model_name='edition',
-            name='what_to_bring',
-            field=models.TextField(blank=True, help_text='Bijvoorbeeld: je eigen casus op papier, een laptop. In berichten: {meenemen}.', verbose_name='wat neem je mee'),
+            model_name="edition",
+            name="what_to_bring",
+            field=models.TextField(
+                blank=True,
+                help_text="Bijvoorbeeld: je eigen casus op papier, een laptop. In berichten: {meenemen}.",
+                verbose_name="wat neem je mee",
+            ),
+        ),
+        migrations.AddField(
+            model_name="edition",
+            name="materials_released_from",
+            field=models.DateField(blank=True, editable=False, null=True),
         ),
     ]

@@ -279,14 +279,29 @@ def today():
 
 
 class MaterialQuerySet(models.QuerySet):
+    def delete(self):
+        editions = set(self.values_list("edition_id", flat=True))
+        deleted = super().delete()
+        for edition_id in editions:
+            Material.objects.note_first_release(edition_id)
+        return deleted
+
+    def note_first_release(self, edition_id):
+        """Write the edition's first release date of material onto the edition (or None)."""
+        first = self.filter(edition_id=edition_id).aggregate(first=models.Min("release_on"))
+        Edition.objects.filter(pk=edition_id).update(materials_released_from=first["first"])
+
     def released(self, on=None):
         return self.filter(release_on__lte=on or today())
 
     def for_participant(self, registration, on=None):
         """What the participant sees on their personal page: the released material of their
         edition, for a confirmed participant only."""
-        if registration.status != Registration.Status.CONFIRMED:
+        first = registration.edition.materials_released_from
+        if registration.status != Registration.Status.CONFIRMED or first is None:
             return self.none()
+        if first > (on or today()):
+            return self.none()  # nothing released yet: no query
         return (
             self.filter(edition_id=registration.edition_id)
             .released(on)
@@ -370,6 +385,18 @@ class Material(models.Model):
 
     def __str__(self):
         return self.title
+
+    def save(self, *args, **kwargs):
+        before = Material.objects.filter(pk=self.pk).values_list("edition_id", flat=True).first()
+        super().save(*args, **kwargs)
+        # The edition's first release date, which the personal page checks before it asks.
+        for edition_id in {before, self.edition_id} - {None}:
+            Material.objects.note_first_release(edition_id)
+
+    def delete(self, *args, **kwargs):
+        deleted = super().delete(*args, **kwargs)
+        Material.objects.note_first_release(self.edition_id)
+        return deleted
 
     def clean(self):
         if self.kind == self.Kind.LINK and not self.url:
