@@ -65,7 +65,7 @@ def released(edition, title="Slagkracht in de wijk", on=None, content=None):
 
 
 def material_url(registration, material):
-    return reverse("participant_messages:material", args=[registration.token, material.pk])
+    return reverse("participant_messages:material", args=[registration.token, material.key])
 
 
 # Upload
@@ -200,7 +200,9 @@ def test_the_file_is_refused_to_anyone_but_a_confirmed_participant_of_its_editio
         material_url(cancelled, material),
         material_url(other, material),
         material_url(confirmed, not_yet),
-        reverse("participant_messages:material", args=["geen-geldige-link", material.pk]),
+        reverse("participant_messages:material", args=["geen-geldige-link", material.key]),
+        # Only the material's random key finds it, never its number.
+        reverse("participant_messages:material", args=[confirmed.token, str(material.pk)]),
     ]:
         assert client.get(url).status_code == 404, url
     assert client.post(material_url(confirmed, material)).status_code == 405

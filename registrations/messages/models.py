@@ -10,6 +10,7 @@ released preparation material; both reach whoever is confirmed later too.
 
 import datetime
 import hashlib
+import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -343,6 +344,11 @@ class MaterialQuerySet(models.QuerySet):
         return message
 
 
+def new_key():
+    # The file's part of its address, beside the personal link: no sequential id in a public URL.
+    return secrets.token_urlsafe(12)
+
+
 class Material(models.Model):
     """Preparation material of an edition: a PDF (kept in the database, so every app server
     serves it) or a link, shown to confirmed participants from its release date."""
@@ -355,6 +361,7 @@ class Material(models.Model):
         Edition, on_delete=models.CASCADE, related_name="materials", verbose_name="editie"
     )
     title = models.CharField("titel", max_length=200)
+    key = models.CharField(max_length=32, unique=True, default=new_key, editable=False)
     kind = models.CharField("soort", max_length=10, choices=Kind.choices, default=Kind.FILE)
     url = models.URLField("link", blank=True)
     filename = models.CharField("bestandsnaam", max_length=200, blank=True, editable=False)
@@ -419,7 +426,7 @@ class Material(models.Model):
         """Where the participant opens it: the link, or the file behind their own token."""
         if self.kind == self.Kind.LINK:
             return self.url
-        return reverse("participant_messages:material", args=[registration.token, self.pk])
+        return reverse("participant_messages:material", args=[registration.token, self.key])
 
 
 class MaterialFile(models.Model):

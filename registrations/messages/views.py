@@ -22,11 +22,11 @@ def pdf_response(material):
 
 @never_cache
 @require_safe
-def material(request, token, pk):
+def material(request, token, key):
     """A preparation document, from the participant's personal page: only with the personal
     link of a confirmed participant of its edition, and only once it is released."""
     registration = get_object_or_404(Registration, token=token)
     document = get_object_or_404(
-        Material.objects.for_participant(registration).filter(kind=Material.Kind.FILE), pk=pk
+        Material.objects.for_participant(registration).filter(kind=Material.Kind.FILE), key=key
     )
     return pdf_response(document)
