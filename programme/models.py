@@ -200,6 +200,25 @@ class Edition(models.Model):
         blank=True,
         help_text="Alleen bij 'op een datum'.",
     )
+    # For the mail to participants (registrations/messages): the placeholder {meenemen}, and
+    # when the practical-information mail goes out.
+    what_to_bring = models.TextField(
+        "wat neem je mee",
+        blank=True,
+        help_text="Bijvoorbeeld: je eigen casus op papier, een laptop. In berichten: {meenemen}.",
+    )
+    practical_information_days = models.PositiveSmallIntegerField(
+        "praktische informatie (dagen vooraf)",
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text=(
+            "Zoveel dagen voor de eerste dag krijgt elke bevestigde deelnemer de mail met "
+            "praktische informatie (1 tot 60); wie later bevestigd wordt, krijgt hem dan direct."
+        ),
+    )
+    # The first release date of the edition's preparation material, kept by
+    # registrations/messages, so a participant's page asks for material only once some is out.
+    materials_released_from = models.DateField(null=True, blank=True, editable=False)
     terms = models.TextField(
         "voorwaarden en annulering",
         blank=True,
@@ -338,6 +357,7 @@ class Edition(models.Model):
         copy.registration_deadline += shift
         if copy.invoice_on is not None:
             copy.invoice_on += shift
+        copy.materials_released_from = None  # the material stays with its own edition
         copy.slug = self._free_slug(f"{slugify(self.title)}-{copy.start_date.year}")
         copy.save()
         for section in self.sections.all():

@@ -535,6 +535,18 @@ def pdf_text_pieces(content):
     return pieces
 
 
+def tiny_pdf(pages=1):
+    """A real PDF of blank A4 pages, as an upload of preparation material."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(595, 842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 class SmtpInbox:
     """An aiosmtpd handler that keeps what it receives."""
 

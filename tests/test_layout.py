@@ -43,11 +43,29 @@ def imported(tree):
         ("programme", (), ("registrations",)),
         (
             "registrations",
-            ("registrations/invoicing", "registrations/attendance", "registrations/payments"),
-            ("registrations.invoicing", "registrations.attendance", "registrations.payments"),
+            (
+                "registrations/invoicing",
+                "registrations/attendance",
+                "registrations/payments",
+                "registrations/messages",
+            ),
+            (
+                "registrations.invoicing",
+                "registrations.attendance",
+                "registrations.payments",
+                "registrations.messages",
+            ),
         ),
-        ("registrations/invoicing", (), ("registrations.attendance", "registrations.payments")),
-        ("registrations/attendance", (), ("registrations.invoicing", "registrations.payments")),
+        (
+            "registrations/invoicing",
+            (),
+            ("registrations.attendance", "registrations.payments", "registrations.messages"),
+        ),
+        (
+            "registrations/attendance",
+            (),
+            ("registrations.invoicing", "registrations.payments", "registrations.messages"),
+        ),
         # The orders' history is below every app that records in it: it knows none of them.
         (
             "registrations/history",
@@ -61,7 +79,9 @@ def imported(tree):
             ),
         ),
         # Payments build on invoicing; invoicing never knows about them.
-        ("registrations/payments", (), ("registrations.attendance",)),
+        ("registrations/payments", (), ("registrations.attendance", "registrations.messages")),
+        # Messages to participants use sign-up and attendance (present on a day), not money.
+        ("registrations/messages", (), ("registrations.invoicing", "registrations.payments")),
         # The toolkit (formats, pdf, exports, admin_tools, ...) is the layer below every app;
         # only the URLconf and the admin assembly join the apps.
         (
@@ -156,7 +176,14 @@ def test_models_are_registered_in_the_admin_assembly_only():
 
 def test_the_admin_assembly_registers_the_back_office_models():
     """The same models as before the assembly moved to werkplaats/admin.py, each once."""
-    ours = ("programme", "registrations", "invoicing", "attendance", "payments")
+    ours = (
+        "programme",
+        "registrations",
+        "invoicing",
+        "attendance",
+        "payments",
+        "participant_messages",
+    )
     registered = {model._meta.label for model in admin.site._registry}
     assert {label for label in registered if label.startswith(ours)} == {
         "programme.Edition",
@@ -169,6 +196,8 @@ def test_the_admin_assembly_registers_the_back_office_models():
         "invoicing.Invoice",
         "invoicing.InvoiceIssuer",
         "attendance.Certificate",
+        "participant_messages.Material",
+        "participant_messages.Message",
         "payments.BankStatement",
         "payments.CostCentre",
         "payments.Debtor",

@@ -23,6 +23,7 @@ from registrations.invoicing import jobs
 from registrations.invoicing.admin_views import CorrectionForm
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.invoicing.models import BulkJob, Invoice, InvoiceDocument
+from registrations.messages.models import Material, Message
 from registrations.models import Registration, RetentionRecord, WaitingListOffer
 from registrations.payments.matching import record_payment
 from registrations.payments.models import (
@@ -44,6 +45,7 @@ from tests.conftest import (
     make_ended_edition,
     make_issuer,
     make_registration,
+    tiny_pdf,
 )
 
 MEDEWERKERS = "Medewerkers"
@@ -164,6 +166,10 @@ def _build_world():
         ),
         "payments.costcentre": CostCentre.objects.create(edition=open_edition, code="WP2022"),
         "payments.debtor": Debtor.objects.create(key="naam:x", organisation="X", number=10001),
+        "participant_messages.message": Message.objects.create(
+            edition=open_edition, subject="Programmawijziging", body="Beste {voornaam}, ..."
+        ),
+        "participant_messages.material": _material(open_edition),
     }
     return {
         "edition": open_edition,
@@ -176,6 +182,12 @@ def _build_world():
         "rows": rows,
         "people": {MEDEWERKERS: staff_member, FINANCIEN: finance_user, OUTSIDER: outsider},
     }
+
+
+def _material(edition):
+    material = Material.objects.create(edition=edition, title="Slagkracht in de wijk")
+    material.store(tiny_pdf(), "slagkracht.pdf")
+    return material
 
 
 def _reminder_settings():
@@ -220,6 +232,17 @@ GROUP_PERMISSIONS = {
         "invoicing.view_invoiceline",
         "invoicing.view_bulkjob",
         "attendance.view_certificate",
+        # Messages to participants and their preparation material: staff's, never finance's.
+        "participant_messages.add_message",
+        "participant_messages.change_message",
+        "participant_messages.delete_message",
+        "participant_messages.view_message",
+        "participant_messages.send_message",
+        "participant_messages.view_recipient",
+        "participant_messages.add_material",
+        "participant_messages.change_material",
+        "participant_messages.delete_material",
+        "participant_messages.view_material",
     ),
     "Financiën": _perms(
         "programme.view_edition",
@@ -441,6 +464,24 @@ PAGES = {
         "change": (403, 200, 403),
         "delete": ALL_403,
         "history": (403, 200, 403),
+    },
+    # Messages to participants: Medewerkers write, preview, test and send them; finance not.
+    "participant_messages.message": {
+        "changelist": (200, 403, 403),
+        "add": (200, 403, 403),
+        "change": (200, 403, 403),
+        "delete": (200, 403, 403),  # not once sent
+        "history": (200, 403, 403),
+        "send": (200, 403, 403),
+    },
+    # Preparation material: Medewerkers upload and release it; finance not.
+    "participant_messages.material": {
+        "changelist": (200, 403, 403),
+        "add": (200, 403, 403),
+        "change": (200, 403, 403),
+        "delete": (200, 403, 403),
+        "history": (200, 403, 403),
+        "download": (200, 403, 403),
     },
     "invoicing.invoiceissuer": {
         # One row: the list goes straight to it.

@@ -18,6 +18,8 @@ from registrations.attendance.models import Certificate
 from registrations.history import admin as history_admin
 from registrations.invoicing import admin as invoicing_admin
 from registrations.invoicing.models import BulkJob, Invoice, InvoiceIssuer
+from registrations.messages import admin as messages_admin
+from registrations.messages.models import Material, Message
 from registrations.models import Order, Registration, RetentionRecord, WaitingListOffer
 from registrations.payments import admin as payments_admin
 from registrations.payments.models import (
@@ -41,6 +43,7 @@ def joined(name, *admins):
 @admin.register(Edition)
 class EditionAdmin(
     invoicing_admin.InvoicingEditionMixin,
+    messages_admin.MessagesEditionMixin,
     attendance_admin.AttendanceEditionMixin,
     registrations_admin.StatisticsEditionMixin,
     registrations_admin.PlacesEditionMixin,
@@ -58,6 +61,7 @@ class EditionAdmin(
         registrations_admin.PlacesEditionMixin,
         invoicing_admin.InvoicingEditionMixin,
         attendance_admin.AttendanceEditionMixin,
+        messages_admin.MessagesEditionMixin,
         registrations_admin.StatisticsEditionMixin,
     )
     actions = joined(
@@ -67,6 +71,7 @@ class EditionAdmin(
 
 @admin.register(Registration)
 class RegistrationAdmin(
+    messages_admin.MessagesRegistrationMixin,
     attendance_admin.AttendanceRegistrationMixin,
     invoicing_admin.InvoicingRegistrationMixin,
     registrations_admin.RegistrationAdmin,
@@ -126,6 +131,8 @@ admin.site.register(WaitingListOffer, registrations_admin.WaitingListOfferAdmin)
 admin.site.register(InvoiceIssuer, invoicing_admin.InvoiceIssuerAdmin)
 admin.site.register(BulkJob, invoicing_admin.BulkJobAdmin)
 admin.site.register(Certificate, attendance_admin.CertificateAdmin)
+admin.site.register(Message, messages_admin.MessageAdmin)
+admin.site.register(Material, messages_admin.MaterialAdmin)
 admin.site.register(BankStatement, payments_admin.BankStatementAdmin)
 admin.site.register(Payment, payments_admin.PaymentAdmin)
 admin.site.register(ReminderSettings, payments_admin.ReminderSettingsAdmin)

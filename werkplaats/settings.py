@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "registrations.invoicing",
     "registrations.attendance",
     "registrations.payments",
+    "registrations.messages",
     # Last: its admin module assembles the back office from the apps above (werkplaats/admin.py).
     "werkplaats",
 ]
@@ -392,6 +393,9 @@ X_FRAME_OPTIONS = "DENY"
 # A sign-up form is a few kilobytes and an edition with all its sections a few dozen: anything
 # far larger is refused with a 400 (templates/400.html) before a form sees it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 512 * 1024
+
+# Preparation material (registrations/messages): the largest PDF staff may upload, in MB.
+PREPARATION_MATERIAL_MAX_MB = env_int("PREPARATION_MATERIAL_MAX_MB", 20, minimum=1)
 
 # Content-Security-Policy (django-csp): only our own files, no inline scripts or styles. The one
 # inline script, the JSON-LD on the edition page, carries the per-request nonce. Bootstrap's

@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("programme.urls")),
     path("", include("registrations.urls")),
     path("", include("registrations.attendance.urls")),
+    path("", include("registrations.messages.urls")),
 ]
