@@ -3,6 +3,7 @@ import re
 import secrets
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -11,6 +12,7 @@ from django.db.models.functions import Lower
 from django.db.models.signals import post_delete, post_save
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from programme.models import Edition, PageVersion
 
@@ -117,6 +119,14 @@ def validate_peppol_id(value):
             "Een Peppol-ID heeft de vorm schema:nummer, bijvoorbeeld 0106:12345678 (KvK-nummer) "
             "of 0190: gevolgd door het OIN van 20 cijfers."
         )
+
+
+def tell_participant_hooks(event, *arguments):
+    """Call what the layers built on sign-up keep of a participant for `event` ("placed",
+    "cancelled", "substituted"; settings.PARTICIPANT_HOOKS), inside the caller's transaction,
+    so their data changes with the registration or not at all."""
+    for path in settings.PARTICIPANT_HOOKS.get(event, []):
+        import_string(path)(*arguments)
 
 
 def count_with_status(status):
@@ -281,6 +291,7 @@ class RegistrationQuerySet(models.QuerySet):
                         registration.save(force_insert=True)
                     finally:
                         registration._placing = False
+                tell_participant_hooks("placed", positions)
                 PageVersion.places_changed(edition.pk)
         except IntegrityError:
             # One active registration per e-mail address: the database constraint is the check,
@@ -649,6 +660,8 @@ class Registration(models.Model):
                     f"{current.reference} kan niet terug: met dit e-mailadres is al iemand "
                     "anders actief ingeschreven voor deze editie."
                 ) from None
+            if to == self.Status.CANCELLED:
+                tell_participant_hooks("cancelled", current)
             if current.status == self.Status.WAITING and to != self.Status.WAITING:
                 taken = to == self.Status.CONFIRMED
                 current.offers.open().update(
@@ -800,6 +813,7 @@ class Registration(models.Model):
                 ) from None
             for name, value in changes.items():
                 setattr(self, name, value)
+            tell_participant_hooks("substituted", self)
             return RegistrationChange.record(
                 self, RegistrationChange.Kind.SUBSTITUTE, dict.fromkeys(SUBSTITUTE_FIELDS), at
             )
@@ -1095,6 +1109,7 @@ class RetentionRecord(models.Model):
         NEEDS_ERASED = "needs_erased", "dieet- en toegankelijkheidswensen gewist"
         NOTICE = "notice", "medewerkers gewaarschuwd"
         ANONYMISED = "anonymised", "geanonimiseerd"
+        CASES_ERASED = "cases_erased", "casussen gewist"
 
     edition = models.ForeignKey(
         Edition, on_delete=models.PROTECT, related_name="retention_records", verbose_name="editie"

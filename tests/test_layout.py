@@ -43,7 +43,35 @@ def imported(tree):
         ("programme", (), ("registrations",)),
         (
             "registrations",
-            ("registrations/invoicing", "registrations/attendance", "registrations/payments"),
+            (
+                "registrations/invoicing",
+                "registrations/attendance",
+                "registrations/payments",
+                "registrations/intake",
+                "registrations/coaching",
+            ),
+            (
+                "registrations.invoicing",
+                "registrations.attendance",
+                "registrations.payments",
+                "registrations.intake",
+                "registrations.coaching",
+            ),
+        ),
+        # Intake (the cases) builds on sign-up; coaching builds on intake, never the reverse.
+        (
+            "registrations/intake",
+            (),
+            (
+                "registrations.coaching",
+                "registrations.invoicing",
+                "registrations.attendance",
+                "registrations.payments",
+            ),
+        ),
+        (
+            "registrations/coaching",
+            (),
             ("registrations.invoicing", "registrations.attendance", "registrations.payments"),
         ),
         ("registrations/invoicing", (), ("registrations.attendance", "registrations.payments")),

@@ -111,6 +111,8 @@ INSTALLED_APPS = [
     "registrations.invoicing",
     "registrations.attendance",
     "registrations.payments",
+    "registrations.intake",
+    "registrations.coaching",
     # Last: its admin module assembles the back office from the apps above (werkplaats/admin.py).
     "werkplaats",
 ]
@@ -277,6 +279,31 @@ CANCELLATION_NOTICES = [
     # Finance: an invoiced registration's invoice waits to be credited.
     "registrations.invoicing.tasks.queue_finance_notice",
 ]
+
+# What the layers built on sign-up keep of a participant, told by sign-up's model layer inside
+# the transaction that changes the registration (registrations.models), so every path (the
+# participant's page, an admin action, a declined offer, the shell) does it. Data only: none
+# of them queues mail. Each names a function that gets the registration(s).
+PARTICIPANT_HOOKS = {
+    # A new registration: the case typed into the sign-up form becomes the first answer.
+    "placed": ["registrations.intake.models.adopt_own_case"],
+    # A cancelled registration: its coach slot is free for someone else.
+    "cancelled": ["registrations.coaching.models.free_slot_of"],
+    # A substitute takes the place: the previous person's case goes with them.
+    "substituted": ["registrations.intake.models.erase_answers_of"],
+}
+
+# What the participant's own page shows of the layers built on sign-up: each names a
+# function (registration, at, bound form or None) returning the context of its section,
+# with "template", or None when there is nothing to show (registrations.views._detail).
+PERSONAL_PAGE_SECTIONS = {
+    "intake": "registrations.intake.views.personal_section",
+    "coaching": "registrations.coaching.views.personal_section",
+}
+
+# The daily retention job's steps of the layers built on sign-up (manage.py apply_retention):
+# each names a function (dry_run) returning the lines it reports.
+RETENTION_STEPS = ["registrations.intake.retention.erase_cases"]
 
 # Sign-up POSTs allowed per client address within the window (seconds).
 REGISTRATION_RATE_LIMIT = env_int("REGISTRATION_RATE_LIMIT", 10, minimum=1)

@@ -12,4 +12,6 @@ urlpatterns = [
     path("", include("programme.urls")),
     path("", include("registrations.urls")),
     path("", include("registrations.attendance.urls")),
+    path("", include("registrations.intake.urls")),
+    path("", include("registrations.coaching.urls")),
 ]

@@ -1,0 +1,55 @@
+import logging
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from registrations.models import Registration
+from registrations.views import detail_with, personal
+from werkplaats import formats
+
+from .forms import AnswersForm
+from .models import AnswersClosed, Intake, answers_of, save_answers
+
+logger = logging.getLogger(__name__)
+
+
+def personal_section(registration, at, bound=None):
+    """The case on the personal page (settings.PERSONAL_PAGE_SECTIONS): a form until the
+    deadline, the answers read-only after it; for confirmed participants only."""
+    if registration.status != Registration.Status.CONFIRMED or registration.edition.has_ended(at):
+        return None
+    intake = Intake.objects.for_edition(registration.edition)
+    answers = answers_of(registration, intake)
+    if not answers:
+        return None
+    context = {
+        "template": "intake/_personal.html",
+        "answers": answers,
+        "deadline": formats.day(intake.deadline_date()),
+        "is_open": intake.is_open(at),
+    }
+    if context["is_open"]:
+        initial = {f"vraag_{question.pk}": text for question, text in answers}
+        context["form"] = bound or AnswersForm([q for q, _ in answers], initial=initial)
+    return context
+
+
+@never_cache
+@require_POST
+def answer(request, token):
+    registration = personal(token)
+    intake = Intake.objects.for_edition(registration.edition)
+    form = AnswersForm(intake.questions.all(), request.POST)
+    if not form.is_valid():
+        return detail_with(request, registration, 400, intake=form)
+    try:
+        changed = save_answers(registration, form.texts())
+    except AnswersClosed as refusal:
+        form.add_error(None, str(refusal))
+        return detail_with(request, registration, 409, intake=form)
+    if changed:
+        logger.info("Registration %s: case saved", registration.reference)
+    messages.success(request, "Je casus is opgeslagen." if changed else "Er was niets veranderd.")
+    return redirect(f"{registration.get_absolute_url()}#casus")
