@@ -33,6 +33,8 @@ def personal_section(registration, at, bound=None):
     if context["is_open"]:
         initial = {f"vraag_{question.pk}": text for question, text in answers}
         context["form"] = bound or AnswersForm([q for q, _ in answers], initial=initial)
+    elif bound is not None:
+        context["refusals"] = bound.non_field_errors()
     return context
 
 
