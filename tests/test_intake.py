@@ -99,7 +99,10 @@ def test_answers_can_change_until_the_deadline_and_are_read_only_after_it(client
         assert response.status_code == 409
         assert "De deadline voor je casus is voorbij" in response.content.decode()
         page = client.get(registration.get_absolute_url()).content.decode()
-    assert "Onze wijk" in page and 'action="/inschrijving/' + registration.token + '/casus/"' not in page
+    assert (
+        "Onze wijk" in page
+        and 'action="/inschrijving/' + registration.token + '/casus/"' not in page
+    )
     assert registration.case_answers.get(question__position=1).text == "Onze wijk"
 
 

@@ -28,13 +28,17 @@ def personal_section(registration, at, bound=None):
     if not CoachSlot.objects.filter(edition=edition).exists():
         return None
     slot = slot_of(registration)
+    # `bound`: the form as posted, or why the booking was refused (a text).
+    refusal = bound if isinstance(bound, str) else None
     context = {
         "template": "coaching/_personal.html",
         "slot": slot,
         "is_open": booking_is_open(edition, at),
+        "refusal": refusal,
     }
     if context["is_open"]:
-        form = bound or BookingForm(registration, initial={"slot": slot})
+        form = None if refusal else bound
+        form = form or BookingForm(registration, initial={"slot": slot})
         context["form"] = form
         context["choices"] = form.fields["slot"].queryset.exists()
     return context
@@ -55,9 +59,7 @@ def book(request, token):
                 queue_mail(registration.pk)
     except SlotRefused as refusal:
         # The others see the slots that are still free, with why theirs is not.
-        form = BookingForm(registration, initial={"slot": slot_of(registration)})
-        form.add_error(None, str(refusal))
-        return detail_with(request, registration, 409, coaching=form)
+        return detail_with(request, registration, 409, coaching=str(refusal))
     logger.info("Registration %s: coach slot booked", registration.reference)
     messages.success(request, "Je coachgesprek is geboekt. Je krijgt een bevestiging per e-mail.")
     return redirect(f"{registration.get_absolute_url()}#coachgesprek")
@@ -70,9 +72,7 @@ def cancel_booking(request, token):
     try:
         slot = CoachSlot.objects.release(registration)
     except SlotRefused as refusal:
-        form = BookingForm(registration, initial={"slot": slot_of(registration)})
-        form.add_error(None, str(refusal))
-        return detail_with(request, registration, 409, coaching=form)
+        return detail_with(request, registration, 409, coaching=str(refusal))
     if slot:
         logger.info("Registration %s: coach slot cancelled", registration.reference)
         messages.success(request, "Je coachgesprek is geannuleerd; het tijdstip is weer vrij.")
