@@ -64,7 +64,8 @@ def schedule(model_admin, request, coach_pk, edition_pk):
         },
         {"label": "Csv", "url": reverse("admin:coaching_coachslot_schedule_csv", args=args)},
     ]
-    return cases.page(request, model_admin, edition, f"Rooster van {coach}", rows, links)
+    crumbs = [{"label": "Coaches", "url": reverse("admin:coaching_coach_changelist")}]
+    return cases.page(request, model_admin, edition, f"Rooster van {coach}", rows, links, crumbs)
 
 
 def schedule_pdf(model_admin, request, coach_pk, edition_pk):

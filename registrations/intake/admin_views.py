@@ -25,7 +25,8 @@ def cases_page(model_admin, request, pk):
         {"label": "Pdf om te printen", "url": reverse("admin:intake_intake_cases_pdf", args=[pk])},
         {"label": "Csv", "url": reverse("admin:intake_intake_cases_csv", args=[pk])},
     ]
-    return cases.page(request, model_admin, edition, f"Casussen {edition}", rows, links)
+    crumbs = [{"label": "Casusvragen", "url": reverse("admin:intake_intake_changelist")}]
+    return cases.page(request, model_admin, edition, f"Casussen {edition}", rows, links, crumbs)
 
 
 def cases_pdf(model_admin, request, pk):

@@ -39,7 +39,7 @@ def edition_rows(edition):
     return intake, questions, [row(person, questions, given) for person in people]
 
 
-def page(request, model_admin, edition, title, rows, links):
+def page(request, model_admin, edition, title, rows, links, crumbs=()):
     intake = Intake.objects.for_edition(edition)
     context = {
         **model_admin.admin_site.each_context(request),
@@ -49,6 +49,7 @@ def page(request, model_admin, edition, title, rows, links):
         "erase_on": formats.day(intake.erase_on()),
         "rows": rows,
         "links": links,
+        "crumbs": crumbs,
     }
     return TemplateResponse(request, "intake/cases.html", context)
 
