@@ -122,8 +122,8 @@ def validate_peppol_id(value):
 
 
 def tell_participant_hooks(event, *arguments):
-    """Call what the layers built on sign-up keep of a participant for `event` ("placed",
-    "cancelled", "substituted"; settings.PARTICIPANT_HOOKS), inside the caller's transaction,
+    """Call what the layers built on sign-up keep of a participant for `event` ("cancelled",
+    "substituted"; settings.PARTICIPANT_HOOKS), inside the caller's transaction,
     so their data changes with the registration or not at all."""
     for path in settings.PARTICIPANT_HOOKS.get(event, []):
         import_string(path)(*arguments)
@@ -291,7 +291,6 @@ class RegistrationQuerySet(models.QuerySet):
                         registration.save(force_insert=True)
                     finally:
                         registration._placing = False
-                tell_participant_hooks("placed", positions)
                 PageVersion.places_changed(edition.pk)
         except IntegrityError:
             # One active registration per e-mail address: the database constraint is the check,

@@ -3,6 +3,7 @@ the deadline, one reminder, read by staff (page, PDF, CSV) and by nobody else, e
 
 import datetime
 import io
+import re
 
 import pytest
 import time_machine
@@ -63,9 +64,22 @@ def test_the_case_from_the_sign_up_form_becomes_the_first_answer(client, edition
         )
     assert response.status_code == 302
     registration = Registration.objects.get()
-    [answer] = Answer.objects.filter(registration=registration)
+    # Shown as the first answer, and a case for the reminder, before it is stored as one.
+    assert list(with_case(Registration.objects.all())) == [registration]
+    with time_machine.travel(at(START - datetime.timedelta(days=20))):
+        page = client.get(registration.get_absolute_url()).content.decode()
+        assert re.search(
+            r'id="id_vraag_n1"[^>]*>Hoe krijgen bewoners meer regie\?</textarea>', page
+        )
+        assert not Intake.objects.exists()  # a page that only shows the questions stores nothing
+        # What the page sent: the default questions by position, as shown.
+        data = {"vraag_n1": "Hoe krijgen bewoners meer regie?", "vraag_n2": ""}
+        client.post(reverse("intake:answer", args=[registration.token]), data)
+    [answer] = Answer.objects.filter(registration=registration).exclude(text="")
     assert answer.question.text == "Je opgave of casus"
     assert answer.text == "Hoe krijgen bewoners meer regie?"
+    registration.refresh_from_db()
+    assert registration.own_case == ""
 
 
 def test_a_colleague_signed_up_by_a_booker_answers_on_their_personal_page(client, edition):
@@ -132,9 +146,10 @@ def test_answering_needs_a_post(client, edition):
 
 
 def test_a_substitute_starts_without_the_previous_persons_case(client, edition):
-    registration = person(edition, own_case="Mijn wijk")
-    assert registration.case_answers.exists()
+    registration = person(edition)
     with time_machine.travel(at(START - datetime.timedelta(days=20))):
+        client.post(reverse("intake:answer", args=[registration.token]), answer_data(edition))
+        assert registration.case_answers.exists()
         registration.name_substitute(
             first_name="Sanne",
             last_name="de Vries",
@@ -211,22 +226,28 @@ def test_finance_and_outsiders_cannot_read_the_cases(client, edition, finance_us
     assert client.get(url).status_code == 302
 
 
-def test_cases_are_erased_four_weeks_after_the_event_and_recorded(edition):
+def test_cases_are_erased_four_weeks_after_the_event_and_recorded(client, edition):
+    # One case as typed into the sign-up form, one saved on the personal page, one nobody.
     person(edition, own_case="Bewoner X aan de Kade")
-    person(edition, email="b@example.nl")
+    saved = person(edition, email="b@example.nl")
+    person(edition, email="c@example.nl")
+    with time_machine.travel(at(START - datetime.timedelta(days=20))):
+        client.post(reverse("intake:answer", args=[saved.token]), answer_data(edition))
     erase_on = START + datetime.timedelta(days=2 + 28 + 1)
     with time_machine.travel(at(erase_on - datetime.timedelta(days=1), hour=23)):
         run("apply_retention")
-    assert Answer.objects.count() == 1
+    assert Answer.objects.exclude(text="").count() == 2
+    assert Registration.objects.exclude(own_case="").count() == 1
     with time_machine.travel(at(erase_on, hour=3)):
         assert "Dry run: casussen van" in run("apply_retention", dry_run=True)
-        assert Answer.objects.count() == 1
-        assert "casussen gewist bij 1" in run("apply_retention")
+        assert Answer.objects.count() == 2
+        assert "casussen gewist bij 2" in run("apply_retention")
         run("apply_retention")
     assert not Answer.objects.exists()
     assert not Registration.objects.exclude(own_case="").exists()
+    assert not with_case(Registration.objects.all()).exists()
     record = RetentionRecord.objects.get(action=RetentionRecord.Action.CASES_ERASED)
-    assert (record.registrations, record.due_on) == (1, erase_on)
+    assert (record.registrations, record.due_on) == (2, erase_on)
 
 
 def test_the_privacy_statement_says_who_reads_a_case_and_when_it_goes(client, db):

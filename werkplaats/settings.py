@@ -283,10 +283,8 @@ CANCELLATION_NOTICES = [
 # What the layers built on sign-up keep of a participant, told by sign-up's model layer inside
 # the transaction that changes the registration (registrations.models), so every path (the
 # participant's page, an admin action, a declined offer, the shell) does it. Data only: none
-# of them queues mail. Each names a function that gets the registration(s).
+# of them queues mail. Each names a function that gets the registration.
 PARTICIPANT_HOOKS = {
-    # A new registration: the case typed into the sign-up form becomes the first answer.
-    "placed": ["registrations.intake.models.adopt_own_case"],
     # A cancelled registration: its coach slot is free for someone else.
     "cancelled": ["registrations.coaching.models.free_slot_of"],
     # A substitute takes the place: the previous person's case goes with them.

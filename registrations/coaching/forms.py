@@ -4,7 +4,8 @@ from .models import CoachSlot
 
 
 class BookingForm(forms.Form):
-    """The free slots of the edition (and the participant's own), one to choose."""
+    """The free slots of the edition (and the participant's own), one to choose: what a
+    booking may ask for (the page lists them itself, from one query)."""
 
     slot = forms.ModelChoiceField(
         queryset=CoachSlot.objects.none(),

@@ -21,27 +21,30 @@ logger = logging.getLogger(__name__)
 
 def personal_section(registration, at, bound=None):
     """The coach conversation on the personal page (settings.PERSONAL_PAGE_SECTIONS): the
-    booked slot, and until the day before the free ones to choose from."""
+    booked slot, and until the day before the free ones to choose from. One query: the
+    edition's slots (a few dozen at most)."""
     edition = registration.edition
     if registration.status != Registration.Status.CONFIRMED or edition.has_ended(at):
         return None
-    if not CoachSlot.objects.filter(edition=edition).exists():
+    slots = list(CoachSlot.objects.of_edition(edition))
+    if not slots:
         return None
-    slot = slot_of(registration)
-    # `bound`: the form as posted, or why the booking was refused (a text).
-    refusal = bound if isinstance(bound, str) else None
-    context = {
+    mine = next((slot for slot in slots if slot.registration_id == registration.pk), None)
+    # `bound`: the form as posted (its errors), or why the booking was refused (a text).
+    if isinstance(bound, str):
+        errors = [bound]
+    elif bound is not None:
+        errors = [str(message) for messages in bound.errors.values() for message in messages]
+    else:
+        errors = []
+    choices = [slot for slot in slots if slot.registration_id in (None, registration.pk)]
+    return {
         "template": "coaching/_personal.html",
-        "slot": slot,
+        "slot": mine,
         "is_open": booking_is_open(edition, at),
-        "refusal": refusal,
+        "errors": errors,
+        "choices": choices,
     }
-    if context["is_open"]:
-        form = None if refusal else bound
-        form = form or BookingForm(registration, initial={"slot": slot})
-        context["form"] = form
-        context["choices"] = form.fields["slot"].queryset.exists()
-    return context
 
 
 @never_cache

@@ -12,14 +12,19 @@ from registrations.models import Registration
 from werkplaats import formats, pdf
 from werkplaats.exports import csv_response, dutch_name_key
 
-from .models import Answer, Intake
+from .models import Answer, Intake, answers_from
 
 
 def row(registration, questions, given, when=""):
     """One row; `given`: {(registration id, question id): text} of everyone in the list."""
     answers = []
     if registration is not None:
-        answers = [(q, given.get((registration.pk, q.pk), "")) for q in questions]
+        mine = {
+            q.pk: given[(registration.pk, q.pk)]
+            for q in questions
+            if (registration.pk, q.pk) in given
+        }
+        answers = answers_from(registration, questions, mine)
     return {"when": when, "registration": registration, "answers": answers}
 
 

@@ -22,7 +22,7 @@ MAX_ANSWER_LENGTH = 2000
 class IntakeQuerySet(models.QuerySet):
     def for_edition(self, edition):
         """The edition's intake, made with the default deadline and questions on first use
-        (the personal page, the admin, the sign-up that brings a case)."""
+        (a participant's first save, the admin's pages)."""
         intake = self.filter(edition=edition).first()
         if intake:
             return intake
@@ -32,6 +32,11 @@ class IntakeQuerySet(models.QuerySet):
                 for position, (text, help_text) in enumerate(DEFAULT_QUESTIONS, start=1):
                     intake.questions.create(text=text, help_text=help_text, position=position)
         return intake
+
+    def of(self, edition):
+        """The edition's intake as stored, or (before anything was stored) the defaults, not
+        stored: what its deadline, reminder and erasure go by."""
+        return self.filter(edition=edition).first() or self.model(edition=edition)
 
 
 class Intake(models.Model):
@@ -152,7 +157,10 @@ class AnswersClosed(Exception):
 
 
 def _answered():
-    return models.Exists(Answer.objects.filter(registration=models.OuterRef("pk")).exclude(text=""))
+    # The case typed into the sign-up form counts until it moves into the answers (on the
+    # participant's first save, see save_answers).
+    given = Answer.objects.filter(registration=models.OuterRef("pk")).exclude(text="")
+    return models.Exists(given) | ~models.Q(own_case="")
 
 
 def with_case(registrations):
@@ -175,15 +183,41 @@ def case_state(registration):
     return "ingevuld" if has_case(registration) else "nog niet ingevuld"
 
 
-def answers_of(registration, intake):
-    """[(question, answer text)] of `registration` for every question of `intake`."""
-    given = dict(registration.case_answers.values_list("question_id", "text"))
-    return [(question, given.get(question.pk, "")) for question in intake.questions.all()]
+def questions_for(edition):
+    """The questions `edition` asks, in order, in one query; until the edition has its intake
+    the default ones, not stored (a page that only shows them writes nothing)."""
+    questions = list(Question.objects.filter(intake__edition=edition).select_related("intake"))
+    if questions or Intake.objects.filter(edition=edition).exists():
+        return questions
+    intake = Intake(edition=edition)
+    return [
+        Question(intake=intake, text=text, help_text=help_text, position=position)
+        for position, (text, help_text) in enumerate(DEFAULT_QUESTIONS, start=1)
+    ]
+
+
+def answers_from(registration, questions, given):
+    """[(question, answer text)] of `registration` for each of `questions`, from `given`
+    ({question id: text}, what it stored): the first one's answer is the case typed into the
+    sign-up form until the participant saves their own."""
+    answers = [(question, given.get(question.pk, "")) for question in questions]
+    if answers and registration.own_case and answers[0][0].pk not in given:
+        answers[0] = (answers[0][0], registration.own_case)
+    return answers
+
+
+def answers_of(registration, questions):
+    # Default questions not stored yet have no answers.
+    stored = questions and questions[0].pk is not None
+    given = dict(registration.case_answers.values_list("question_id", "text")) if stored else {}
+    return answers_from(registration, questions, given)
 
 
 def save_answers(registration, texts, at=None):
-    """Store the participant's answers ({question id: text}) until the deadline, under the
-    registration's row lock (whatever the page showed). Returns True when anything changed."""
+    """Store the participant's answers ([(question, text)], the questions as the page showed
+    them: a default one not stored yet stands for the stored one at its position) until the
+    deadline, under the registration's row lock (whatever the page showed). Returns True
+    when anything changed."""
     at = at or timezone.now()
     with transaction.atomic():
         current = Registration.objects.select_for_update().get(pk=registration.pk)
@@ -194,9 +228,18 @@ def save_answers(registration, texts, at=None):
             raise AnswersClosed(
                 "De deadline voor je casus is voorbij: je kunt hem nu alleen nog lezen."
             )
-        changed = False
-        for question in intake.questions.filter(pk__in=texts):
-            text = texts[question.pk].strip()
+        # The sign-up's text moves into the answers now: the form showed it as the first one.
+        changed = bool(current.own_case)
+        if current.own_case:
+            Registration.objects.filter(pk=current.pk).update(own_case="", updated_at=at)
+            registration.own_case = ""
+        stored = {question.pk: question for question in intake.questions.all()}
+        by_position = {question.position: question for question in stored.values()}
+        for shown, text in texts:
+            question = stored.get(shown.pk) if shown.pk else by_position.get(shown.position)
+            if question is None:
+                continue  # removed by staff since the page was shown
+            text = text.strip()
             answer, created = Answer.objects.get_or_create(
                 registration=current, question=question, defaults={"text": text, "updated_at": at}
             )
@@ -206,20 +249,6 @@ def save_answers(registration, texts, at=None):
                 Answer.objects.filter(pk=answer.pk).update(text=text, updated_at=at)
                 changed = True
         return changed
-
-
-def adopt_own_case(positions):
-    """The case typed into the sign-up form becomes the answer to the edition's first
-    question (settings.PARTICIPANT_HOOKS "placed"); the participant changes it on their
-    personal page. Inside place()'s transaction."""
-    for registration in positions:
-        if not registration.own_case.strip():
-            continue
-        first = Intake.objects.for_edition(registration.edition).questions.first()
-        if first is not None:
-            Answer.objects.create(
-                registration=registration, question=first, text=registration.own_case.strip()
-            )
 
 
 def erase_answers_of(registration):

@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from programme.models import amsterdam_date
+from programme.models import Edition, amsterdam_date
 from registrations.models import Registration
 from werkplaats.queue import enqueue_with_transaction
 
@@ -12,12 +12,12 @@ from .tasks import send_case_reminder_email
 
 
 def intakes_due(at=None):
-    """The intakes whose reminder should go now (see Intake.reminder_due)."""
+    """The intakes whose reminder should go now (see Intake.reminder_due), also of editions
+    whose intake nobody stored yet (the defaults hold there)."""
     today = amsterdam_date(at or timezone.now())
-    pending = Intake.objects.filter(
-        reminder_sent_at__isnull=True, edition__start_date__gt=today
-    ).select_related("edition")
-    return [intake for intake in pending if intake.reminder_due(at)]
+    coming = Edition.objects.filter(start_date__gt=today).select_related("intake")
+    intakes = [getattr(edition, "intake", None) or Intake(edition=edition) for edition in coming]
+    return [intake for intake in intakes if intake.reminder_due(at)]
 
 
 def addressees(intake):
@@ -30,6 +30,7 @@ def send(intake, at=None):
     sends nothing. Returns how many were queued, or None when already sent."""
     at = at or timezone.now()
     with transaction.atomic():
+        intake = Intake.objects.for_edition(intake.edition)
         claimed = Intake.objects.filter(pk=intake.pk, reminder_sent_at__isnull=True).update(
             reminder_sent_at=at
         )

@@ -2,28 +2,29 @@
 settings.RETENTION_STEPS). A case may describe residents of a neighbourhood; nobody needs it
 once the event and its follow-up are over."""
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
-from programme.models import amsterdam_date
+from programme.models import Edition, amsterdam_date
 from registrations.models import Registration, RetentionRecord
 
 from .models import Answer, Intake
 
 
 def editions_due(at=None):
-    """[(edition, due date)] of editions past their erase date that still hold a case: an
-    answer, or the text typed into the sign-up form."""
+    """[(edition, due date)] of ended editions past their erase date that still hold a case:
+    an answer, or the text typed into the sign-up form."""
     today = amsterdam_date(at or timezone.now())
+    answered = Answer.objects.filter(registration__edition=models.OuterRef("pk"))
+    typed = Registration.objects.filter(edition=models.OuterRef("pk")).exclude(own_case="")
+    holding = Edition.objects.filter(end_date__lt=today).filter(
+        models.Exists(answered) | models.Exists(typed)
+    )
     found = []
-    for intake in Intake.objects.filter(edition__end_date__lt=today).select_related("edition"):
-        due = intake.erase_on()
-        if due > today:
-            continue
-        holds = Answer.objects.filter(registration__edition=intake.edition).exists()
-        typed = Registration.objects.filter(edition=intake.edition).exclude(own_case="").exists()
-        if holds or typed:
-            found.append((intake.edition, due))
+    for edition in holding:
+        due = Intake.objects.of(edition).erase_on()
+        if due <= today:
+            found.append((edition, due))
     return found
 
 

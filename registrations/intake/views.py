@@ -10,7 +10,7 @@ from registrations.views import detail_with, personal
 from werkplaats import formats
 
 from .forms import AnswersForm
-from .models import AnswersClosed, Intake, answers_of, save_answers
+from .models import AnswersClosed, answers_of, questions_for, save_answers
 
 logger = logging.getLogger(__name__)
 
@@ -20,10 +20,11 @@ def personal_section(registration, at, bound=None):
     deadline, the answers read-only after it; for confirmed participants only."""
     if registration.status != Registration.Status.CONFIRMED or registration.edition.has_ended(at):
         return None
-    intake = Intake.objects.for_edition(registration.edition)
-    answers = answers_of(registration, intake)
-    if not answers:
+    questions = questions_for(registration.edition)
+    if not questions:
         return None
+    intake = questions[0].intake
+    answers = answers_of(registration, questions)
     context = {
         "template": "intake/_personal.html",
         "answers": answers,
@@ -31,7 +32,7 @@ def personal_section(registration, at, bound=None):
         "is_open": intake.is_open(at),
     }
     if context["is_open"]:
-        initial = {f"vraag_{question.pk}": text for question, text in answers}
+        initial = {AnswersForm.name_of(question): text for question, text in answers}
         context["form"] = bound or AnswersForm([q for q, _ in answers], initial=initial)
     elif bound is not None:
         context["refusals"] = bound.non_field_errors()
@@ -42,8 +43,7 @@ def personal_section(registration, at, bound=None):
 @require_POST
 def answer(request, token):
     registration = personal(token)
-    intake = Intake.objects.for_edition(registration.edition)
-    form = AnswersForm(intake.questions.all(), request.POST)
+    form = AnswersForm(questions_for(registration.edition), request.POST)
     if not form.is_valid():
         return detail_with(request, registration, 400, intake=form)
     try:

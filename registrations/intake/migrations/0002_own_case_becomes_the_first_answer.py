@@ -1,6 +1,6 @@
-"""The case typed into the sign-up form becomes the answer to the edition's first question,
-so every participant sees and changes it on their personal page. The sign-up's text stays
-on the registration until the cases are erased (registrations/intake/retention.py)."""
+"""The case typed into the sign-up form so far moves into the answer to the edition's first
+question, which every participant sees and changes on their personal page. (A case typed
+from now on moves on the participant's first save: registrations.intake.models.)"""
 
 import datetime
 
@@ -40,6 +40,7 @@ def move(apps, schema_editor):
             question=first,
             defaults={"text": registration.own_case.strip(), "updated_at": now},
         )
+    typed.update(own_case="")
 
 
 class Migration(migrations.Migration):
