@@ -23,6 +23,3 @@ class BookingForm(forms.Form):
         self.fields["slot"].queryset = slots.filter(registration__isnull=True) | slots.filter(
             registration=registration
         )
-        self.fields["slot"].label_from_instance = lambda slot: (
-            f"{slot.text()}, met {slot.coach.name}"
-        )
