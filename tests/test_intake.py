@@ -253,3 +253,18 @@ def test_cases_are_erased_four_weeks_after_the_event_and_recorded(client, editio
 def test_the_privacy_statement_says_who_reads_a_case_and_when_it_goes(client, db):
     page = client.get(reverse("programme:privacy")).content.decode()
     assert "bewoners" in page and "je coach" in page and "4 weken" in page
+
+
+def test_a_new_intake_in_the_admin_starts_with_the_default_questions(staff_client, edition):
+    html = staff_client.get(reverse("admin:intake_intake_add")).content.decode()
+    assert 'value="Je opgave of casus"' in html
+    assert 'value="Je vraag aan de werkplaats"' in html
+
+
+def test_staff_change_the_questions_and_the_page_asks_them(client, staff_member, edition):
+    intake = Intake.objects.for_edition(edition)
+    intake.questions.filter(position=2).update(text="Wat neem je mee terug?")
+    registration = person(edition)
+    with time_machine.travel(at(START - datetime.timedelta(days=20))):
+        page = client.get(registration.get_absolute_url()).content.decode()
+    assert "Wat neem je mee terug?" in page and "Je vraag aan de werkplaats" not in page

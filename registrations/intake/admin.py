@@ -6,13 +6,16 @@ from registrations.models import Registration
 from werkplaats.admin_tools import admin_page
 
 from . import admin_views
-from .models import Question, without_case
+from .models import DEFAULT_QUESTIONS, Question, without_case
 
 
 class QuestionInline(admin.TabularInline):
     model = Question
-    extra = 0
     fields = ["position", "text", "help_text"]
+
+    def get_extra(self, request, obj=None, **kwargs):
+        # A new intake starts with the default questions filled in (IntakeAdmin).
+        return 0 if obj else len(DEFAULT_QUESTIONS)
 
 
 class IntakeAdmin(admin.ModelAdmin):
@@ -31,6 +34,15 @@ class IntakeAdmin(admin.ModelAdmin):
     ]
     readonly_fields = ["reminder_sent_at", "cases"]
     inlines = [QuestionInline]
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if obj.pk is None and request.method == "GET":
+            kwargs["initial"] = [
+                {"position": position, "text": text, "help_text": help_text}
+                for position, (text, help_text) in enumerate(DEFAULT_QUESTIONS, start=1)
+            ]
+        return kwargs
 
     def get_readonly_fields(self, request, obj=None):
         # One intake per edition: which edition it belongs to is chosen once.
