@@ -546,6 +546,14 @@ class PrivacyStatement(models.Model):
         "alleen namen, dieet- en toegankelijkheidswensen en overnachtingen. Deze website "
         "stuurt niets naar derde partijen.",
     )
+    cases = models.TextField(
+        "je eigen casus",
+        default="Na je inschrijving vragen we je op je persoonlijke pagina naar je eigen opgave of "
+        "casus. Een casus kan over bewoners van een wijk gaan: beschrijf hen niet herkenbaar, "
+        "zonder namen of adressen. Alleen de medewerkers van Platform31 die de werkplaats "
+        "voorbereiden en je coach lezen hem; niemand anders. We wissen de casussen vanzelf een "
+        "ingestelde tijd na de laatste dag van de werkplaats (standaard 4 weken).",
+    )
     legal_basis = models.TextField(
         "grondslag",
         default="Met je inschrijving sluit je (of je organisatie) een overeenkomst met "
@@ -602,7 +610,7 @@ class PrivacyStatement(models.Model):
 
     def sections(self):
         """(heading, text) in the order the page shows them."""
-        names = ["controller", "purpose", "data", "recipients", "legal_basis"]
+        names = ["controller", "purpose", "data", "cases", "recipients", "legal_basis"]
         names += ["retention", "rights", "complaint", "contact"]
         return [(self._meta.get_field(n).verbose_name, getattr(self, n)) for n in names]
 

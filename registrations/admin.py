@@ -222,7 +222,8 @@ class RegistrationAdmin(admin.ModelAdmin):
         ),
         (
             "Deelname",
-            {"fields": ["own_case", "dietary_needs", "accessibility_needs", "overnight_stay"]},
+            # The case is read on intake's pages, by those who may (intake.view_answer).
+            {"fields": ["dietary_needs", "accessibility_needs", "overnight_stay"]},
         ),
         ("Afgesproken prijs", {"fields": [*MONEY_FIELDS, "edition_price"]}),
         (

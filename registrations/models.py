@@ -5,6 +5,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -14,6 +15,7 @@ from django.db.models.signals import post_delete, post_save
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.module_loading import import_string
 
 from programme.models import Edition, PageVersion
 from registrations.history.models import OrderLogEntry, record
@@ -125,6 +127,14 @@ def validate_peppol_id(value):
             "Een Peppol-ID heeft de vorm schema:nummer, bijvoorbeeld 0106:12345678 (KvK-nummer) "
             "of 0190: gevolgd door het OIN van 20 cijfers."
         )
+
+
+def tell_participant_hooks(event, *arguments):
+    """Call what the layers built on sign-up keep of a participant for `event` ("cancelled",
+    "substituted"; settings.PARTICIPANT_HOOKS), inside the caller's transaction,
+    so their data changes with the registration or not at all."""
+    for path in settings.PARTICIPANT_HOOKS.get(event, []):
+        import_string(path)(*arguments)
 
 
 def count_with_status(status):
@@ -750,6 +760,8 @@ class Registration(models.Model):
                     "anders actief ingeschreven voor deze editie."
                 ) from None
             taken = False
+            if to == self.Status.CANCELLED:
+                tell_participant_hooks("cancelled", current)
             if current.status == self.Status.WAITING and to != self.Status.WAITING:
                 taken = to == self.Status.CONFIRMED
                 closed = current.offers.open().update(
@@ -928,6 +940,7 @@ class Registration(models.Model):
                 registration=self,
                 at=at,
             )
+            tell_participant_hooks("substituted", self)
             return RegistrationChange.record(
                 self,
                 RegistrationChange.Kind.SUBSTITUTE,
@@ -1263,6 +1276,7 @@ class RetentionRecord(models.Model):
         NEEDS_ERASED = "needs_erased", "dieet- en toegankelijkheidswensen gewist"
         NOTICE = "notice", "medewerkers gewaarschuwd"
         ANONYMISED = "anonymised", "geanonimiseerd"
+        CASES_ERASED = "cases_erased", "casussen gewist"
 
     edition = models.ForeignKey(
         Edition, on_delete=models.PROTECT, related_name="retention_records", verbose_name="editie"

@@ -1,10 +1,12 @@
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -234,8 +236,22 @@ def _open_offer(registration):
     return registration.offers.open().filter(expires_at__gt=timezone.now()).first()
 
 
-def _detail(request, registration, choices_form=None, substitute_form=None, status=200):
-    """The personal page; with the self-service forms as far as the rules allow them now."""
+def personal_sections(registration, at, bound=None):
+    """What the layers built on sign-up show on the personal page (settings.
+    PERSONAL_PAGE_SECTIONS), each a context with its "template"; `bound` holds a section's
+    form as posted, by the section's name, to show its errors."""
+    bound = bound or {}
+    found = []
+    for name, path in settings.PERSONAL_PAGE_SECTIONS.items():
+        section = import_string(path)(registration, at, bound.get(name))
+        if section is not None:
+            found.append(section)
+    return found
+
+
+def _detail(request, registration, choices_form=None, substitute_form=None, status=200, bound=None):
+    """The personal page; with the self-service forms as far as the rules allow them now.
+    `bound`: a section's posted form by name (see personal_sections)."""
     edition = registration.edition
     now = timezone.now()
     if choices_form is None and registration.can_change_choices(now):
@@ -253,8 +269,20 @@ def _detail(request, registration, choices_form=None, substitute_form=None, stat
         "choices_form": choices_form,
         "substitute_form": substitute_form,
         "open_offer": _open_offer(registration),
+        "sections": personal_sections(registration, now, bound),
     }
     return render(request, "registrations/detail.html", context, status=status)
+
+
+def detail_with(request, registration, status, **bound):
+    """The personal page again with a section's posted form (its errors), for the views of
+    the layers built on sign-up."""
+    return _detail(request, registration, status=status, bound=bound)
+
+
+def personal(token):
+    """The registration a personal link opens (404 for any other token)."""
+    return _personal(token)
 
 
 def _personal(token):

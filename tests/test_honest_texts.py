@@ -66,6 +66,7 @@ def test_privacy_statement_has_every_part_the_law_asks(client, db):
         "Verwerkingsverantwoordelijke",
         "Doel",
         "Welke gegevens",
+        "Je eigen casus",
         "Wie ze ziet",
         "Grondslag",
         "Bewaartermijn",

@@ -48,23 +48,39 @@ def imported(tree):
                 "registrations/attendance",
                 "registrations/payments",
                 "registrations/messages",
+                "registrations/intake",
+                "registrations/coaching",
             ),
             (
                 "registrations.invoicing",
                 "registrations.attendance",
                 "registrations.payments",
                 "registrations.messages",
+                "registrations.intake",
+                "registrations.coaching",
             ),
         ),
         (
             "registrations/invoicing",
             (),
-            ("registrations.attendance", "registrations.payments", "registrations.messages"),
+            (
+                "registrations.attendance",
+                "registrations.payments",
+                "registrations.messages",
+                "registrations.intake",
+                "registrations.coaching",
+            ),
         ),
         (
             "registrations/attendance",
             (),
-            ("registrations.invoicing", "registrations.payments", "registrations.messages"),
+            (
+                "registrations.invoicing",
+                "registrations.payments",
+                "registrations.messages",
+                "registrations.intake",
+                "registrations.coaching",
+            ),
         ),
         # The orders' history is below every app that records in it: it knows none of them.
         (
@@ -76,11 +92,46 @@ def imported(tree):
                 "registrations.invoicing",
                 "registrations.attendance",
                 "registrations.payments",
+                "registrations.messages",
+                "registrations.intake",
+                "registrations.coaching",
+            ),
+        ),
+        # Intake (the cases) builds on sign-up; coaching builds on intake, never the reverse.
+        (
+            "registrations/intake",
+            (),
+            (
+                "registrations.coaching",
+                "registrations.invoicing",
+                "registrations.attendance",
+                "registrations.payments",
+                "registrations.messages",
+            ),
+        ),
+        (
+            "registrations/coaching",
+            (),
+            (
+                "registrations.invoicing",
+                "registrations.attendance",
+                "registrations.payments",
+                "registrations.messages",
             ),
         ),
         # Payments build on invoicing; invoicing never knows about them.
-        ("registrations/payments", (), ("registrations.attendance", "registrations.messages")),
-        # Messages to participants use sign-up and attendance (present on a day), not money.
+        (
+            "registrations/payments",
+            (),
+            (
+                "registrations.attendance",
+                "registrations.messages",
+                "registrations.intake",
+                "registrations.coaching",
+            ),
+        ),
+        # Messages to participants use sign-up, attendance (present on a day), the cases and the
+        # coach slots (groups and placeholders), not money.
         ("registrations/messages", (), ("registrations.invoicing", "registrations.payments")),
         # The toolkit (formats, pdf, exports, admin_tools, ...) is the layer below every app;
         # only the URLconf and the admin assembly join the apps.

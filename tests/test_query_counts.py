@@ -115,8 +115,11 @@ def test_sign_up_post_queries_do_not_grow_with_the_registrations(client, edition
 
 def test_confirmation_page_queries(client, edition, django_assert_max_num_queries):
     registration = make_registration(edition)
-    # The registration with its edition, the contacts, the issuer's payment term.
-    with django_assert_max_num_queries(4):
+    # The registration with its edition, the contacts, the issuer's payment term, whether
+    # attendance has a certificate; since the page asks for the case and offers the coach
+    # conversation (issue 24): the edition's questions (and, before it has any, whether it
+    # has its intake; after, the person's answers) and its coach slots.
+    with django_assert_max_num_queries(7):
         assert client.get(registration.get_absolute_url()).status_code == 200
 
 

@@ -19,6 +19,8 @@ from django_tasks_db.models import DBTaskResult
 
 from programme.models import Edition, PrivacyStatement
 from registrations.attendance.models import Attendance, Certificate
+from registrations.coaching.models import Coach, CoachSlot
+from registrations.intake.models import Intake
 from registrations.invoicing import jobs
 from registrations.invoicing.admin_views import CorrectionForm
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
@@ -51,6 +53,7 @@ from tests.conftest import (
 MEDEWERKERS = "Medewerkers"
 FINANCIEN = "Financien"  # ASCII in test ids; the group is "Financiën"
 OUTSIDER = "outsider"
+COACH = "Coaches"
 ANONYMOUS = "anonymous"
 PERSONAS = [MEDEWERKERS, FINANCIEN, OUTSIDER, ANONYMOUS]
 LOGGED_IN = [MEDEWERKERS, FINANCIEN, OUTSIDER]
@@ -103,6 +106,16 @@ def _build_world():
     certificate = Certificate.objects.issue(attended)
     # A finished ZIP job, which both groups may see (each may download invoices).
     zip_job, _ = jobs.start(BulkJob.Kind.ZIP, [invoice.pk], by=finance_user)
+    coach_user = _user("marieke", "Coaches")
+    coach = Coach.objects.create(name="Marieke Smit", user=coach_user)
+    slot = CoachSlot.objects.create(
+        edition=open_edition,
+        coach=coach,
+        day=open_edition.start_date,
+        start=datetime.time(14, 0),
+        end=datetime.time(14, 45),
+        room="Zaal 2",
+    )
     attempt = {"user_agent": "test", "ip_address": "192.0.2.1", "username": "mallory"}
     rows = {
         "auth.group": Group.objects.get(name="Medewerkers"),
@@ -170,6 +183,9 @@ def _build_world():
             edition=open_edition, subject="Programmawijziging", body="Beste {voornaam}, ..."
         ),
         "participant_messages.material": _material(open_edition),
+        "intake.intake": Intake.objects.for_edition(open_edition),
+        "coaching.coach": coach,
+        "coaching.coachslot": slot,
     }
     return {
         "edition": open_edition,
@@ -180,7 +196,12 @@ def _build_world():
         "attended": attended,
         "certificate": certificate,
         "rows": rows,
-        "people": {MEDEWERKERS: staff_member, FINANCIEN: finance_user, OUTSIDER: outsider},
+        "people": {
+            MEDEWERKERS: staff_member,
+            FINANCIEN: finance_user,
+            OUTSIDER: outsider,
+            COACH: coach_user,
+        },
     }
 
 
@@ -243,7 +264,27 @@ GROUP_PERMISSIONS = {
         "participant_messages.change_material",
         "participant_messages.delete_material",
         "participant_messages.view_material",
+        # The cases and the coach conversations (registrations/intake, registrations/coaching).
+        "intake.add_intake",
+        "intake.change_intake",
+        "intake.delete_intake",
+        "intake.view_intake",
+        "intake.add_question",
+        "intake.change_question",
+        "intake.delete_question",
+        "intake.view_question",
+        "intake.view_answer",
+        "coaching.add_coach",
+        "coaching.change_coach",
+        "coaching.delete_coach",
+        "coaching.view_coach",
+        "coaching.add_coachslot",
+        "coaching.change_coachslot",
+        "coaching.delete_coachslot",
+        "coaching.view_coachslot",
     ),
+    # A coach: their own schedule with each person's case, nothing else.
+    "Coaches": _perms("coaching.view_own_schedule"),
     "Financiën": _perms(
         "programme.view_edition",
         "programme.change_edition_price",
@@ -292,8 +333,9 @@ GROUP_PERMISSIONS = {
     [
         "Medewerkers",
         "Financiën",
+        "Coaches",
     ],
-    ids=["Medewerkers", "Financien"],
+    ids=["Medewerkers", "Financien", "Coaches"],
 )
 def test_each_group_holds_exactly_the_permissions_of_its_responsibility(db, group):
     held = {
@@ -483,6 +525,38 @@ PAGES = {
         "history": (200, 403, 403),
         "download": (200, 403, 403),
     },
+    # The cases: Medewerkers, who prepare the days; never finance (tests/test_intake.py).
+    "intake.intake": {
+        "changelist": (200, 403, 403),
+        "add": (200, 403, 403),
+        "change": (200, 403, 403),
+        "delete": (200, 403, 403),
+        "history": (200, 403, 403),
+        "cases": (200, 403, 403),
+        "cases_pdf": (200, 403, 403),
+        "cases_csv": (200, 403, 403),
+    },
+    "coaching.coach": {
+        "changelist": (200, 403, 403),
+        "add": (200, 403, 403),
+        "change": (200, 403, 403),
+        "delete": (200, 403, 403),
+        "history": (200, 403, 403),
+    },
+    "coaching.coachslot": {
+        "changelist": (200, 403, 403),
+        "add": (200, 403, 403),
+        "change": (200, 403, 403),
+        "delete": (200, 403, 403),
+        "history": (200, 403, 403),
+        "schedule": (200, 403, 403),
+        "schedule_pdf": (200, 403, 403),
+        "schedule_csv": (200, 403, 403),
+        "without_slot": (200, 403, 403),
+        # A coach's own schedule: only someone in the group Coaches linked to a coach.
+        "own_schedule": ALL_403,
+        "own_schedule_pdf": ALL_403,
+    },
     "invoicing.invoiceissuer": {
         # One row: the list goes straight to it.
         "changelist": (403, 302, 403),
@@ -527,6 +601,14 @@ def _page_url(world, label, kind):
         return reverse(name)
     if kind == "assign":
         return reverse(name, args=[world["rows"][label].pk])
+    if kind in ("cases", "cases_pdf", "cases_csv"):
+        return reverse(name, args=[world["rows"][label].pk])
+    if kind in ("schedule", "schedule_pdf", "schedule_csv"):
+        return reverse(name, args=[world["rows"]["coaching.coach"].pk, world["edition"].pk])
+    if kind == "without_slot":
+        return reverse(name, args=[world["edition"].pk])
+    if kind in ("own_schedule", "own_schedule_pdf"):
+        return reverse(name)
     return reverse(name, args=[world["rows"][label].pk])
 
 
@@ -622,6 +704,10 @@ ACTIONS = {
         "mark_not_ours": {FINANCIEN},
         "export_payments": {FINANCIEN},
     },
+    "coaching_coachslot": {
+        "free_slots": {MEDEWERKERS},
+        "delete_selected": {MEDEWERKERS},
+    },
 }
 
 
@@ -699,6 +785,12 @@ def _prepare(action, changelist, world, mailoutbox):
         if action == "name_badges":
             return [edition], {}, None  # a download
         return [edition], {}, lambda: Edition.objects.count()
+    if changelist == "coaching_coachslot":
+        slot = world["rows"]["coaching.coachslot"]
+        if action == "free_slots":
+            CoachSlot.objects.filter(pk=slot.pk).update(registration=world["registration"])
+            return [slot], {}, lambda: _refreshed(slot, "registration_id")
+        return [slot], {"post": "yes"}, lambda: CoachSlot.objects.filter(pk=slot.pk).exists()
     if changelist == "payments_payment":
         payment = world["rows"]["payments.payment"]
         if action == "export_payments":
@@ -951,3 +1043,57 @@ def test_only_financien_correct_an_invoiced_registration(client, world, request,
     assert response.status_code == (302 if persona == ANONYMOUS else 403)
     assert invoiced.price_excl_vat == Decimal("1800.00")
     assert list(Invoice.objects.values_list("pk", flat=True)) == [world["invoice"].pk]
+
+
+# A coach (group Coaches): their own schedule with each person's case, nothing else
+
+
+@pytest.fixture
+def coach_user(world):
+    return world["people"][COACH]
+
+
+COACH_PAGES = {
+    ("coaching.coachslot", "own_schedule"): 200,
+    ("coaching.coachslot", "own_schedule_pdf"): 200,
+    # The list of slots sends a coach to their own schedule.
+    ("coaching.coachslot", "changelist"): 302,
+}
+
+
+def _coach_cases():
+    for label, kinds in PAGES.items():
+        for kind in kinds:
+            code = COACH_PAGES.get((label, kind), 403)
+            yield pytest.param(label, kind, code, id=f"{COACH}-{label}-{kind}-{code}")
+
+
+@pytest.mark.parametrize("label, kind, status", list(_coach_cases()))
+def test_a_coach_gets_only_their_own_schedule_of_the_admin(
+    client, world, coach_user, label, kind, status
+):
+    client.force_login(coach_user)
+    response = client.get(_page_url(world, label, kind))
+    assert response.status_code == status, response.get("Location")
+    if status == 302:
+        assert response["Location"] == reverse("admin:coaching_coachslot_own_schedule")
+
+
+def test_a_coachs_front_page_offers_only_their_schedule(client, world, coach_user):
+    client.force_login(coach_user)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 200
+    models = [m for app in response.context["app_list"] for m in app["models"]]
+    assert [m["object_name"] for m in models] == ["CoachSlot"]
+
+
+@pytest.mark.parametrize("changelist", list(ACTIONS))
+def test_a_coach_runs_no_action(client, world, coach_user, changelist):
+    client.force_login(coach_user)
+    response = client.post(
+        reverse(f"admin:{changelist}_changelist"),
+        {"action": "delete_selected", "_selected_action": [1], "index": 0},
+    )
+    assert response.status_code in (302, 403)
+    if response.status_code == 302:
+        assert response["Location"] == reverse("admin:coaching_coachslot_own_schedule")

@@ -15,7 +15,11 @@ from programme.models import Edition, PrivacyStatement
 from registrations import admin as registrations_admin
 from registrations.attendance import admin as attendance_admin
 from registrations.attendance.models import Certificate
+from registrations.coaching import admin as coaching_admin
+from registrations.coaching.models import Coach, CoachSlot
 from registrations.history import admin as history_admin
+from registrations.intake import admin as intake_admin
+from registrations.intake.models import Intake
 from registrations.invoicing import admin as invoicing_admin
 from registrations.invoicing.models import BulkJob, Invoice, InvoiceIssuer
 from registrations.messages import admin as messages_admin
@@ -141,3 +145,6 @@ admin.site.register(InvoiceHold, payments_admin.InvoiceHoldAdmin)
 admin.site.register(LedgerAccount, payments_admin.LedgerAccountAdmin)
 admin.site.register(CostCentre, payments_admin.CostCentreAdmin)
 admin.site.register(Debtor, payments_admin.DebtorAdmin)
+admin.site.register(Intake, intake_admin.IntakeAdmin)
+admin.site.register(Coach, coaching_admin.CoachAdmin)
+admin.site.register(CoachSlot, coaching_admin.CoachSlotAdmin)

@@ -113,6 +113,8 @@ INSTALLED_APPS = [
     "registrations.attendance",
     "registrations.payments",
     "registrations.messages",
+    "registrations.intake",
+    "registrations.coaching",
     # Last: its admin module assembles the back office from the apps above (werkplaats/admin.py).
     "werkplaats",
 ]
@@ -286,6 +288,28 @@ CONFIRMATION_NOTICES = [
     # Invoicing: where the edition sends invoices at confirmation, the order's invoice job.
     "registrations.invoicing.tasks.queue_invoicing_at_confirmation",
 ]
+# What the layers built on sign-up keep of a participant, told by sign-up's model layer inside
+# the transaction that changes the registration (registrations.models), so every path (the
+# participant's page, an admin action, a declined offer, the shell) does it. Data only: none
+# of them queues mail. Each names a function that gets the registration.
+PARTICIPANT_HOOKS = {
+    # A cancelled registration: its coach slot is free for someone else.
+    "cancelled": ["registrations.coaching.models.free_slot_of"],
+    # A substitute takes the place: the previous person's case goes with them.
+    "substituted": ["registrations.intake.models.erase_answers_of"],
+}
+
+# What the participant's own page shows of the layers built on sign-up: each names a
+# function (registration, at, bound form or None) returning the context of its section,
+# with "template", or None when there is nothing to show (registrations.views._detail).
+PERSONAL_PAGE_SECTIONS = {
+    "intake": "registrations.intake.views.personal_section",
+    "coaching": "registrations.coaching.views.personal_section",
+}
+
+# The daily retention job's steps of the layers built on sign-up (manage.py apply_retention):
+# each names a function (dry_run) returning the lines it reports.
+RETENTION_STEPS = ["registrations.intake.retention.erase_cases"]
 
 # Sign-up POSTs allowed per client address within the window (seconds).
 REGISTRATION_RATE_LIMIT = env_int("REGISTRATION_RATE_LIMIT", 10, minimum=1)

@@ -13,4 +13,6 @@ urlpatterns = [
     path("", include("registrations.urls")),
     path("", include("registrations.attendance.urls")),
     path("", include("registrations.messages.urls")),
+    path("", include("registrations.intake.urls")),
+    path("", include("registrations.coaching.urls")),
 ]

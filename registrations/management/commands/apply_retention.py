@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from registrations import emails, retention
 from werkplaats import formats
@@ -40,6 +42,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{edition}: medewerkers gewaarschuwd (anonimiseren op {formats.numeric_date(due)})."
             )
+        self._layer_steps(dry_run=False)
         anonymised = 0
         for edition, due in retention.editions_due():
             count = retention.anonymise(edition, due)
@@ -47,9 +50,17 @@ class Command(BaseCommand):
             self.stdout.write(f"{edition}: {count} inschrijving(en) geanonimiseerd.")
         self.stdout.write(self.style.SUCCESS(f"{anonymised} inschrijving(en) geanonimiseerd."))
 
+    def _layer_steps(self, dry_run):
+        """The steps of the layers built on sign-up (settings.RETENTION_STEPS), e.g. the
+        cases some weeks after the event."""
+        for path in settings.RETENTION_STEPS:
+            for line in import_string(path)(dry_run=dry_run):
+                self.stdout.write(line)
+
     def _report_plan(self):
         needs = retention.needs_due().count()
         self.stdout.write(f"Dry run: dieet- en toegankelijkheidswensen te wissen bij {needs}.")
+        self._layer_steps(dry_run=True)
         for edition, due in retention.editions_to_announce():
             self.stdout.write(
                 f"Dry run: waarschuwing voor {edition} (anonimiseren op {formats.numeric_date(due)})."

@@ -6,8 +6,8 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('programme', '0009_edition_messages_settings'),
-        ('programme', '0009_invoice_moment'),
+        ('registrations', '0023_retention_erases_cases'),
+        ('registrations', '0023_substitute_handover_and_booker'),
     ]
 
     operations = [
