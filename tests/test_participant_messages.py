@@ -20,6 +20,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from registrations.attendance.models import Attendance
+from registrations.coaching.models import Coach, CoachSlot
+from registrations.intake.models import questions_for, save_answers
 from registrations.messages import tasks
 from registrations.messages.groups import GROUPS
 from registrations.messages.models import Message, MessageRefused, Recipient
@@ -90,9 +92,17 @@ def test_each_group_selects_its_participants_and_never_a_cancelled_one(edition, 
     assert names("absent", first_day) == {"Pieter"}
 
 
-def test_groups_and_placeholders_are_registries_a_layer_can_extend():
-    # The integrator adds "with/without a coach slot", "without a case" and two placeholders.
-    assert set(GROUPS) == {"all", "confirmed", "waiting", "present", "absent"}
+def test_groups_and_placeholders_include_the_coach_slot_and_the_case():
+    assert set(GROUPS) == {
+        "all",
+        "confirmed",
+        "waiting",
+        "with_slot",
+        "without_slot",
+        "without_case",
+        "present",
+        "absent",
+    }
     assert set(PLACEHOLDERS) == {
         "voornaam",
         "naam",
@@ -100,8 +110,41 @@ def test_groups_and_placeholders_are_registries_a_layer_can_extend():
         "locatie",
         "route",
         "meenemen",
+        "coachgesprek",
+        "casus",
         "data",
     }
+
+
+def test_the_coach_slot_and_case_groups_select_by_what_each_person_did(edition, people):
+    coach = Coach.objects.create(name="Marieke Smit")
+    CoachSlot.objects.create(
+        edition=edition,
+        coach=coach,
+        day=edition.start_date,
+        start=datetime.time(14, 0),
+        end=datetime.time(14, 45),
+        room="Zaal 2",
+        registration=people["fatima"],
+    )
+    questions = questions_for(edition)
+    with time_machine.travel(edition.start_date - datetime.timedelta(days=30)):
+        save_answers(people["pieter"], [(questions[0], "Een buurt waar niemand elkaar kent.")])
+
+    def names(group):
+        return {r.first_name for r in write(edition, group).audience()}
+
+    # The waiting and the cancelled are in none of them.
+    assert names("with_slot") == {"Fatima"}
+    assert names("without_slot") == {"Pieter"}
+    assert names("without_case") == {"Fatima"}
+
+    filled = fill("{coachgesprek} | {casus}", people["fatima"])
+    assert "14:00" in filled and "Zaal 2" in filled and "met Marieke Smit" in filled
+    assert filled.endswith("| nog niet ingevuld")
+    assert fill("{coachgesprek} | {casus}", people["pieter"]) == (
+        "nog geen coachgesprek geboekt | ingevuld"
+    )
 
 
 def test_a_group_about_one_day_needs_a_day_of_the_edition(edition):

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef
 
 from registrations.attendance.models import Attendance
+from registrations.coaching.models import with_coach_slot, without_coach_slot
+from registrations.intake.models import without_case
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,25 @@ def absent(registrations, day):
     return registrations.confirmed().exclude(_present_on(day))
 
 
+def with_slot(registrations, day=None):
+    return with_coach_slot(registrations.confirmed())
+
+
+def without_slot(registrations, day=None):
+    return without_coach_slot(registrations.confirmed())
+
+
+def case_missing(registrations, day=None):
+    return without_case(registrations.confirmed())
+
+
 GROUPS = {
     "all": Group("Iedereen (bevestigd en wachtlijst)", everyone),
     "confirmed": Group("Bevestigde deelnemers", confirmed),
     "waiting": Group("Wachtlijst", waiting),
+    "with_slot": Group("Bevestigd, met een coachgesprek", with_slot),
+    "without_slot": Group("Bevestigd, zonder coachgesprek", without_slot),
+    "without_case": Group("Bevestigd, casus nog niet ingevuld", case_missing),
     "present": Group("Aanwezig op een dag", present, needs_day=True),
     "absent": Group("Afwezig op een dag", absent, needs_day=True),
 }

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from registrations.coaching.models import slot_text
+from registrations.intake.models import case_state
 from werkplaats import formats
 
 PATTERN = re.compile(r"\{(\w+)\}")
@@ -42,6 +44,10 @@ PLACEHOLDERS = {
     "meenemen": Placeholder(
         "wat je meeneemt (bij de editie ingevuld)", lambda r: r.edition.what_to_bring
     ),
+    "coachgesprek": Placeholder(
+        "het coachgesprek (tijd, zaal, coach) of dat er nog geen is", slot_text
+    ),
+    "casus": Placeholder("of de eigen casus is ingevuld", case_state),
     "data": Placeholder("de dagen en tijden van de werkplaats", _dates),
 }
 
