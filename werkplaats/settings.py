@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "registrations.invoicing",
     "registrations.attendance",
     "registrations.payments",
+    "registrations.organisations",
     # Last: its admin module assembles the back office from the apps above (werkplaats/admin.py).
     "werkplaats",
 ]
