@@ -184,10 +184,10 @@ def link_debtor(order, organisation):
 def link_order_debtor(model_admin, request, pk):
     """The control on an order's page: link a suggested organisation (`organisation`) or one
     made from the order's own details (`create`)."""
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
     if not model_admin.has_billing_permission(request):
         raise PermissionDenied
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     order = get_object_or_404(Order, pk=pk)
     chosen = request.POST.get("organisation", "")
     if chosen.isdigit():

@@ -24,11 +24,11 @@ from registrations.invoicing.admin_views import CorrectionForm
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.invoicing.models import BulkJob, Invoice, InvoiceDocument
 from registrations.models import Registration, RetentionRecord, WaitingListOffer
+from registrations.organisations.models import Organisation
 from registrations.payments.matching import record_payment
 from registrations.payments.models import (
     BankStatement,
     CostCentre,
-    Debtor,
     InvoiceHold,
     LedgerAccount,
     Payment,
@@ -163,7 +163,9 @@ def _build_world():
             vat_rate=Decimal("21"), revenue_account="8000", vat_code="V21"
         ),
         "payments.costcentre": CostCentre.objects.create(edition=open_edition, code="WP2022"),
-        "payments.debtor": Debtor.objects.create(key="naam:x", organisation="X", number=10001),
+        "organisations.organisation": Organisation.objects.create(
+            name="Gemeente Zwolle", oin="00000001001234567000", debtor_number=10001
+        ),
     }
     return {
         "edition": open_edition,
@@ -220,6 +222,7 @@ GROUP_PERMISSIONS = {
         "invoicing.view_invoiceline",
         "invoicing.view_bulkjob",
         "attendance.view_certificate",
+        "organisations.view_organisation",
     ),
     "Financiën": _perms(
         "programme.view_edition",
@@ -258,8 +261,9 @@ GROUP_PERMISSIONS = {
         "payments.add_costcentre",
         "payments.change_costcentre",
         "payments.delete_costcentre",
-        "payments.view_debtor",
-        "payments.change_debtor",
+        "organisations.view_organisation",
+        "organisations.add_organisation",
+        "organisations.change_organisation",
     ),
 }
 
@@ -329,6 +333,8 @@ PAGES = {
         "change": (200, 200, 403),
         "delete": ALL_403,
         "history": (200, 200, 403),
+        # Finance's control linking the order to its organisation: a POST only.
+        "debtor": (403, 405, 403),
     },
     # What the retention job did: Medewerkers read it; nobody adds, changes or deletes it.
     "registrations.retentionrecord": {
@@ -428,12 +434,15 @@ PAGES = {
         "delete": (403, 200, 403),
         "history": (403, 200, 403),
     },
-    "payments.debtor": {
-        "changelist": (403, 200, 403),
-        "add": ALL_403,  # numbered at the first export
-        "change": (403, 200, 403),
+    # The register of organisations (debtors): finance keeps it, as the invoices; Medewerkers
+    # read it (an order names its organisation). Nobody deletes one: its debtor number is in
+    # the bookkeeping.
+    "organisations.organisation": {
+        "changelist": (200, 200, 403),
+        "add": (403, 200, 403),
+        "change": (200, 200, 403),
         "delete": ALL_403,
-        "history": (403, 200, 403),
+        "history": (200, 200, 403),
     },
     "payments.remindersettings": {
         "changelist": (403, 302, 403),
@@ -581,6 +590,9 @@ ACTIONS = {
         "mark_not_ours": {FINANCIEN},
         "export_payments": {FINANCIEN},
     },
+    "registrations_order": {
+        "link_debtors": {FINANCIEN},
+    },
 }
 
 
@@ -658,6 +670,9 @@ def _prepare(action, changelist, world, mailoutbox):
         if action == "name_badges":
             return [edition], {}, None  # a download
         return [edition], {}, lambda: Edition.objects.count()
+    if changelist == "registrations_order":
+        order = world["registration"].order
+        return [order], {}, lambda: _refreshed(order, "debtor_id")
     if changelist == "payments_payment":
         payment = world["rows"]["payments.payment"]
         if action == "export_payments":
