@@ -982,6 +982,7 @@ class OrderAdmin(admin.ModelAdmin):
             "edition",
             "reference",
             "debtor_control",
+            "invoicing_status",
             "terms_accepted_at",
             "privacy_accepted_at",
             "created_at",
@@ -1007,6 +1008,23 @@ class OrderAdmin(admin.ModelAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def get_fieldsets(self, request, obj=None):
+        # The buttons that link an organisation are finance's; others see only the status.
+        if self.has_billing_permission(request):
+            return super().get_fieldsets(request, obj)
+        fieldsets = copy.deepcopy(super().get_fieldsets(request, obj))
+        for _name, options in fieldsets:
+            options["fields"] = [
+                "invoicing_status" if field == "debtor_control" else field
+                for field in options["fields"]
+            ]
+        return fieldsets
+
+    @admin.display(description="facturatie")
+    def invoicing_status(self, order):
+        blocker = order.invoicing_blocker() if order.pk else ""
+        return f"Wacht op factuurgegevens: {blocker}" if blocker else "–"
 
     @admin.display(description="koppelen")
     def debtor_control(self, order):

@@ -418,3 +418,18 @@ def test_an_organisation_is_known_once_by_kvk_number_and_oin(db):
         with pytest.raises(ValidationError, match="Er is al een organisatie met dit"):
             twice.full_clean()
     assert Organisation.objects.count() == 3
+
+
+def test_only_finance_links_an_order_to_an_organisation(client, open_edition, staff_member):
+    amersfoort = Organisation.objects.create(name="Gemeente Amersfoort")
+    order = make_registration(
+        open_edition, kvk_number="", invoice_organisation="Gemeente Amersfoort"
+    ).order
+    client.force_login(staff_member)
+    page = client.get(reverse("admin:registrations_order_change", args=[order.pk])).content
+    assert "Wacht op factuurgegevens" in page.decode()
+    assert "Koppelen aan" not in page.decode()
+    url = reverse("admin:registrations_order_debtor", args=[order.pk])
+    assert client.post(url, {"organisation": amersfoort.pk}).status_code == 403
+    order.refresh_from_db()
+    assert order.debtor is None

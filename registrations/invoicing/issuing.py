@@ -124,7 +124,7 @@ def issue_invoice(registrations, at=None, by=None, lines=None):
         participants = list(
             Registration.objects.select_for_update()
             .filter(pk__in=[registration.pk for registration in registrations])
-            .select_related("edition", "order__debtor")
+            .select_related("edition", "order")
             .order_by("order__created_at", "order_id", "pk")
         )
         if not participants:
