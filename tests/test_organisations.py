@@ -7,6 +7,8 @@ import csv
 import datetime
 import io
 import re
+from importlib import import_module
+from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
@@ -433,3 +435,37 @@ def test_only_finance_links_an_order_to_an_organisation(client, open_edition, st
     assert client.post(url, {"organisation": amersfoort.pk}).status_code == 403
     order.refresh_from_db()
     assert order.debtor is None
+
+
+class _Debtors:
+    """The rows of the former payments.Debtor, as the data migration reads them."""
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def order_by(self, *fields):
+        return sorted(self.rows, key=lambda row: row.number)
+
+
+def test_the_numbered_debtors_join_the_register_with_their_numbers(db):
+    migration = import_module(
+        "registrations.payments.migrations.0006_debtors_join_the_organisation_register"
+    )
+    Organisation.objects.create(name="Gemeente Utrecht (register)", kvk_number=KVK)
+    debtors = [
+        SimpleNamespace(key=f"kvk:{KVK}", organisation="Gemeente Utrecht", number=10001),
+        SimpleNamespace(key="naam:gemeente zwolle", organisation="Gemeente  Zwolle", number=10002),
+        SimpleNamespace(key="kvk:12345678", organisation="De Kern", number=10007),
+    ]
+    models = {
+        ("payments", "Debtor"): SimpleNamespace(objects=_Debtors(debtors)),
+        ("organisations", "Organisation"): Organisation,
+    }
+    migration.to_organisations(SimpleNamespace(get_model=lambda *key: models[key]), None)
+    assert sorted(
+        Organisation.objects.values_list("name", "name_key", "kvk_number", "debtor_number")
+    ) == [
+        ("De Kern", "de kern", "12345678", 10007),
+        ("Gemeente  Zwolle", "gemeente zwolle", "", 10002),
+        ("Gemeente Utrecht (register)", "gemeente utrecht (register)", KVK, 10001),
+    ]
