@@ -5,6 +5,7 @@ debtor number (from the organisation register), revenue account, VAT code and co
 from programme.models import Edition
 from registrations.invoicing import exports
 from registrations.invoicing.models import InvoiceLine, vat_breakdown
+from registrations.organisations.identifiers import name_key
 from registrations.organisations.models import Organisation
 from werkplaats import formats
 
@@ -39,8 +40,8 @@ def debtor_numbers(invoices):
 
     An invoice is for the organisation its participants' order is linked to. An invoice of an
     order finance has not linked yet counts for the organisation with its KvK number or OIN,
-    else its name; when the register has none, one is added with the invoice's name and
-    numbers (finance completes it). Organisations without a number get the next ones, under a
+    or without either for the one with its name; when the register has none, one is added
+    with the invoice's name and numbers (finance completes it). Organisations without a number get the next ones, under a
     lock (OrganisationQuerySet.numbered)."""
     invoices = list(invoices)
     linked = dict(
@@ -53,22 +54,40 @@ def debtor_numbers(invoices):
         .values_list("invoice_id", "registration__order__debtor_id")
     )
     register = Organisation.objects.in_bulk(set(linked.values()))
+    unlinked = [invoice for invoice in invoices if invoice.pk not in linked]
+    # The register by number and by name, for the unlinked invoices: three queries, however
+    # many there are (of one name, the oldest organisation).
+    kvk_numbers = {i.customer_kvk_number for i in unlinked if i.customer_kvk_number}
+    by_kvk = {o.kvk_number: o for o in Organisation.objects.filter(kvk_number__in=kvk_numbers)}
+    oins = {i.customer_oin for i in unlinked if i.customer_oin}
+    by_oin = {o.oin: o for o in Organisation.objects.filter(oin__in=oins)}
+    by_name = {}
+    named = Organisation.objects.filter(
+        name_key__in={name_key(i.customer_organisation) for i in unlinked}
+    ).order_by("-pk")
+    for organisation in named:
+        by_name[organisation.name_key] = organisation
     of_invoice = {}
     for invoice in invoices:
-        organisation = register.get(linked.get(invoice.pk))
-        if organisation is None:
-            organisation = (
-                Organisation.objects.identified_by(
-                    invoice.customer_kvk_number, invoice.customer_oin
-                )
-                or Organisation.objects.named(invoice.customer_organisation).first()
-            )
-        if organisation is None:
+        kvk_number, oin = invoice.customer_kvk_number, invoice.customer_oin
+        key = name_key(invoice.customer_organisation)
+        organisation = (
+            register.get(linked.get(invoice.pk))
+            or (kvk_number and by_kvk.get(kvk_number))
+            or (oin and by_oin.get(oin))
+            # By name only without a number: another number is another organisation.
+            or (not (kvk_number or oin) and by_name.get(key))
+        )
+        if not organisation:
             organisation = Organisation.objects.create(
-                name=invoice.customer_organisation[:200],
-                kvk_number=invoice.customer_kvk_number,
-                oin=invoice.customer_oin,
+                name=invoice.customer_organisation[:200], kvk_number=kvk_number, oin=oin
             )
+            # The next invoice of the same organisation in this export finds it.
+            if kvk_number:
+                by_kvk[kvk_number] = organisation
+            if oin:
+                by_oin[oin] = organisation
+            by_name.setdefault(key, organisation)
         of_invoice[invoice.pk] = organisation
     numbers = Organisation.objects.numbered(list(of_invoice.values()))
     return {pk: numbers[organisation.pk] for pk, organisation in of_invoice.items()}
