@@ -5,7 +5,6 @@ details from it."""
 
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
-from django.db.models import Max
 
 from ..countries import CountryField
 from .identifiers import (
@@ -49,13 +48,13 @@ class OrganisationQuerySet(models.QuerySet):
             missing = [o for o in locked if o.debtor_number is None]
             if missing:
                 # Lock the highest numbered row too: the next number follows from it.
-                list(
+                last = (
                     self.select_for_update()
                     .filter(debtor_number__isnull=False)
-                    .order_by("-debtor_number")[:1]
+                    .order_by("-debtor_number")
+                    .first()
                 )
-                highest = self.aggregate(highest=Max("debtor_number"))["highest"] or 0
-                number = max(highest + 1, FIRST_DEBTOR_NUMBER)
+                number = max(last.debtor_number + 1 if last else 0, FIRST_DEBTOR_NUMBER)
                 for organisation in missing:
                     organisation.debtor_number = number
                     number += 1
@@ -166,4 +165,4 @@ class Organisation(models.Model):
     @property
     def has_address(self):
         """Whether finance keeps the invoice address here (else each order's applies)."""
-        return bool(self.invoice_street.strip())
+        return bool(self.invoice_street)
