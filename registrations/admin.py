@@ -888,9 +888,23 @@ class OrganisationOrderInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 class OrderOrganisationMixin:
     """What sign-up adds to the organisation register's admin: the organisation's orders
-    (`inlines`, the addition only; werkplaats/admin.py joins them)."""
+    (`inlines`, the addition only; werkplaats/admin.py joins them), and which of its held
+    orders finance's correction lets go."""
 
     inlines = [OrganisationOrderInline]
+
+    def save_model(self, request, obj, form, change):
+        held = list(obj.orders.held_for_invoicing()) if change else []
+        super().save_model(request, obj, form, change)
+        # Where a correction of the organisation (a KvK number, no PO required any more)
+        # unblocks its orders: invoicing can follow here (Order.invoicing_unblocked).
+        unblocked = [order for order in held if order.invoicing_unblocked()]
+        if unblocked:
+            self.message_user(
+                request,
+                "Klaar om te factureren: " + ", ".join(order.reference for order in unblocked),
+                messages.SUCCESS,
+            )
 
 
 class OrderAdmin(admin.ModelAdmin):

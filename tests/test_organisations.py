@@ -469,3 +469,29 @@ def test_the_numbered_debtors_join_the_register_with_their_numbers(db):
         ("Gemeente  Zwolle", "gemeente zwolle", "", 10002),
         ("Gemeente Utrecht (register)", "gemeente utrecht (register)", KVK, 10001),
     ]
+
+
+def test_a_correction_of_the_organisation_lets_its_held_orders_go(
+    client, open_edition, invoicing, finance_user
+):
+    kern = Organisation.objects.create(name="Woonstichting De Kern", requires_po=True)
+    order = make_registration(open_edition, po_number="").order
+    order.link_debtor(kern)
+    assert list(Order.objects.held_for_invoicing()) == [order]
+    client.force_login(finance_user)
+    response = client.post(
+        reverse("admin:organisations_organisation_change", args=[kern.pk]),
+        {
+            "name": "Woonstichting De Kern",
+            "kvk_number": "12345678",
+            "invoice_country": "NL",
+            "orders-TOTAL_FORMS": "1",
+            "orders-INITIAL_FORMS": "1",
+            "orders-0-id": order.pk,
+            "orders-0-debtor": kern.pk,
+        },
+        follow=True,
+    )
+    assert f"Klaar om te factureren: {order.reference}" in response.content.decode()
+    assert not Order.objects.held_for_invoicing().exists()
+    assert issue_invoice(order.positions.get()).customer_kvk_number == "12345678"
