@@ -292,6 +292,11 @@ class Inbox:
         return "250 OK"
 
 
+# What the sign-ups give as KvK number (--kvk-number; empty: none, as a participant who does
+# not know it may since issue 23).
+SIGN_UP = {"kvk_number": "30280353"}
+
+
 def sign_up_body():
     fields = {
         "first_name": "Fatima",
@@ -310,7 +315,7 @@ def sign_up_body():
         "invoice_city": "Utrecht",
         "invoice_country": "NL",
         "po_number": "PO-2026-0042",
-        "kvk_number": "30280353",
+        "kvk_number": SIGN_UP["kvk_number"],
         "accept_terms": "on",
         "accept_privacy": "on",
         "website": "",
@@ -746,8 +751,14 @@ def main():
     parser.add_argument(
         "--only", help="run the baselines and the scenarios whose name contains this text"
     )
+    parser.add_argument(
+        "--kvk-number",
+        default=SIGN_UP["kvk_number"],
+        help="the KvK number the sign-ups give (empty: none)",
+    )
     parser.add_argument("--seed", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
+    SIGN_UP["kvk_number"] = options.kvk_number
 
     if options.seed:
         print(json.dumps(seed()))

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from programme.models import Edition, amsterdam_date
 from werkplaats import formats
@@ -883,9 +883,43 @@ class PositionInline(admin.TabularInline):
         return False
 
 
+class OrganisationOrderInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """An organisation's orders, read-only: each is managed on its own page."""
+
+    model = Order
+    fk_name = "debtor"
+    fields = ["reference", "edition", "full_name", "po_number", "created_at"]
+    readonly_fields = fields
+    show_change_link = True
+    extra = 0
+
+
+class OrderOrganisationMixin:
+    """What sign-up adds to the organisation register's admin: the organisation's orders
+    (`inlines`, the addition only; werkplaats/admin.py joins them), and which of its held
+    orders finance's correction lets go."""
+
+    inlines = [OrganisationOrderInline]
+
+    def save_model(self, request, obj, form, change):
+        held = list(obj.orders.held_for_invoicing()) if change else []
+        super().save_model(request, obj, form, change)
+        # Where a correction of the organisation (a KvK number, no PO required any more)
+        # unblocks its orders: invoicing can follow here (Order.invoicing_unblocked).
+        unblocked = [order for order in held if order.invoicing_unblocked()]
+        if unblocked:
+            self.message_user(
+                request,
+                "Klaar om te factureren: " + ", ".join(order.reference for order in unblocked),
+                messages.SUCCESS,
+            )
+
+
 class OrderAdmin(admin.ModelAdmin):
     """Who signed up whom, and where the invoice goes. Orders come from the sign-up form (or
-    from adding a registration by hand); nobody adds or deletes one here."""
+    from adding a registration by hand); nobody adds or deletes one here. Finance links each
+    to its organisation in the register: matched on KvK number or OIN when it is stored,
+    suggested on its name, confirmed or made here."""
 
     list_display = [
         "reference",
@@ -905,11 +939,14 @@ class OrderAdmin(admin.ModelAdmin):
         "invoice_organisation",
         "po_number",
     ]
-    list_select_related = ["edition"]
+    list_select_related = ["edition", "debtor"]
     date_hierarchy = "created_at"
     inlines = [PositionInline]
+    actions = ["link_debtors"]
+    autocomplete_fields = ["debtor"]
     fieldsets = [
         (None, {"fields": ["edition", "reference"]}),
+        ("Organisatie", {"fields": ["debtor", "debtor_control"]}),
         (
             "Besteld door",
             {"fields": [("first_name", "last_name"), ("email", "phone"), "organisation"]},
@@ -966,6 +1003,8 @@ class OrderAdmin(admin.ModelAdmin):
         readonly = [
             "edition",
             "reference",
+            "debtor_control",
+            "invoicing_status",
             "terms_accepted_at",
             "privacy_accepted_at",
             "created_at",
@@ -975,7 +1014,86 @@ class OrderAdmin(admin.ModelAdmin):
         ]
         if not super().has_change_permission(request, obj):
             readonly += ORDERER_FIELDS
+        if not self.has_billing_permission(request):
+            readonly += ["debtor"]
         return readonly
+
+    def has_billing_permission(self, request):
+        return RegistrationAdmin.may_change_billing(request)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/organisatie/",
+                admin_page(self, admin_views.link_order_debtor),
+                name="registrations_order_debtor",
+            ),
+            *super().get_urls(),
+        ]
+
+    def get_fieldsets(self, request, obj=None):
+        # The buttons that link an organisation are finance's; others see only the status.
+        if self.has_billing_permission(request):
+            return super().get_fieldsets(request, obj)
+        fieldsets = copy.deepcopy(super().get_fieldsets(request, obj))
+        for _name, options in fieldsets:
+            options["fields"] = [
+                "invoicing_status" if field == "debtor_control" else field
+                for field in options["fields"]
+            ]
+        return fieldsets
+
+    @admin.display(description="facturatie")
+    def invoicing_status(self, order):
+        blocker = order.invoicing_blocker() if order.pk else ""
+        return f"Wacht op factuurgegevens: {blocker}" if blocker else "–"
+
+    @admin.display(description="koppelen")
+    def debtor_control(self, order):
+        """Whether the order can be invoiced and, while it has no organisation, the
+        suggestions to link (buttons finance presses; the form around them is the page's)."""
+        blocker = order.invoicing_blocker() if order.pk else ""
+        status = format_html("<p>Wacht op factuurgegevens: {}</p>", blocker) if blocker else ""
+        if order.pk is None or order.debtor_id is not None:
+            return status or "–"
+        url = reverse("admin:registrations_order_debtor", args=[order.pk])
+        buttons = format_html_join(
+            " ",
+            '<button type="submit" formaction="{}" name="organisation" value="{}">'
+            "Koppelen aan {}{}</button>",
+            (
+                (
+                    url,
+                    suggestion.pk,
+                    suggestion,
+                    f" ({suggestion.invoice_city})" if suggestion.invoice_city else "",
+                )
+                for suggestion in order.suggested_debtors()
+            ),
+        )
+        create = format_html(
+            '<button type="submit" formaction="{}" name="create" value="1">'
+            "Nieuwe organisatie maken van deze gegevens</button>",
+            url,
+        )
+        return format_html("{}<p>{} {}</p>", status, buttons, create)
+
+    @admin.action(
+        description="Organisatie koppelen (voorstel) of aanmaken", permissions=["billing"]
+    )
+    def link_debtors(self, request, queryset):
+        def step(order):
+            if order.debtor_id is not None:
+                raise ValidationError(f"{order.reference} is al gekoppeld aan {order.debtor}.")
+            suggestions = order.suggested_debtors()
+            if len(suggestions) > 1:
+                raise ValidationError(
+                    f"{order.reference}: meer organisaties heten zo; kies er een op de bestelling."
+                )
+            organisation = suggestions[0] if suggestions else order.debtor_from_details()
+            return admin_views.link_debtor(order, organisation)
+
+        apply_to_each(self, request, queryset.select_related("debtor"), step, "Gekoppeld")
 
 
 class OfferStateFilter(admin.SimpleListFilter):

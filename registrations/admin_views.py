@@ -1,9 +1,12 @@
 """Sign-up's own admin pages: the statistics of one edition and across editions, each with
-its CSV download. The figures come from registrations.statistics; these views only draw them.
-registrations/admin.py wires them in with get_urls."""
+its CSV download (the figures come from registrations.statistics; these views only draw
+them), and finance's control that links an order to its organisation. registrations/admin.py
+wires them in with get_urls."""
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 
 from programme.models import Edition
@@ -11,6 +14,8 @@ from werkplaats import charts, formats
 from werkplaats.exports import csv_response
 
 from . import statistics
+from .models import Order
+from .organisations.models import Organisation
 
 VIEW = "registrations.view_registration"
 
@@ -160,3 +165,39 @@ def all_statistics_csv(model_admin, request):
         statistics.ACROSS_HEADERS,
         [row.cells for row in rows],
     )
+
+
+def link_debtor(order, organisation):
+    """Link `order` to `organisation`; the text for finance says whether it can be invoiced
+    now.
+
+    The one place an order is linked by hand (the order's page and the orders list's action),
+    so it is where invoicing learns that a held order may go: Order.link_debtor() answers
+    Order.invoicing_unblocked()."""
+    unblocked = order.link_debtor(organisation)
+    text = f"{order.reference} gekoppeld aan {organisation}"
+    if not unblocked:
+        return f"{text}; wacht nog op factuurgegevens: {order.invoicing_blocker()}"
+    return f"{text}; klaar om te factureren"
+
+
+def link_order_debtor(model_admin, request, pk):
+    """The control on an order's page: link a suggested organisation (`organisation`) or one
+    made from the order's own details (`create`)."""
+    if not model_admin.has_billing_permission(request):
+        raise PermissionDenied
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    order = get_object_or_404(Order, pk=pk)
+    chosen = request.POST.get("organisation", "")
+    if chosen.isdigit():
+        organisation = get_object_or_404(Organisation, pk=int(chosen))
+    elif "create" in request.POST:
+        organisation = order.debtor_from_details()
+    else:
+        model_admin.message_user(request, "Kies een organisatie.", messages.ERROR)
+        return redirect("admin:registrations_order_change", order.pk)
+    text = link_debtor(order, organisation)
+    model_admin.log_change(request, order, text)
+    model_admin.message_user(request, f"{text}.", messages.SUCCESS)
+    return redirect("admin:registrations_order_change", order.pk)

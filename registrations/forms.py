@@ -204,7 +204,7 @@ class OrderForm(forms.ModelForm):
         label="KvK-nummer van je organisatie",
         max_length=20,
         required=False,
-        help_text="8 cijfers. Verplicht voor een factuuradres in Nederland, tenzij je een OIN invult.",
+        help_text="8 cijfers. Weet je het niet, laat het leeg.",
     )
     when_short = forms.TypedChoiceField(
         label="Wat doen we?",
@@ -238,8 +238,8 @@ class OrderForm(forms.ModelForm):
             ),
             "vat_id": "Alleen als je organisatie dat op de factuur wil, bijvoorbeeld NL123456789B01.",
             "oin": (
-                "20 cijfers. Voor gemeenten en andere overheidsorganisaties: vul dit in plaats "
-                "van of naast het KvK-nummer in."
+                "20 cijfers, voor gemeenten en andere overheidsorganisaties. Weet je het niet, "
+                "laat het leeg."
             ),
             "peppol_id": "Bijvoorbeeld 0106:12345678 of 0190: gevolgd door het OIN. Mag leeg blijven.",
         }
@@ -352,17 +352,6 @@ class OrderForm(forms.ModelForm):
                 cleaned["invoice_postcode"] = nl_postcode.validate(postcode)
             except stdnum_exceptions.ValidationError:
                 self.add_error("invoice_postcode", "Vul een Nederlandse postcode in.")
-        dutch_address = str(cleaned.get("invoice_country", "")) == "NL"
-        identified = cleaned.get("kvk_number") or cleaned.get("oin")
-        if dutch_address and not identified and not self.has_error("kvk_number"):
-            # BR-NL-10 of SI-UBL 2.0: an e-invoice to a Dutch organisation names it by its KvK
-            # number or OIN, or the buyer's system refuses it.
-            self.add_error(
-                "kvk_number",
-                "Vul het KvK-nummer van je organisatie in, of bij een overheidsorganisatie het "
-                "OIN. We sturen de factuur ook als e-factuur, en de systemen van Nederlandse "
-                "organisaties hebben dat nummer nodig om hem te verwerken.",
-            )
         return cleaned
 
 

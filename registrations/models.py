@@ -1,5 +1,4 @@
 import datetime
-import re
 import secrets
 from collections import defaultdict
 from decimal import Decimal
@@ -7,7 +6,6 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
@@ -23,6 +21,14 @@ from werkplaats import formats
 from werkplaats.formats import round_cents
 
 from .countries import CountryField
+from .organisations.identifiers import (
+    electronic_address,
+    kvk_and_oin,
+    validate_kvk_number,
+    validate_oin,
+    validate_peppol_id,
+)
+from .organisations.models import Organisation
 
 LOG = OrderLogEntry.Kind
 
@@ -101,32 +107,6 @@ INVOICE_DETAIL_FIELDS = [
 ]
 # What was agreed at sign-up; finance's (permission change_billing).
 AGREED_PRICE_FIELDS = ["price_excl_vat", "vat_rate", "vat_exemption_text"]
-
-
-def validate_kvk_number(value):
-    # python-stdnum has no Dutch KvK module: a KvK number is 8 digits, without a check digit.
-    if not (len(value) == 8 and value.isdigit()):
-        raise ValidationError("Een KvK-nummer bestaat uit 8 cijfers.")
-
-
-def validate_oin(value):
-    if not (len(value) == 20 and value.isdigit()):
-        raise ValidationError("Een OIN bestaat uit precies 20 cijfers.")
-
-
-def validate_peppol_id(value):
-    """scheme:identifier, the scheme an ISO 6523 code of 4 digits (0106 KvK, 0190 OIN, ...)."""
-    scheme, _, identifier = value.partition(":")
-    valid = re.fullmatch(r"\d{4}", scheme) and re.fullmatch(r"[A-Za-z0-9._\-]{1,50}", identifier)
-    if valid and scheme == "0106":
-        valid = len(identifier) == 8 and identifier.isdigit()
-    if valid and scheme == "0190":
-        valid = len(identifier) == 20 and identifier.isdigit()
-    if not valid:
-        raise ValidationError(
-            "Een Peppol-ID heeft de vorm schema:nummer, bijvoorbeeld 0106:12345678 (KvK-nummer) "
-            "of 0190: gevolgd door het OIN van 20 cijfers."
-        )
 
 
 def tell_participant_hooks(event, *arguments):
@@ -391,6 +371,79 @@ class OrderQuerySet(models.QuerySet):
             return None
         return self.filter(edition=edition, submission_key=submission_key).first()
 
+    def held_for_invoicing(self):
+        """Orders with confirmed participants that cannot be invoiced yet (invoicing_blocker
+        says why): the same rule as Order.invoicing_blocker(), in SQL, for finance's
+        worklist. Invoicing narrows it to the orders with someone still to invoice."""
+        blocked = models.Q(pk__in=[])
+        for condition in blocking_conditions().values():
+            blocked |= condition
+        confirmed = Registration.objects.filter(
+            order=models.OuterRef("pk"), status=Registration.Status.CONFIRMED
+        )
+        return self.filter(blocked).filter(models.Exists(confirmed))
+
+
+# Why an order waits with invoicing, as finance reads it (Order.invoicing_blocker).
+NO_IDENTIFIER = (
+    "Nederlandse klant zonder KvK-nummer of OIN: koppel de organisatie (of vul het nummer in "
+    "bij de bestelling), dan kan de factuur weg."
+)
+PO_REQUIRED = (
+    "{organisation} wil een inkoopordernummer of verplichtingnummer op elke factuur; vul het "
+    "in bij de bestelling."
+)
+
+
+def blocking_conditions():
+    """{reason: Q} of the orders that cannot be invoiced yet, in the order the reasons are
+    given; the SQL of Order.invoicing_blocker() (see there)."""
+    # Written without negation: NOT over the outer join's NULLs would drop unlinked orders.
+    addressed_by_debtor = models.Q(debtor__invoice_street__gt="")
+    addressed_by_order = models.Q(debtor__isnull=True) | models.Q(debtor__invoice_street="")
+    dutch = (addressed_by_debtor & models.Q(debtor__invoice_country="NL")) | (
+        addressed_by_order & models.Q(invoice_country="NL")
+    )
+    identified = models.Q(pk__in=[])
+    for prefix in ("", "debtor__"):
+        identified |= (
+            models.Q(**{f"{prefix}kvk_number__gt": ""})
+            | models.Q(**{f"{prefix}oin__gt": ""})
+            | models.Q(**{f"{prefix}peppol_id__startswith": "0106:"})
+            | models.Q(**{f"{prefix}peppol_id__startswith": "0190:"})
+        )
+    return {
+        NO_IDENTIFIER: dutch & ~identified,
+        PO_REQUIRED: models.Q(debtor__requires_po=True, po_number=""),
+    }
+
+
+class InvoiceDetails:
+    """Where an order's invoice goes and who the buyer is: the linked organisation's details,
+    each falling back to what the booker typed on the order (the address as a whole)."""
+
+    def __init__(self, order):
+        debtor = order.debtor
+        address = debtor if debtor is not None and debtor.has_address else None
+        self.organisation = debtor.name if debtor is not None else order.invoice_organisation
+        self.attention = (address and address.invoice_attention) or order.invoice_attention
+        source = address or order
+        self.street = source.invoice_street
+        self.postcode = source.invoice_postcode
+        self.city = source.invoice_city
+        self.country = source.invoice_country
+        self.email = (debtor and debtor.invoice_email) or order.invoice_email
+        self.vat_id = (debtor and debtor.vat_id) or order.vat_id
+        kvk_number = (debtor and debtor.kvk_number) or order.kvk_number
+        oin = (debtor and debtor.oin) or order.oin
+        peppol_id = (debtor and debtor.peppol_id) or order.peppol_id
+        self.kvk_number, self.oin = kvk_and_oin(kvk_number, oin, peppol_id)
+        # The e-invoice's EndpointID (Peppol ready): the Peppol ID, else OIN, else KvK.
+        self.peppol_id = electronic_address(self.kvk_number, self.oin, peppol_id)
+        # None: the issuer's own term.
+        self.payment_term_days = debtor.payment_term_days if debtor is not None else None
+        self.requires_po = bool(debtor and debtor.requires_po)
+
 
 class Order(models.Model):
     """One sign-up: who sent it, where the invoice goes, and the participants it holds
@@ -406,6 +459,16 @@ class Order(models.Model):
     email = models.EmailField("e-mailadres", max_length=254)
     phone = models.CharField("telefoonnummer", max_length=30, blank=True)
     organisation = models.CharField("organisatie", max_length=200)
+    # The organisation in finance's register: matched on KvK number or OIN when the order is
+    # stored, else linked by finance. Its details go on the invoice (InvoiceDetails).
+    debtor = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name="organisatie uit het register",
+    )
 
     invoice_organisation = models.CharField("organisatie (factuur)", max_length=200)
     invoice_attention = models.CharField("ter attentie van", max_length=200, blank=True)
@@ -463,6 +526,17 @@ class Order(models.Model):
     def __str__(self):
         return f"{self.reference} – {self.invoice_organisation}"
 
+    def save(self, *args, **kwargs):
+        """Also links the organisation of the register with the order's KvK number or OIN,
+        on every path that stores an order (the form, the admin, the shell). An order
+        without either costs no query here."""
+        if self.debtor_id is None and kwargs.get("update_fields") is None:
+            if self.kvk_number or self.oin or self.peppol_id:
+                self.debtor = Organisation.objects.identified_by(
+                    self.kvk_number, self.oin, self.peppol_id
+                )
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("registrations:order", args=[self.token])
 
@@ -496,6 +570,61 @@ class Order(models.Model):
         if len(positions) == 1 and positions[0].email.lower() == self.email.lower():
             return positions[0].get_absolute_url()
         return self.get_absolute_url()
+
+    def invoice_details(self):
+        return InvoiceDetails(self)
+
+    def invoicing_blocker(self):
+        """Why this order cannot be invoiced yet, in Dutch, or "": a Dutch buyer without KvK
+        number or OIN (BR-NL-10 of SI-UBL 2.0: the e-invoice must name it), or an
+        organisation that asks a purchase order number on every invoice when the order has
+        none. OrderQuerySet.held_for_invoicing() is the same rule in SQL."""
+        details = self.invoice_details()
+        if details.country == "NL" and not (details.kvk_number or details.oin):
+            return NO_IDENTIFIER
+        if details.requires_po and not self.po_number:
+            return PO_REQUIRED.format(organisation=self.debtor.name)
+        return ""
+
+    def invoicing_unblocked(self):
+        """Whether the order can be invoiced now: asked where a blocker may have gone (finance
+        linked or corrected its organisation), so invoicing can follow there."""
+        return not self.invoicing_blocker()
+
+    def link_debtor(self, organisation):
+        """Link the order to `organisation` of the register; returns invoicing_unblocked()."""
+        self.debtor = organisation
+        Order.objects.filter(pk=self.pk).update(debtor=organisation, updated_at=timezone.now())
+        return self.invoicing_unblocked()
+
+    def suggested_debtors(self):
+        """The organisations finance may link: the one with the order's KvK number or OIN, else
+        those with its invoice name (case and extra spaces ignored)."""
+        identified = Organisation.objects.identified_by(self.kvk_number, self.oin, self.peppol_id)
+        if identified is not None:
+            return [identified]
+        return list(Organisation.objects.named(self.invoice_organisation)[:5])
+
+    def debtor_from_details(self):
+        """The organisation for this order as typed: the one with its KvK number or OIN, else a
+        new one made from its invoice details. It does not link it: link_debtor() does."""
+        identified = Organisation.objects.identified_by(self.kvk_number, self.oin, self.peppol_id)
+        if identified is not None:
+            return identified
+        kvk_number, oin = kvk_and_oin(self.kvk_number, self.oin, self.peppol_id)
+        return Organisation.objects.create(
+            name=self.invoice_organisation,
+            kvk_number=kvk_number,
+            oin=oin,
+            vat_id=self.vat_id,
+            peppol_id=self.peppol_id,
+            invoice_attention=self.invoice_attention,
+            invoice_street=self.invoice_street,
+            invoice_postcode=self.invoice_postcode,
+            invoice_city=self.invoice_city,
+            invoice_country=self.invoice_country,
+            invoice_email=self.invoice_email,
+        )
 
 
 class Registration(models.Model):

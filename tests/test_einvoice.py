@@ -338,14 +338,29 @@ def test_issuing_is_refused_when_the_rules_find_a_fatal_error(
     assert issue_invoice(registration, at=AT).number == "2022-0001"
 
 
-def test_a_dutch_customer_without_kvk_or_oin_is_refused_with_advice(
+def test_a_dutch_customer_without_kvk_or_oin_is_refused_with_the_reason_it_is_held(
     invoicing, edition_2022, einvoice_rules
 ):
+    # The order is held before an e-invoice is made (Order.invoicing_blocker), with the reason.
     registration = make_registration(edition_2022, kvk_number="")
-    with pytest.raises(InvoiceRefused, match="BR-NL-10") as refusal:
+    with pytest.raises(InvoiceRefused, match="KvK-nummer of OIN") as refusal:
         issue_invoice(registration, at=AT)
-    assert "KvK-nummer of OIN van de klant" in str(refusal.value)
+    assert str(refusal.value).startswith(f"{registration.order.reference} wacht op factuurgegevens")
     assert not Invoice.objects.exists()
+
+
+def test_an_e_invoice_without_the_dutch_buyers_kvk_or_oin_is_refused_with_advice(
+    invoicing, edition_2022, einvoice_rules
+):
+    # The rules stay the last guard: BR-NL-10 catches a document that lacks the number.
+    invoice = single(edition_2022)
+    broken = re.sub(
+        rb"\s*<cbc:CompanyID schemeID=\"0106\">30280353</cbc:CompanyID>", b"", ubl_bytes(invoice)
+    )
+    assert b"30280353</cbc:CompanyID>" not in broken
+    with pytest.raises(InvoiceRefused, match="BR-NL-10") as refusal:
+        einvoice.refuse_when_invalid(invoice, broken)
+    assert "KvK-nummer of OIN van de klant" in str(refusal.value)
 
 
 def test_without_rules_configured_nothing_is_validated(
@@ -428,11 +443,12 @@ def form(edition, **overrides):
     return OrderForm(data=sign_up_data(**overrides), edition=edition)
 
 
-def test_a_dutch_invoice_address_needs_a_kvk_number_or_oin(open_edition):
-    refused = form(open_edition, kvk_number="", oin="")
-    assert not refused.is_valid()
-    assert "e-factuur" in refused.errors["kvk_number"][0]
-    assert "KvK-nummer" in refused.errors["kvk_number"][0]
+def test_a_dutch_invoice_address_needs_no_kvk_number_or_oin_from_the_participant(open_edition):
+    # Finance's concern, not the participant's: the order waits for it (Order.invoicing_blocker).
+    without = form(open_edition, kvk_number="", oin="")
+    assert without.is_valid(), without.errors
+    assert "weet je het niet, laat het leeg" in without.fields["kvk_number"].help_text.lower()
+    assert "weet je het niet, laat het leeg" in without.fields["oin"].help_text.lower()
     assert form(open_edition, kvk_number="", oin=OIN).is_valid()
     spaced = form(open_edition, kvk_number="3028 0353")
     assert spaced.is_valid()

@@ -119,6 +119,24 @@ def imported(tree):
                 "registrations.messages",
             ),
         ),
+        # The organisation register sits below sign-up: an order links to an organisation.
+        (
+            "registrations/organisations",
+            (),
+            (
+                "programme",
+                "registrations.models",
+                "registrations.forms",
+                "registrations.views",
+                "registrations.admin",
+                "registrations.invoicing",
+                "registrations.attendance",
+                "registrations.payments",
+                "registrations.messages",
+                "registrations.intake",
+                "registrations.coaching",
+            ),
+        ),
         # Payments build on invoicing; invoicing never knows about them.
         (
             "registrations/payments",
@@ -234,11 +252,13 @@ def test_the_admin_assembly_registers_the_back_office_models():
         "attendance",
         "payments",
         "participant_messages",
+        "organisations",
     )
     registered = {model._meta.label for model in admin.site._registry}
     assert {label for label in registered if label.startswith(ours)} == {
         "programme.Edition",
         "programme.PrivacyStatement",
+        "organisations.Organisation",
         "registrations.Order",
         "registrations.Registration",
         "registrations.RetentionRecord",
@@ -251,7 +271,6 @@ def test_the_admin_assembly_registers_the_back_office_models():
         "participant_messages.Message",
         "payments.BankStatement",
         "payments.CostCentre",
-        "payments.Debtor",
         "payments.InvoiceHold",
         "payments.LedgerAccount",
         "payments.Payment",

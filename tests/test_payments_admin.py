@@ -129,7 +129,14 @@ def test_the_bookkeeping_export_carries_debtor_accounts_cost_centre_and_payments
     CostCentre.objects.create(edition=open_edition, code="WP-2022")
     utrecht = issue_invoice(make_registration(open_edition))
     zwolle = issue_invoice(
-        make_registration(open_edition, invoice_organisation="Gemeente Zwolle", kvk_number=""),
+        # Without KvK number (a Dutch buyer without one waits for finance): known by its name.
+        make_registration(
+            open_edition,
+            invoice_organisation="Gemeente Zwolle",
+            kvk_number="",
+            invoice_country="BE",
+            invoice_postcode="2000",
+        ),
         lines=[("Werkplaats", 1, "1500", "21"), ("Maaltijden", 1, "300", "9")],
     )
     again = issue_invoice(make_registration(open_edition))  # Utrecht again: same debtor

@@ -70,8 +70,20 @@ def test_sign_up_post_queries(client, edition, django_assert_max_num_queries):
     # windows); edition, who is signed up already, lock, counts, the order and its
     # registration, then (mail sent in the request) the task reads them and stamps the
     # confirmation; plus the savepoints around them. The mail reads the practical contact
-    # and (in each part) the issuer's payment term. One insert more since orders have a
-    # history: the sign-up is its first entry.
+    # and (in each part) the issuer's payment term. Without a KvK number (issue 23: a sign-up
+    # without one costs no more than a sign-up did before the organisation register).
+    with django_assert_max_num_queries(20):
+        response = client.post(
+            reverse("registrations:register", args=[edition.slug]), sign_up_data(kvk_number="")
+        )
+    assert response.status_code == 302
+    assert Registration.objects.count() == 1
+
+
+def test_sign_up_post_with_a_kvk_number_adds_one_lookup_of_the_register(
+    client, edition, django_assert_max_num_queries
+):
+    # The organisation with that KvK number, by its unique index (Order.save).
     with django_assert_max_num_queries(21):
         response = client.post(
             reverse("registrations:register", args=[edition.slug]), sign_up_data()
@@ -84,7 +96,7 @@ def test_sign_up_post_with_the_mail_queue_only_adds_one_insert(client, edition, 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     url = reverse("registrations:register", args=[edition.slug])
     with CaptureQueriesContext(connection) as queries:
-        assert client.post(url, sign_up_data()).status_code == 302
+        assert client.post(url, sign_up_data(kvk_number="")).status_code == 302
     statements = [query["sql"].split()[0] for query in queries.captured_queries]
     writes = [sql for sql in statements if sql in ("INSERT", "UPDATE", "DELETE")]
     # The rate limit's hit (and its cleanup of ended windows on a client's first hit), the
@@ -156,6 +168,6 @@ def test_a_sign_up_while_people_wait_counts_nobody(client, db, settings):
         make_registration(edition)
     url = reverse("registrations:register", args=[edition.slug])
     with CaptureQueriesContext(connection) as queries:
-        assert client.post(url, sign_up_data()).status_code == 302
+        assert client.post(url, sign_up_data(kvk_number="")).status_code == 302
     assert Registration.objects.get(email="fatima@gemeente.example.nl").status == "waiting"
     assert not [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]

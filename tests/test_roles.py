@@ -27,11 +27,11 @@ from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.invoicing.models import BulkJob, Invoice, InvoiceDocument
 from registrations.messages.models import Material, Message
 from registrations.models import Registration, RetentionRecord, WaitingListOffer
+from registrations.organisations.models import Organisation
 from registrations.payments.matching import record_payment
 from registrations.payments.models import (
     BankStatement,
     CostCentre,
-    Debtor,
     InvoiceHold,
     LedgerAccount,
     Payment,
@@ -178,7 +178,6 @@ def _build_world():
             vat_rate=Decimal("21"), revenue_account="8000", vat_code="V21"
         ),
         "payments.costcentre": CostCentre.objects.create(edition=open_edition, code="WP2022"),
-        "payments.debtor": Debtor.objects.create(key="naam:x", organisation="X", number=10001),
         "participant_messages.message": Message.objects.create(
             edition=open_edition, subject="Programmawijziging", body="Beste {voornaam}, ..."
         ),
@@ -186,6 +185,9 @@ def _build_world():
         "intake.intake": Intake.objects.for_edition(open_edition),
         "coaching.coach": coach,
         "coaching.coachslot": slot,
+        "organisations.organisation": Organisation.objects.create(
+            name="Gemeente Zwolle", oin="00000001001234567000", debtor_number=10001
+        ),
     }
     return {
         "edition": open_edition,
@@ -282,6 +284,7 @@ GROUP_PERMISSIONS = {
         "coaching.change_coachslot",
         "coaching.delete_coachslot",
         "coaching.view_coachslot",
+        "organisations.view_organisation",
     ),
     # A coach: their own schedule with each person's case, nothing else.
     "Coaches": _perms("coaching.view_own_schedule"),
@@ -322,8 +325,9 @@ GROUP_PERMISSIONS = {
         "payments.add_costcentre",
         "payments.change_costcentre",
         "payments.delete_costcentre",
-        "payments.view_debtor",
-        "payments.change_debtor",
+        "organisations.view_organisation",
+        "organisations.add_organisation",
+        "organisations.change_organisation",
     ),
 }
 
@@ -394,6 +398,8 @@ PAGES = {
         "change": (200, 200, 403),
         "delete": ALL_403,
         "history": (200, 200, 403),
+        # Finance's control linking the order to its organisation: a POST only.
+        "debtor": (403, 405, 403),
     },
     # What the retention job did: Medewerkers read it; nobody adds, changes or deletes it.
     "registrations.retentionrecord": {
@@ -493,12 +499,15 @@ PAGES = {
         "delete": (403, 200, 403),
         "history": (403, 200, 403),
     },
-    "payments.debtor": {
-        "changelist": (403, 200, 403),
-        "add": ALL_403,  # numbered at the first export
-        "change": (403, 200, 403),
+    # The register of organisations (debtors): finance keeps it, as the invoices; Medewerkers
+    # read it (an order names its organisation). Nobody deletes one: its debtor number is in
+    # the bookkeeping.
+    "organisations.organisation": {
+        "changelist": (200, 200, 403),
+        "add": (403, 200, 403),
+        "change": (200, 200, 403),
         "delete": ALL_403,
-        "history": (403, 200, 403),
+        "history": (200, 200, 403),
     },
     "payments.remindersettings": {
         "changelist": (403, 302, 403),
@@ -708,6 +717,9 @@ ACTIONS = {
         "free_slots": {MEDEWERKERS},
         "delete_selected": {MEDEWERKERS},
     },
+    "registrations_order": {
+        "link_debtors": {FINANCIEN},
+    },
 }
 
 
@@ -791,6 +803,9 @@ def _prepare(action, changelist, world, mailoutbox):
             CoachSlot.objects.filter(pk=slot.pk).update(registration=world["registration"])
             return [slot], {}, lambda: _refreshed(slot, "registration_id")
         return [slot], {"post": "yes"}, lambda: CoachSlot.objects.filter(pk=slot.pk).exists()
+    if changelist == "registrations_order":
+        order = world["registration"].order
+        return [order], {}, lambda: _refreshed(order, "debtor_id")
     if changelist == "payments_payment":
         payment = world["rows"]["payments.payment"]
         if action == "export_payments":

@@ -2,7 +2,8 @@
 
 Each app defines its own admin (programme's editions, sign-up's registrations and orders,
 invoicing's invoices, ...) and, for a model of an app below it, a mixin with what it adds:
-invoicing adds the invoices to a registration, attendance the check-in to an edition. This
+invoicing adds the invoices to a registration, attendance the check-in to an edition, sign-up
+and invoicing an organisation's orders and invoices to the register. This
 module, like urls.py, may import every app: it joins those pieces into one ModelAdmin per
 model and registers it, here and nowhere else (tests/test_layout.py holds that). Django's
 admin imports it as the admin module of the `werkplaats` app, listed last in INSTALLED_APPS.
@@ -25,11 +26,12 @@ from registrations.invoicing.models import BulkJob, Invoice, InvoiceIssuer
 from registrations.messages import admin as messages_admin
 from registrations.messages.models import Material, Message
 from registrations.models import Order, Registration, RetentionRecord, WaitingListOffer
+from registrations.organisations import admin as organisations_admin
+from registrations.organisations.models import Organisation
 from registrations.payments import admin as payments_admin
 from registrations.payments.models import (
     BankStatement,
     CostCentre,
-    Debtor,
     InvoiceHold,
     LedgerAccount,
     Payment,
@@ -105,6 +107,12 @@ class OrderAdmin(
     invoicing_admin.InvoicingOrderMixin,
     registrations_admin.OrderAdmin,
 ):
+    list_display = joined(
+        "list_display", registrations_admin.OrderAdmin, invoicing_admin.InvoicingOrderMixin
+    )
+    list_filter = joined(
+        "list_filter", registrations_admin.OrderAdmin, invoicing_admin.InvoicingOrderMixin
+    )
     inlines = joined(
         "inlines",
         registrations_admin.OrderAdmin,
@@ -115,6 +123,24 @@ class OrderAdmin(
         "fieldsets", registrations_admin.OrderAdmin, invoicing_admin.InvoicingOrderMixin
     )
     actions = joined("actions", registrations_admin.OrderAdmin, invoicing_admin.InvoicingOrderMixin)
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(
+    invoicing_admin.InvoicingOrganisationMixin,
+    registrations_admin.OrderOrganisationMixin,
+    organisations_admin.OrganisationAdmin,
+):
+    inlines = joined(
+        "inlines",
+        organisations_admin.OrganisationAdmin,
+        registrations_admin.OrderOrganisationMixin,
+    )
+    fieldsets = joined(
+        "fieldsets",
+        organisations_admin.OrganisationAdmin,
+        invoicing_admin.InvoicingOrganisationMixin,
+    )
 
 
 @admin.register(Invoice)
@@ -144,7 +170,6 @@ admin.site.register(Reminder, payments_admin.ReminderAdmin)
 admin.site.register(InvoiceHold, payments_admin.InvoiceHoldAdmin)
 admin.site.register(LedgerAccount, payments_admin.LedgerAccountAdmin)
 admin.site.register(CostCentre, payments_admin.CostCentreAdmin)
-admin.site.register(Debtor, payments_admin.DebtorAdmin)
 admin.site.register(Intake, intake_admin.IntakeAdmin)
 admin.site.register(Coach, coaching_admin.CoachAdmin)
 admin.site.register(CoachSlot, coaching_admin.CoachSlotAdmin)

@@ -47,6 +47,8 @@ def overview(user, today, now):
         first = edition.first_offer_expires
         edition.first_offer_expires_text = formats.moment(first) if first else ""
     context = {"editions": editions, "today": today, "worklists": worklists(user, today, now)}
+    if user.has_perm("invoicing.issue_invoice"):
+        context["held"] = held_orders()
     # Staff may look invoices up; the money is finance's, who see the payments.
     if user.has_perm("payments.view_payment"):
         context["money"] = money(today)
@@ -160,6 +162,13 @@ def worklists(user, today, now):
         "facturatie=te_factureren",
     )
     add(
+        "invoicing.issue_invoice",
+        "Bestellingen die wachten op factuurgegevens",
+        lambda: invoicing.held_orders().count(),
+        "admin:registrations_order_changelist",
+        "factuurgegevens=wacht",
+    )
+    add(
         "invoicing.send_invoice",
         "Facturen nog niet gemaild",
         lambda: invoicing.not_mailed().count(),
@@ -209,6 +218,24 @@ def worklists(user, today, now):
         "bewaartermijn=binnen_30",
     )
     return {"counts": items, "texts": texts(user, today)}
+
+
+# The held orders the overview names, with why; the rest are in the list it links to.
+HELD_SHOWN = 10
+
+
+def held_orders():
+    """[{'order', 'reason', 'url'}]: the first orders waiting for invoice details, oldest
+    first, each with why (Order.invoicing_blocker) and its page, where finance links it."""
+    held = invoicing.held_orders().select_related("debtor").order_by("created_at", "pk")
+    return [
+        {
+            "order": order,
+            "reason": order.invoicing_blocker(),
+            "url": reverse("admin:registrations_order_change", args=[order.pk]),
+        }
+        for order in held[:HELD_SHOWN]
+    ]
 
 
 def texts(user, today):

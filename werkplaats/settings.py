@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "registrations.messages",
     "registrations.intake",
     "registrations.coaching",
+    "registrations.organisations",
     # Last: its admin module assembles the back office from the apps above (werkplaats/admin.py).
     "werkplaats",
 ]

@@ -15,6 +15,7 @@ from django.utils.text import capfirst
 
 from programme.models import Edition, InvoiceMoment, amsterdam_date
 from registrations.models import Registration
+from registrations.organisations.models import Organisation
 from werkplaats import formats
 from werkplaats.admin_tools import (
     ReadOnlyAdminMixin,
@@ -28,7 +29,7 @@ from werkplaats.exports import csv_response
 from werkplaats.formats import money
 from werkplaats.queue import Queued
 
-from . import admin_views, emails, exports, issuing, jobs, sending, tasks
+from . import admin_views, emails, exports, issuing, jobs, overview, sending, tasks
 from .models import (
     INVOICE_FROZEN_FIELDS,
     ORDER_FROZEN_FIELDS,
@@ -153,6 +154,64 @@ class InvoiceEditionFilter(admin.SimpleListFilter):
         if self.value() and self.value().isdigit():
             return queryset.filter(lines__registration__edition_id=self.value()).distinct()
         return queryset
+
+
+class InvoiceOrganisationFilter(admin.SimpleListFilter):
+    """The invoices of one organisation of the register, reached from its page and from the
+    outstanding overview; listed only when chosen."""
+
+    title = "organisatie"
+    parameter_name = "organisatie"
+
+    def lookups(self, request, model_admin):
+        value = self.value() or ""
+        organisation = Organisation.objects.filter(pk=value).first() if value.isdigit() else None
+        return [(str(organisation.pk), str(organisation))] if organisation else []
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.of_organisation(int(self.value()))
+        return queryset
+
+
+class InvoicingOrganisationMixin:
+    """What invoicing adds to the organisation register's admin: the organisation's invoices,
+    read-only, with a link to them in the invoice list (`fieldsets`, the addition only)."""
+
+    fieldsets = [("Facturen van deze organisatie", {"fields": ["organisation_invoices"]})]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "organisation_invoices"]
+
+    @admin.display(description="facturen")
+    def organisation_invoices(self, organisation):
+        if organisation.pk is None:
+            return "–"
+        invoices = list(Invoice.objects.of_organisation(organisation.pk).order_by("-pk")[:20])
+        if not invoices:
+            return "Nog geen facturen."
+        rows = format_html_join(
+            "",
+            '<li><a href="{}">{}</a>, {}, {}, {}</li>',
+            (
+                (
+                    reverse("admin:invoicing_invoice_change", args=[invoice.pk]),
+                    invoice,
+                    formats.numeric_date(invoice.invoice_date),
+                    money(invoice.total_incl_vat),
+                    invoice.status().label,
+                )
+                for invoice in invoices
+            ),
+        )
+        everything = reverse("admin:invoicing_invoice_changelist")
+        return format_html(
+            '<ul>{}</ul><p><a href="{}?organisatie={}">Alle facturen van {} in de lijst</a></p>',
+            rows,
+            everything,
+            organisation.pk,
+            organisation,
+        )
 
 
 class InvoiceDisplayMixin:
@@ -389,16 +448,39 @@ class InvoicingEditionMixin:
         return [*readonly, *(f for f in self.INVOICE_MOMENT_FIELDS if f not in readonly)]
 
 
+class HeldForInvoicingFilter(admin.SimpleListFilter):
+    """Finance's worklist of orders that wait for invoice details (overview.held_orders)."""
+
+    title = "facturatie"
+    parameter_name = "factuurgegevens"
+    HELD = "wacht"
+
+    def lookups(self, request, model_admin):
+        return [(self.HELD, "wacht op factuurgegevens")]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.HELD:
+            return queryset.filter(pk__in=overview.held_orders().values("pk"))
+        return queryset
+
+
 class InvoicingOrderMixin:
-    """What invoicing adds to sign-up's order admin: its invoices, why it is held, the date
-    after which it pays, and the actions that issue and mail its invoice (`inlines`,
-    `fieldsets`, `actions`: the additions only); once invoiced, the invoice details change
-    only through 'Corrigeren en opnieuw factureren' on a participant (the database holds
-    that too)."""
+    """What invoicing adds to sign-up's order admin: its invoices, why it is held (the
+    worklist of orders waiting for invoice details, with the reason), the date after which it
+    pays, and the actions that issue and mail its invoice (`inlines`, `fieldsets`, `actions`,
+    `list_filter`, `list_display`: the additions only); once invoiced, the invoice details
+    change only through 'Corrigeren en opnieuw factureren' on a participant (the database
+    holds that too)."""
 
     inlines = [OrderInvoiceInline]
     fieldsets = [("Facturatie", {"fields": ["invoicing_state"]})]
     actions = ["issue_and_send_orders", "resend_order_invoices", "set_pays_after"]
+    list_filter = [HeldForInvoicingFilter]
+    list_display = ["invoicing_hold"]
+
+    @admin.display(description="wacht op")
+    def invoicing_hold(self, order):
+        return order.invoicing_blocker() or "–"
 
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
@@ -611,6 +693,7 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         InvoiceStatusFilter,
         InvoiceYearFilter,
         InvoiceEditionFilter,
+        InvoiceOrganisationFilter,
         "kind",
         # "leeg": not e-mailed yet, the overview's worklist.
         ("emailed_at", admin.EmptyFieldListFilter),

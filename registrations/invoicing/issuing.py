@@ -17,6 +17,7 @@ from django.utils import timezone
 from programme.models import amsterdam_date
 from registrations.history.models import OrderLogEntry, record
 from registrations.models import AGREED_PRICE_FIELDS, Order, Registration
+from registrations.organisations.identifiers import name_key
 from werkplaats.formats import money, period, round_cents
 
 from .documents import store_documents
@@ -92,8 +93,9 @@ def line_description(registration):
 
 def _same_customer_key(order):
     # Finance combines what one accounts-payable department matches to one purchase order:
-    # the same organisation and reference, however the names were typed.
-    return (" ".join(order.invoice_organisation.split()).casefold(), order.po_number.strip())
+    # the same organisation (as the register names it, else as typed) and reference, however
+    # the names were typed.
+    return (name_key(order.invoice_details().organisation), order.po_number.strip())
 
 
 def issue_invoice(registrations, at=None, by=None, lines=None):
@@ -107,9 +109,14 @@ def issue_invoice(registrations, at=None, by=None, lines=None):
     [(description, quantity, unit price excl. VAT, VAT rate)]. An exemption agreed at sign-up
     puts a participant's lines at 0%.
 
+    The customer's details come from the organisation the order is linked to in the register
+    (Order.invoice_details), each falling back to what the booker typed; the invoice freezes
+    them as they are now, and the organisation's payment term when it has one.
+
     Refused (InvoiceRefused) while the issuer is incomplete, for anyone who is not a
-    confirmed participant (waiting list, cancelled), and for anyone already on an invoice that
-    was not credited.
+    confirmed participant (waiting list, cancelled), for anyone already on an invoice that
+    was not credited, and for an order held for invoicing (Order.invoicing_blocker, the
+    reason in the refusal).
     """
     if isinstance(registrations, Registration):
         registrations = [registrations]
@@ -153,9 +160,16 @@ def issue_invoice(registrations, at=None, by=None, lines=None):
                     for order in orders.values()
                 )
             )
+        for held in orders.values():
+            blocker = held.invoicing_blocker()
+            if blocker:
+                raise InvoiceRefused(f"{held.reference} wacht op factuurgegevens: {blocker}")
         issuer = _ready_issuer()
         edition = first.edition
         order = first.order
+        # The customer as the register knows them now, else as typed; frozen on the invoice.
+        customer = order.invoice_details()
+        payment_term_days = customer.payment_term_days or issuer.payment_term_days
         if lines is None:
             lines = [
                 (line_description(r), 1, r.price_excl_vat, r.vat_rate, r) for r in participants
@@ -185,24 +199,24 @@ def issue_invoice(registrations, at=None, by=None, lines=None):
             kind=Invoice.Kind.INVOICE,
             order=order if len(orders) == 1 else None,
             invoice_date=invoice_date,
-            due_date=invoice_date + datetime.timedelta(days=issuer.payment_term_days),
+            due_date=invoice_date + datetime.timedelta(days=payment_term_days),
             supply_start=edition.start_date,
             supply_end=edition.end_date,
             issued_at=at,
             issued_by=getattr(by, "username", "") or "",
             **_issuer_snapshot(issuer),
-            customer_organisation=order.invoice_organisation,
-            customer_attention=order.invoice_attention,
-            customer_street=order.invoice_street,
-            customer_postcode=order.invoice_postcode,
-            customer_city=order.invoice_city,
-            customer_country=order.invoice_country.code,
-            customer_country_name=order.invoice_country.name,
-            customer_email=order.invoice_email,
-            customer_vat_id=order.vat_id,
-            customer_kvk_number=order.kvk_number,
-            customer_oin=order.oin,
-            customer_peppol_id=order.peppol_id,
+            customer_organisation=customer.organisation,
+            customer_attention=customer.attention,
+            customer_street=customer.street,
+            customer_postcode=customer.postcode,
+            customer_city=customer.city,
+            customer_country=customer.country.code,
+            customer_country_name=customer.country.name,
+            customer_email=customer.email,
+            customer_vat_id=customer.vat_id,
+            customer_kvk_number=customer.kvk_number,
+            customer_oin=customer.oin,
+            customer_peppol_id=customer.peppol_id,
             po_number=order.po_number,
             payment_reference=number,
             vat_exemption_text="; ".join(sorted(exemptions)),

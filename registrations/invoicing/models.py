@@ -232,6 +232,25 @@ class InvoiceQuerySet(models.QuerySet):
             edition_title=models.Subquery(first_line.values("registration__edition__title")[:1]),
         )
 
+    def of_organisation(self, organisation):
+        """The invoices and credit notes for the orders linked to `organisation` (its pk) in
+        the register: one of their participants' order is."""
+        return self.filter(
+            models.Exists(
+                InvoiceLine.objects.filter(
+                    invoice=models.OuterRef("pk"), registration__order__debtor=organisation
+                )
+            )
+        )
+
+    def with_organisation(self):
+        """Each invoice with `organisation_id`: the organisation its first line's order is
+        linked to (None: not linked yet), in the same query."""
+        first_line = InvoiceLine.objects.filter(invoice=models.OuterRef("pk")).order_by("position")
+        return self.annotate(
+            organisation_id=models.Subquery(first_line.values("registration__order__debtor_id")[:1])
+        )
+
     def totals(self):
         """Excl. btw, btw and incl. btw summed over these invoices in one query; a credit note
         counts negative, as it is stored."""

@@ -8,7 +8,7 @@ from collections import defaultdict
 
 from django.db import models
 
-from registrations.models import Registration
+from registrations.models import Order, Registration
 
 from .models import Invoice, InvoiceIssuer, on_standing_invoice, state_condition
 
@@ -50,6 +50,14 @@ def to_invoice():
     """Confirmed registrations without a standing invoice: the registrations list's filter
     "te factureren" (BillingFilter) shows these."""
     return Registration.objects.confirmed().filter(~on_standing_invoice())
+
+
+def held_orders():
+    """Orders with someone still to invoice that cannot be invoiced yet: finance's worklist
+    "wacht op factuurgegevens" (Order.invoicing_blocker says why)."""
+    return Order.objects.held_for_invoicing().filter(
+        models.Exists(to_invoice().filter(order=models.OuterRef("pk")))
+    )
 
 
 def not_mailed():

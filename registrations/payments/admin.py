@@ -254,21 +254,6 @@ class CostCentreAdmin(admin.ModelAdmin):
     list_select_related = ["edition"]
 
 
-class DebtorAdmin(admin.ModelAdmin):
-    """Numbers are given at the first export; finance may renumber to match the bookkeeping."""
-
-    list_display = ["number", "organisation", "key"]
-    search_fields = ["organisation", "key"]
-    fields = ["organisation", "number", "key"]
-    readonly_fields = ["organisation", "key"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class PaymentOnInvoiceInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The payments on an invoice (and on a credit note, the refunds)."""
 

@@ -125,7 +125,8 @@ def assign_payment(model_admin, request, payment_id):
 
 
 def outstanding_overview(model_admin, request):
-    """What is outstanding, per edition and in total, by how late it is."""
+    """What is outstanding, per edition and in total, by how late it is, and per
+    organisation."""
     if not request.user.has_perm("payments.view_payment"):
         raise PermissionDenied
     today = amsterdam_date(timezone.now())
@@ -134,6 +135,7 @@ def outstanding_overview(model_admin, request):
         "title": "Openstaande facturen",
         "today": today,
         "report": overview.outstanding(today),
+        "organisations": overview.outstanding_per_organisation(today),
         "opts": model_admin.opts,
     }
     return TemplateResponse(request, "payments/overview.html", context)

@@ -340,28 +340,3 @@ class CostCentre(models.Model):
 
     def __str__(self):
         return f"{self.code} ({self.edition})"
-
-
-class Debtor(models.Model):
-    """An organisation's debtor number in the bookkeeping: given at its first export, by KvK
-    number when the invoice has one, else by name; finance may change it."""
-
-    key = models.CharField("herkenning", max_length=220, unique=True, editable=False)
-    organisation = models.CharField("organisatie", max_length=200)
-    number = models.PositiveIntegerField("debiteurnummer", unique=True)
-
-    FIRST_NUMBER = 10001
-
-    class Meta:
-        verbose_name = "debiteur"
-        verbose_name_plural = "debiteuren"
-        ordering = ["number"]
-
-    def __str__(self):
-        return f"{self.number} {self.organisation}"
-
-    @staticmethod
-    def key_of(invoice):
-        if invoice.customer_kvk_number:
-            return f"kvk:{invoice.customer_kvk_number}"
-        return "naam:" + " ".join(invoice.customer_organisation.casefold().split())

@@ -1,4 +1,5 @@
-"""Finance's overview: what is outstanding, per edition and in total, by how late it is."""
+"""Finance's overview: what is outstanding, per edition and in total, by how late it is, and
+per organisation of the register."""
 
 import datetime
 from collections import defaultdict
@@ -7,6 +8,7 @@ from django.db import models
 
 from programme.models import Edition
 from registrations.invoicing.models import Invoice
+from registrations.organisations.models import Organisation
 
 from . import reminders
 from .models import ZERO, Payment
@@ -77,6 +79,34 @@ def outstanding(today):
         "total": sum(totals.values(), ZERO),
         "count": sum(row["count"] for row in rows),
     }
+
+
+def outstanding_per_organisation(today):
+    """[{'organisation' (None: orders not linked yet), 'total', 'count', 'oldest_due'}]: what
+    each organisation of the register still owes, most first; one GROUP BY over the owing
+    invoices (an invoice counts for the organisation its order is linked to) and one query
+    for the organisations."""
+    owed = models.F("total_incl_vat") - models.F("amount_paid")
+    rows = list(
+        Invoice.objects.in_state(*OWING, today=today)
+        .with_organisation()
+        .values("organisation_id")
+        .annotate(
+            total=models.Sum(owed, default=ZERO),
+            count=models.Count("pk"),
+            oldest_due=models.Min("due_date"),
+        )
+        .order_by()
+    )
+    organisations = Organisation.objects.in_bulk(
+        [row["organisation_id"] for row in rows if row["organisation_id"] is not None]
+    )
+    for row in rows:
+        row["organisation"] = organisations.get(row.pop("organisation_id"))
+    return sorted(
+        rows,
+        key=lambda row: (row["organisation"] is None, -row["total"], str(row["organisation"])),
+    )
 
 
 def unmatched():

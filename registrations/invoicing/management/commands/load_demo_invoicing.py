@@ -74,6 +74,8 @@ class Command(BaseCommand):
                 invoice_city="Voorbeeldstad",
                 invoice_email="facturen@example.org",
                 po_number="PO-VOORBEELD-1",
+                # An example number: a Dutch buyer without one waits for finance (issue 23).
+                kvk_number="12345678",
                 terms_accepted_at=timezone.now(),
                 privacy_accepted_at=timezone.now(),
             )
