@@ -908,6 +908,8 @@ class OrderOrganisationMixin:
         # unblocks its orders: invoicing can follow here (Order.invoicing_unblocked).
         unblocked = [order for order in held if order.invoicing_unblocked()]
         if unblocked:
+            # Where their editions send invoices by themselves, the held invoices go now.
+            tasks.queue_invoiceable_notices(*unblocked)
             self.message_user(
                 request,
                 "Klaar om te factureren: " + ", ".join(order.reference for order in unblocked),

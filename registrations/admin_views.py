@@ -13,7 +13,7 @@ from programme.models import Edition
 from werkplaats import charts, formats
 from werkplaats.exports import csv_response
 
-from . import statistics
+from . import statistics, tasks
 from .models import Order
 from .organisations.models import Organisation
 
@@ -178,6 +178,8 @@ def link_debtor(order, organisation):
     text = f"{order.reference} gekoppeld aan {organisation}"
     if not unblocked:
         return f"{text}; wacht nog op factuurgegevens: {order.invoicing_blocker()}"
+    # Where the edition sends invoices by themselves, the held invoice goes now.
+    tasks.queue_invoiceable_notices(order)
     return f"{text}; klaar om te factureren"
 
 

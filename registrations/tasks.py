@@ -152,6 +152,15 @@ def queue_confirmation_notices(*registrations):
         import_string(path)(registrations)
 
 
+def queue_invoiceable_notices(*orders):
+    """Orders that nothing holds from invoicing any more (finance linked or corrected their
+    organisation): settings.INVOICEABLE_NOTICES tells invoicing, which sends where the edition
+    says invoices go by themselves. Called by the admin view that unblocked them, in its
+    transaction."""
+    for path in settings.INVOICEABLE_NOTICES:
+        import_string(path)(orders)
+
+
 @task()
 def send_change_emails(change_id):
     """A change on the participant's own page or, for a substitute, on the booker's order

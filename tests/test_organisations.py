@@ -16,11 +16,12 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from programme.models import InvoiceMoment
 from registrations.invoicing import einvoice
 from registrations.invoicing import overview as invoicing_overview
 from registrations.invoicing.documents import ubl_bytes
 from registrations.invoicing.issuing import issue_invoice
-from registrations.invoicing.models import Invoice, InvoiceRefused
+from registrations.invoicing.models import Invoice, InvoiceRefused, OrderInvoicing
 from registrations.models import NO_IDENTIFIER, Order, Registration
 from registrations.organisations.models import Organisation
 from registrations.payments import matching
@@ -495,3 +496,64 @@ def test_a_correction_of_the_organisation_lets_its_held_orders_go(
     assert f"Klaar om te factureren: {order.reference}" in response.content.decode()
     assert not Order.objects.held_for_invoicing().exists()
     assert issue_invoice(order.positions.get()).customer_kvk_number == "12345678"
+
+
+def test_a_held_phone_sign_up_goes_out_by_itself_once_finance_links_the_organisation(
+    client,
+    open_edition,
+    invoicing,
+    finance_user,
+    einvoice_rules,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+):
+    # The issue's "done when": an edition whose invoices leave at confirmation, a wijkagent
+    # on a phone without the KvK number, and finance who links the organisation later.
+    open_edition.invoice_moment = InvoiceMoment.AT_CONFIRMATION
+    open_edition.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        order = wijkagent(client, open_edition)
+    assert not Invoice.objects.exists()
+    held = OrderInvoicing.objects.get(order=order).held_reason
+    assert held == f"{order.reference} wacht op factuurgegevens: {NO_IDENTIFIER}"
+    assert [m for m in mailoutbox if m.subject.startswith("Factuur ")] == []
+
+    police = Organisation.objects.create(
+        name="Politie Midden-Nederland", kvk_number="27370237", invoice_country="NL"
+    )
+    client.force_login(finance_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        linked = client.post(
+            reverse("admin:registrations_order_debtor", args=[order.pk]),
+            {"organisation": police.pk},
+            follow=True,
+        )
+    assert "klaar om te factureren" in linked.content.decode()
+
+    invoice = Invoice.objects.get()
+    assert invoice.order == order and invoice.emailed_at is not None
+    [mail] = [m for m in mailoutbox if m.subject.startswith("Factuur ")]
+    assert mail.to == ["facturen@politie.example.nl"]
+    assert einvoice.counts(einvoice.findings(ubl_bytes(invoice))) == {
+        "si-ubl-2.0": {"fatal": 0, "warning": 0},
+        "en16931": {"fatal": 0, "warning": 0},
+    }
+    assert (
+        '<cbc:EndpointID schemeID="0106">27370237</cbc:EndpointID>' in ubl_bytes(invoice).decode()
+    )
+
+
+def test_a_held_order_of_an_edition_invoiced_by_hand_waits_for_finance_after_linking(
+    client, open_edition, invoicing, finance_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    assert open_edition.invoice_moment == InvoiceMoment.BY_HAND
+    order = wijkagent(client, open_edition)
+    police = Organisation.objects.create(name="Politie Midden-Nederland", kvk_number="27370237")
+    client.force_login(finance_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("admin:registrations_order_debtor", args=[order.pk]),
+            {"organisation": police.pk},
+        )
+    assert not Invoice.objects.exists()
+    assert not Order.objects.held_for_invoicing().exists()

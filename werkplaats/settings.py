@@ -289,6 +289,13 @@ CONFIRMATION_NOTICES = [
     # Invoicing: where the edition sends invoices at confirmation, the order's invoice job.
     "registrations.invoicing.tasks.queue_invoicing_at_confirmation",
 ]
+# The same for an order finance made invoiceable (linked or corrected its organisation, so
+# nothing holds it any more): each gets the orders (registrations.tasks.queue_invoiceable_notices).
+INVOICEABLE_NOTICES = [
+    # Invoicing: where invoices leave at confirmation or their date has come, the order's job.
+    "registrations.invoicing.tasks.queue_invoicing_when_invoiceable",
+]
+
 # What the layers built on sign-up keep of a participant, told by sign-up's model layer inside
 # the transaction that changes the registration (registrations.models), so every path (the
 # participant's page, an admin action, a declined offer, the shell) does it. Data only: none

@@ -2,9 +2,10 @@
 it, and the job that issues and mails an order's invoice (sending.py), queued by the
 confirmation, the date command or finance."""
 
+from django.utils import timezone
 from django_tasks import task
 
-from programme.models import InvoiceMoment
+from programme.models import InvoiceMoment, amsterdam_date
 from registrations.models import Order, Registration
 from werkplaats.queue import all_sent, enqueue_with_transaction, waiting_arguments
 from werkplaats.refusals import refusal_text
@@ -73,4 +74,20 @@ def queue_invoicing_at_confirmation(registrations):
     }
     if orders:
         for order in Order.objects.filter(pk__in=orders).order_by("pk"):
+            queue_order_invoicing(order)
+
+
+def queue_invoicing_when_invoiceable(orders):
+    """Orders that were held (no KvK number or OIN, a PO missing) and now can be invoiced:
+    where their edition sends invoices at confirmation, or by date and the date has come,
+    queue their jobs now rather than waiting for the next confirmation or the date command."""
+    today = amsterdam_date(timezone.now())
+    for order in orders:
+        edition = order.edition
+        by_itself = edition.invoice_moment == InvoiceMoment.AT_CONFIRMATION or (
+            edition.invoice_moment == InvoiceMoment.ON_DATE
+            and edition.invoice_on is not None
+            and edition.invoice_on <= today
+        )
+        if by_itself and sending.to_invoice(order).exists():
             queue_order_invoicing(order)
