@@ -24,7 +24,7 @@ from registrations.intake.models import Intake
 from registrations.invoicing import jobs
 from registrations.invoicing.admin_views import CorrectionForm
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
-from registrations.invoicing.models import BulkJob, Invoice, InvoiceDocument
+from registrations.invoicing.models import BulkJob, Invoice, InvoiceDocument, OrderInvoicing
 from registrations.messages.models import Material, Message
 from registrations.models import Registration, RetentionRecord, WaitingListOffer
 from registrations.organisations.models import Organisation
@@ -719,6 +719,9 @@ ACTIONS = {
     },
     "registrations_order": {
         "link_debtors": {FINANCIEN},
+        "issue_and_send_orders": {FINANCIEN},
+        "resend_order_invoices": {FINANCIEN},
+        "set_pays_after": {FINANCIEN},
     },
 }
 
@@ -804,6 +807,23 @@ def _prepare(action, changelist, world, mailoutbox):
             return [slot], {}, lambda: _refreshed(slot, "registration_id")
         return [slot], {"post": "yes"}, lambda: CoachSlot.objects.filter(pk=slot.pk).exists()
     if changelist == "registrations_order":
+        if action == "issue_and_send_orders":
+            order = make_registration(edition, email="nieuw@example.nl").order
+            return [order], {"apply": "1"}, lambda: Invoice.objects.filter(order=order).count()
+        if action == "resend_order_invoices":
+            invoice = world["rows"]["invoicing.invoice"]
+            return (
+                [invoice.order],
+                {"apply": "1"},
+                lambda: (_refreshed(invoice, "emailed_at"), len(mailoutbox)),
+            )
+        if action == "set_pays_after":
+            order = world["registration"].order
+            return (
+                [order],
+                {"apply": "1", "pays_after": _today()},
+                lambda: list(OrderInvoicing.objects.filter(order=order).values("pays_after")),
+            )
         order = world["registration"].order
         return [order], {}, lambda: _refreshed(order, "debtor_id")
     if changelist == "payments_payment":
