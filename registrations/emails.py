@@ -70,25 +70,28 @@ def send_waiting_list_offer(offer):
     return sent
 
 
-def _order_context(order):
+def _order_context(order, positions=None):
+    """`positions`: the order's registrations in order, when the caller read them already."""
     return {
         "order": order,
         "edition": order.edition,
-        "positions": list(order.positions.order_by("pk")),
+        "positions": list(order.positions.order_by("pk")) if positions is None else positions,
     }
 
 
-def send_order_overview(order):
+def send_order_overview(order, positions=None):
     """For whoever signed up colleagues: every participant and their status, and what the
     order costs excl. and incl. btw (what a purchase order needs), in one mail."""
-    context = {**_order_context(order), "totals": order.totals()}
+    context = {**_order_context(order, positions), "totals": order.totals()}
     message = render_message("order_overview", context, [order.email])
     return send_logged(message, order.reference, "order overview")
 
 
-def notify_staff_of_order(order):
+def notify_staff_of_order(order, positions=None):
     message = render_message(
-        "staff_new_registration", _order_context(order), [settings.STAFF_NOTIFICATION_EMAIL]
+        "staff_new_registration",
+        _order_context(order, positions),
+        [settings.STAFF_NOTIFICATION_EMAIL],
     )
     return send_logged(message, order.reference, "staff notification")
 

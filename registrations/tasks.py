@@ -34,8 +34,8 @@ def send_order_emails(order_id):
         for registration in positions
     }
     if [registration.email.lower() for registration in positions] != [order.email.lower()]:
-        sent["order_overview"] = emails.send_order_overview(order)
-    sent["staff_notification"] = emails.notify_staff_of_order(order)
+        sent["order_overview"] = emails.send_order_overview(order, positions)
+    sent["staff_notification"] = emails.notify_staff_of_order(order, positions)
     return all_sent(order.reference, sent)
 
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from programme.models import InvoiceMoment, amsterdam_date
+from registrations.history.models import OrderLogEntry
 from registrations.invoicing import jobs, sending, tasks
 from registrations.invoicing.models import BulkJob, Invoice, OrderInvoicing
 from registrations.models import Registration
@@ -430,6 +431,10 @@ def test_an_order_paying_after_a_date_gets_no_reminders_until_that_date(femke, i
     assert f"betaalt na {formats.day(until)}" in page.content.decode()
     page = femke.get(reverse("admin:registrations_order_change", args=[invoice.order_id]))
     assert f"Betaalt na {formats.day(until)}: tot dan geen herinneringen" in page.content.decode()
+    # A step of the order's history, with who set it.
+    assert registration.order.log.filter(
+        kind=OrderLogEntry.Kind.HOLD_SET, text__contains=formats.day(until), by="femke"
+    ).exists()
 
     after = until + datetime.timedelta(days=1)
     assert [i.pk for i, _level in reminders.due(today=after)] == [invoice.pk]

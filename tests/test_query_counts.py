@@ -70,8 +70,10 @@ def test_sign_up_post_queries(client, edition, django_assert_max_num_queries):
     # windows); edition, who is signed up already, lock, counts, the order and its
     # registration, then (mail sent in the request) the task reads them and stamps the
     # confirmation; plus the savepoints around them. The mail reads the practical contact
-    # and (in each part) the issuer's payment term. Without a KvK number (issue 23: a sign-up
-    # without one costs no more than a sign-up did before the organisation register).
+    # and (in each part) the issuer's payment term; the order's history gets its first entry
+    # (one insert), and the mails share the participants the task read (one select less).
+    # Without a KvK number (issue 23: a sign-up without one costs no more than a sign-up did
+    # before the organisation register and the history: 20).
     with django_assert_max_num_queries(20):
         response = client.post(
             reverse("registrations:register", args=[edition.slug]), sign_up_data(kvk_number="")

@@ -610,7 +610,7 @@ class InvoicingOrderMixin:
         day = form.cleaned_data["pays_after"]
 
         def step(order):
-            OrderInvoicing.objects.update_or_create(order=order, defaults={"pays_after": day})
+            OrderInvoicing.set_pays_after(order, day, by=request.user)
             if day is None:
                 return f"{order.reference} betaalt weer binnen de termijn"
             return f"{order.reference} betaalt na {formats.day(day)}"

@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -24,6 +24,7 @@ from stdnum import iban
 from stdnum.nl import btw
 
 from programme.models import amsterdam_date
+from registrations.history.models import OrderLogEntry, record
 from registrations.models import (
     AGREED_PRICE_FIELDS,
     INVOICE_DETAIL_FIELDS,
@@ -803,3 +804,21 @@ class OrderInvoicing(models.Model):
 
     def __str__(self):
         return f"{self.order.reference}: {self.held_reason or 'in orde'}"
+
+    @classmethod
+    def set_pays_after(cls, order, day, by=None):
+        """The order pays after `day` (None: within the payment term again); a step of its
+        history, as finance's hold of one invoice is."""
+        with transaction.atomic():
+            cls.objects.update_or_create(order=order, defaults={"pays_after": day})
+            if day is None:
+                record(
+                    order, OrderLogEntry.Kind.HOLD_LIFTED, "betaalt weer binnen de termijn", by=by
+                )
+            else:
+                record(
+                    order,
+                    OrderLogEntry.Kind.HOLD_SET,
+                    f"betaalt na {formats.day(day)}: tot dan geen herinneringen",
+                    by=by,
+                )
