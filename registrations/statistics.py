@@ -51,7 +51,8 @@ DEFINITIONS = {
     "returning": (
         "Organisaties met minstens één bevestigde deelnemer. Terugkerend: de organisatie had "
         "ook een bevestigde deelnemer bij een eerdere editie (namen vergeleken zonder "
-        "hoofdletters en extra spaties); anders nieuw."
+        "hoofdletters en extra spaties, of dezelfde organisatie in het register van Financiën); "
+        "anders nieuw."
     ),
     "waiting": (
         "Inschrijvingen die op de wachtlijst stonden, en wat ervan werd: bevestigd (kreeg een "
@@ -141,15 +142,43 @@ def _top_organisations(names):
     return shown, order
 
 
+def organisation_keys(name, debtor_id=None, debtor_name=""):
+    """What an organisation is known by across editions: its name as typed, and, once finance
+    linked the order to the organisation register, that organisation (and its name there),
+    however the name was typed this time."""
+    keys = {organisation_key(name)}
+    if debtor_id is not None:
+        keys |= {f"register:{debtor_id}", organisation_key(debtor_name)}
+    return keys
+
+
 def earlier_organisations(edition):
-    """The organisation keys with a confirmed participant in an edition before `edition`."""
-    names = (
+    """The keys (organisation_keys) of the organisations with a confirmed participant in an
+    edition before `edition`."""
+    rows = (
         Registration.objects.confirmed()
         .filter(edition__start_date__lt=edition.start_date)
-        .values_list("organisation", flat=True)
+        .values_list("organisation", "order__debtor_id", "order__debtor__name")
         .distinct()
     )
-    return {organisation_key(name) for name in names}
+    return set().union(*(organisation_keys(*row) for row in rows))
+
+
+def returning_count(confirmed, earlier):
+    """(organisations, returning ones) among `confirmed` rows: one organisation per register
+    entry where the order is linked, else per name."""
+    present = {}
+    for row in confirmed:
+        keys = organisation_keys(
+            row["organisation"], row["order__debtor_id"], row["order__debtor__name"]
+        )
+        identity = (
+            f"register:{row['order__debtor_id']}"
+            if row["order__debtor_id"] is not None
+            else organisation_key(row["organisation"])
+        )
+        present.setdefault(identity, set()).update(keys)
+    return len(present), sum(1 for keys in present.values() if keys & earlier)
 
 
 def confirmed_with_diet(editions):
@@ -190,13 +219,13 @@ def edition_figures(edition):
             "order__kvk_number",
             "order__oin",
             "order__peppol_id",
+            "order__debtor_id",
+            "order__debtor__name",
         )
     )
     confirmed = [row for row in rows if row["status"] == Registration.Status.CONFIRMED]
     organisations, order = _top_organisations(row["organisation"] for row in confirmed)
-    earlier = earlier_organisations(edition)
-    present = {organisation_key(row["organisation"]) for row in confirmed}
-    returning = len(present & earlier)
+    present, returning = returning_count(confirmed, earlier_organisations(edition))
     waited = [row for row in rows if row["waiting_since"] is not None]
     statuses = Counter(row["status"] for row in waited)
     diets = confirmed_with_diet([edition])[edition.pk]
@@ -230,7 +259,7 @@ def edition_figures(edition):
             DEFINITIONS["returning"],
             "organisaties",
             ["nieuw", "terugkerend"],
-            [len(present) - returning, returning],
+            [present - returning, returning],
         ),
         Figure(
             "waiting",
@@ -334,11 +363,13 @@ def across_editions():
             overnight=Count("pk", filter=confirmed & Q(overnight_stay=True)),
         )
     }
-    organisations = defaultdict(set)
-    for edition_id, name in (
-        Registration.objects.confirmed().values_list("edition", "organisation").distinct()
+    organisations = defaultdict(list)
+    for row in (
+        Registration.objects.confirmed()
+        .values("edition", "organisation", "order__debtor_id", "order__debtor__name")
+        .distinct()
     ):
-        organisations[edition_id].add(organisation_key(name))
+        organisations[row["edition"]].append(row)
     diets = confirmed_with_diet(editions)
     rows, earlier = [], set()
     # Editions on one start date are not each other's "earlier".
@@ -346,7 +377,7 @@ def across_editions():
         same_day = list(same_day)
         for edition in same_day:
             count = counts.get(edition.pk, {})
-            present = organisations[edition.pk]
+            present, returning = returning_count(organisations[edition.pk], earlier)
             rows.append(
                 EditionRow(
                     edition,
@@ -354,15 +385,18 @@ def across_editions():
                     count.get("waited", 0),
                     count.get("waited_then_confirmed", 0),
                     count.get("cancelled", 0),
-                    len(present),
-                    len(present - earlier),
-                    len(present & earlier),
+                    present,
+                    present - returning,
+                    returning,
                     count.get("overnight", 0),
                     diets[edition.pk],
                 )
             )
         for edition in same_day:
-            earlier |= organisations[edition.pk]
+            for row in organisations[edition.pk]:
+                earlier |= organisation_keys(
+                    row["organisation"], row["order__debtor_id"], row["order__debtor__name"]
+                )
     totals = Registration.objects.confirmed().aggregate(
         **_count_per_choice("sector", Registration.Sector.choices),
         **_count_per_choice("role", Registration.Role.choices),

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from registrations import retention, statistics
 from registrations.models import Registration, RetentionRecord
+from registrations.organisations.models import Organisation
 from tests.conftest import make_edition, make_registration
 
 START = datetime.date(2027, 3, 8)  # the edition runs 8 to 10 March 2027
@@ -320,3 +321,25 @@ def test_the_statistics_queries_do_not_grow_with_the_registrations(client, world
 
     assert [_queries(client, url) for url in pages] == few
     assert max(few) <= 12
+
+
+def test_an_organisation_in_finances_register_returns_however_its_name_was_typed(db):
+    # Typed "Gem. Utrecht" at one edition and "Gemeente Utrecht (wijkteam)" at the next: by
+    # name two organisations, by the register the orders are linked to one, and it returns.
+    utrecht = Organisation.objects.create(name="Gemeente Utrecht", oin="00000001002220647000")
+    earlier = make_edition(start_date=datetime.date.today() + datetime.timedelta(days=100))
+    later = make_edition(start_date=datetime.date.today() + datetime.timedelta(days=300))
+    first = make_registration(earlier, organisation="Gem. Utrecht", email="a@utrecht.example.nl")
+    second = make_registration(
+        later, organisation="Gemeente Utrecht (wijkteam)", email="b@utrecht.example.nl"
+    )
+    make_registration(later, organisation="Gem. Zeist", email="c@zeist.example.nl")
+    assert figures_of(later)["returning"] == [("nieuw", 2), ("terugkerend", 0)]
+
+    first.order.link_debtor(utrecht)
+    second.order.link_debtor(utrecht)
+
+    assert figures_of(later)["returning"] == [("nieuw", 1), ("terugkerend", 1)]
+    rows, _figures = statistics.across_editions()
+    [row] = [row for row in rows if row.edition == later]
+    assert (row.organisations, row.new_organisations, row.returning_organisations) == (2, 1, 1)
