@@ -3,6 +3,9 @@ booked, changed and cancelled on the personal page until the day before, freed b
 cancellation; staff assign, move and free; a coach sees only their own schedule."""
 
 import datetime
+import email
+import email.policy
+import time
 
 import pytest
 import time_machine
@@ -315,3 +318,30 @@ def test_staff_read_a_coachs_schedule_with_the_cases_as_a_csv(staff_client, edit
     lines = csv.content.decode("utf-8-sig").splitlines()
     assert lines[1].startswith("maandag 8 maart 2027, 14:00–14:45 uur, Zaal 2;Fatima El Amrani;")
     assert "Kanaleneiland" in lines[1]
+
+
+def test_the_booking_mail_with_its_ics_survives_a_real_smtp_round_trip(
+    client, edition, coach, smtp_server, settings
+):
+    controller, inbox = smtp_server
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = controller.hostname, controller.port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    slot = make_slot(edition, coach)
+    registration = person(edition)
+    with time_machine.travel(BEFORE):
+        client.post(reverse("coaching:book", args=[registration.token]), {"slot": slot.pk})
+
+    deadline = time.monotonic() + 5
+    while not inbox.envelopes and time.monotonic() < deadline:
+        time.sleep(0.01)
+    [envelope] = inbox.envelopes
+    assert envelope.rcpt_tos == [registration.email]
+    mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "Marieke Smit" in text and "14:00–14:45" in text
+    [ics] = [part for part in mail.iter_attachments() if part.get_filename() == "coachgesprek.ics"]
+    event = Calendar.from_ical(ics.get_payload(decode=True)).walk("VEVENT")[0]
+    assert event.decoded("dtstart") == at(START, 14)
+    assert "Zaal 2" in str(event.get("location"))

@@ -585,3 +585,31 @@ def test_two_staff_sending_the_same_message_at_once_send_it_once(postgres, setti
     assert sorted(outcomes) == ["refused"] * 5 + ["sent"]
     assert Recipient.objects.count() == 5
     assert DBTaskResult.objects.count() == 5
+
+
+def test_the_practical_information_names_each_persons_coach_slot_and_case(
+    smtp_server, settings, edition, people
+):
+    controller, inbox = smtp_server
+    smtp(settings, controller)
+    coach = Coach.objects.create(name="Marieke Smit")
+    CoachSlot.objects.create(
+        edition=edition,
+        coach=coach,
+        day=edition.start_date,
+        start=datetime.time(14, 0),
+        end=datetime.time(14, 45),
+        room="Zaal 2",
+        registration=people["fatima"],
+    )
+    practical(edition, body="Beste {voornaam}. Je coachgesprek: {coachgesprek}. Je casus: {casus}.")
+    with time_machine.travel(at(edition.start_date - datetime.timedelta(days=1)), tick=False):
+        run_job()
+    mails = {
+        envelope.rcpt_tos[0]: mail.get_body(preferencelist=("plain",)).get_content()
+        for envelope, mail in zip(inbox.envelopes, received(inbox, 2), strict=True)
+    }
+    assert "Je coachgesprek: " in mails["fatima@example.nl"]
+    assert "14:00–14:45 uur, Zaal 2, met Marieke Smit" in mails["fatima@example.nl"]
+    assert "Je casus: nog niet ingevuld." in mails["fatima@example.nl"]
+    assert "Je coachgesprek: nog geen coachgesprek geboekt." in mails["pieter@example.nl"]
