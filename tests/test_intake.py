@@ -2,8 +2,11 @@
 the deadline, one reminder, read by staff (page, PDF, CSV) and by nobody else, erased on time."""
 
 import datetime
+import email
+import email.policy
 import io
 import re
+import time
 
 import pytest
 import time_machine
@@ -268,3 +271,28 @@ def test_staff_change_the_questions_and_the_page_asks_them(client, staff_member,
     with time_machine.travel(at(START - datetime.timedelta(days=20))):
         page = client.get(registration.get_absolute_url()).content.decode()
     assert "Wat neem je mee terug?" in page and "Je vraag aan de werkplaats" not in page
+
+
+def test_the_case_reminder_survives_a_real_smtp_round_trip(
+    edition, smtp_server, settings, django_capture_on_commit_callbacks
+):
+    controller, inbox = smtp_server
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = controller.hostname, controller.port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    silent = person(edition, email="stil@example.nl")
+    with time_machine.travel(at(START - datetime.timedelta(days=10))):
+        with django_capture_on_commit_callbacks(execute=True):
+            run("send_case_reminders")
+    deadline = time.monotonic() + 5
+    while not inbox.envelopes and time.monotonic() < deadline:
+        time.sleep(0.01)
+    [envelope] = inbox.envelopes
+    assert envelope.rcpt_tos == ["stil@example.nl"]
+    mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert "je eigen casus" in mail["Subject"]
+    assert (
+        f"{silent.get_absolute_url()}#casus"
+        in mail.get_body(preferencelist=("plain",)).get_content()
+    )
