@@ -16,6 +16,8 @@ from django.utils import timezone
 from programme.models import amsterdam_date
 from registrations import overview as signup
 from registrations.attendance.models import Attendance
+from registrations.coaching.models import Coach, CoachSlot
+from registrations.intake.models import Intake, save_answers
 from registrations.invoicing import overview as invoicing_overview
 from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.invoicing.models import Invoice, InvoiceLine
@@ -355,3 +357,34 @@ def test_an_edition_numbered_in_the_thousands_is_found_by_its_number(client, sta
     assert 'data-edition="1234"' in html
     assert 'id="edition-1234-title"' in html
     assert figure(html, edition, "confirmed").startswith("1")
+
+
+def test_staff_see_who_has_no_coach_conversation_or_case_yet_and_finance_not(
+    client, staff_member, finance_user, world
+):
+    edition = world["edition"]
+    fatima, pieter, _third = world["people"]
+    coach = Coach.objects.create(name="Marieke Smit")
+    CoachSlot.objects.create(
+        edition=edition,
+        coach=coach,
+        day=edition.start_date,
+        start=datetime.time(14, 0),
+        end=datetime.time(14, 45),
+        registration=fatima,
+    )
+    intake = Intake.objects.for_edition(edition)
+    save_answers(pieter, [(intake.questions.first(), "Een buurt waar niemand elkaar kent.")])
+
+    client.force_login(staff_member)
+    html = client.get(INDEX).content.decode()
+    assert figure(html, edition, "without_slot") == "2 van 3"
+    assert figure(html, edition, "without_case") == "2 van 3"
+    assert reverse("admin:coaching_coachslot_without_slot", args=[edition.pk]) in html
+    assert reverse("admin:intake_intake_cases", args=[intake.pk]) in html
+
+    client.force_login(finance_user)
+    html = client.get(INDEX).content.decode()
+    block = re.search(rf'data-edition="{edition.pk}"(.*?)</dl>', html, re.DOTALL)[1]
+    assert 'data-figure="confirmed"' in block
+    assert "without_slot" not in block and "without_case" not in block

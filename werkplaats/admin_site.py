@@ -17,6 +17,8 @@ from django.utils import timezone
 from programme.models import amsterdam_date
 from registrations import overview as signup
 from registrations.attendance import overview as attendance
+from registrations.coaching import overview as coaching
+from registrations.intake import overview as intake
 from registrations.invoicing import overview as invoicing
 from registrations.payments import overview as payments
 
@@ -46,6 +48,18 @@ def overview(user, today, now):
     for edition in editions:
         first = edition.first_offer_expires
         edition.first_offer_expires_text = formats.moment(first) if first else ""
+    # Preparing the days: who has no coach conversation or case yet (staff's, and only
+    # for those who may read them).
+    if editions and user.has_perm("coaching.view_coachslot"):
+        without_slot = coaching.without_slot(editions)
+        for edition in editions:
+            edition.without_slot = without_slot.get(edition.pk)
+    if editions and user.has_perm("intake.view_answer"):
+        counts = intake.without_case_per_edition(editions)
+        pages = intake.intakes(editions)
+        for edition in editions:
+            edition.without_case = counts.get(edition.pk)
+            edition.intake_pk = pages.get(edition.pk)
     context = {"editions": editions, "today": today, "worklists": worklists(user, today, now)}
     if user.has_perm("invoicing.issue_invoice"):
         context["held"] = held_orders()
