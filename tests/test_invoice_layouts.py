@@ -1,0 +1,59 @@
+"""Invoice layouts: an issued layout never changes its bytes (each invoice is restored with the
+layout it records), and what the current layout says."""
+
+import datetime
+import hashlib
+from decimal import Decimal
+
+import pytest
+
+from registrations.invoicing import pdf
+from registrations.invoicing.issuing import credit_invoice, issue_invoice
+from tests.conftest import make_registration
+
+AT = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
+# Stands in for the e-invoice: what is embedded, and under which name, is the layout's part.
+EINVOICE = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"/>'
+)
+# SHA-256 of the PDFs of an invoice, its credit note and an invoice of two pages in layouts 1
+# and 2, without and with an embedded e-invoice, as rendered before layout 3 (commit 0116dee).
+FROZEN_SHA256 = {
+    (1, "2022-0001", False): "450fa68249940076234ffa13cdb8c76e7c51126953df2d043c154275aa2983e5",
+    (1, "2022-0001", True): "22202f87f313f009d88f659a64839e3a8444711faca277f35b999a0b9365d317",
+    (2, "2022-0001", False): "e52323b3e92ed14e1788a1fc9f4d85e22957f1eba8508d6f506221d90b511d39",
+    (2, "2022-0001", True): "d69b5aa7a53a3e120566122d5741999089184ee8772869cc89f9bf74fa12794c",
+    (1, "2022-0002", False): "7e9e102ab14fb0791525fd117966ec16a2e02370136741e551c9572b12fcf90c",
+    (1, "2022-0002", True): "9a493ce3e6f6dcd9e96b8ca4ae6e0cdbe86a7497f76325430e4c9b6eb2c17552",
+    (2, "2022-0002", False): "68b80200ffb1839dff4063d8e93ab1eeb5bd768aea2972bb33218af0099a2da0",
+    (2, "2022-0002", True): "e126b354d816351f9ba1fe7ab149739d13bf68390bef57a4e58032dafc01ed0d",
+    (1, "2022-0003", False): "4ab159256828651de826018fe800ca1357ae99d854a11dab1dac9e31604188c3",
+    (1, "2022-0003", True): "837790d581f74e0f1da331a16f263a4c4a9b8379cf0c46bd3ea431f7f451fef8",
+    (2, "2022-0003", False): "9646ea2d323099be0fb27c4de97b648359cfdcfdf1bd3945c8b4787702561908",
+    (2, "2022-0003", True): "8d429fa8ee637f2fca45c66137dece31cbe4d06a1558977fdbd527248cbae13d",
+}
+
+
+@pytest.fixture
+def three_invoices(invoicing, edition_2022):
+    """An invoice, its credit note three days later, and an invoice of 40 lines (two pages)."""
+    registration = make_registration(
+        edition_2022, vat_id="NL002220000B01", po_number="PO-2022-0042"
+    )
+    invoice = issue_invoice(registration, at=AT)
+    credit = credit_invoice(invoice, at=AT + datetime.timedelta(days=3))
+    lines = [(f"Maaltijd dag {day}", 1, Decimal("33.35"), Decimal("9")) for day in range(1, 41)]
+    long = issue_invoice(make_registration(edition_2022), at=AT, lines=lines)
+    return [invoice, credit, long]
+
+
+def test_layouts_1_and_2_render_the_bytes_they_always_did(three_invoices):
+    rendered = {}
+    for invoice in three_invoices:
+        for layout in (1, 2):
+            invoice.layout = layout  # in memory only: the row is frozen
+            for embedded in (False, True):
+                content = pdf.render_invoice(invoice, einvoice=EINVOICE if embedded else None)
+                rendered[layout, invoice.number, embedded] = hashlib.sha256(content).hexdigest()
+    assert rendered == FROZEN_SHA256
