@@ -9,6 +9,21 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # Access log to stdout, errors to stderr: the container platform collects both.
 accesslog = "-"
 errorlog = "-"
-# Load the app before forking: workers share the imported code (WeasyPrint is imported lazily).
+# Load the app before forking: workers share the imported code. WeasyPrint is imported by
+# each worker as it starts (post_fork, below), not by the master.
 preload_app = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_fork(server, worker):
+    """Make each worker ready to render invoices before it takes a request: WeasyPrint, the
+    fonts, the current layout's stylesheets and template (registrations.invoicing.pdf.warm_up).
+    Without it the first invoice a new worker issues takes most of a second longer (after a
+    deploy, a restart by max_requests, or on a second server). In the worker, not the master:
+    fontconfig and Pango state is not made to be shared across a fork. Tests and management
+    commands do not start gunicorn, so they do not pay for it.
+    """
+    # Imported here: gunicorn reads this file before Django is set up.
+    from registrations.invoicing.pdf import warm_up
+
+    warm_up()
