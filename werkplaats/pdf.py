@@ -116,7 +116,9 @@ def _parsed(stylesheet):
     key = (css_path, css_path.stat().st_mtime_ns)
     parsed = _cache["sheets"].get(stylesheet)
     if parsed is None or parsed[0] != key:
-        sheet = CSS(url=css_path.as_uri(), font_config=_cache["fonts"], url_fetcher=_cache["fetcher"])
+        sheet = CSS(
+            url=css_path.as_uri(), font_config=_cache["fonts"], url_fetcher=_cache["fetcher"]
+        )
         parsed = (key, sheet)
         _cache["sheets"][stylesheet] = parsed
     return parsed[1]

@@ -19,7 +19,6 @@ from werkplaats import formats, pdf
 from .models import Invoice, InvoiceLine, vat_breakdown
 
 
-
 class Layout(NamedTuple):
     template: str
     stylesheet: str
