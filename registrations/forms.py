@@ -4,11 +4,14 @@ from functools import cache
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout
+from crispy_forms.utils import render_crispy_form
 from django import forms
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.choices import BaseChoiceIterator
 from django.utils.functional import cached_property
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from stdnum import exceptions as stdnum_exceptions
 from stdnum.eu import vat as eu_vat
 from stdnum.nl import postcode as nl_postcode
@@ -179,9 +182,35 @@ class ListedChoices(BaseChoiceIterator):
 
     def __init__(self, choices):
         self.choices = list(choices)
+        self.values = {str(value) for value, _ in self.choices}
 
     def __iter__(self):
         return iter(self.choices)
+
+
+class Select(forms.Select):
+    """A select of listed choices (ListedChoices) whose HTML is rendered once per name,
+    selected value, attributes and language, and then reused: Django renders each of ~250
+    countries through two templates, most of the time of showing the sign-up form.
+    Named Select because crispy gives a field the CSS class of its widget's class name.
+
+    Only a value among the choices is kept, so what a visitor posts cannot grow the store;
+    anything else is rendered as Django always does. The HTML is the same either way.
+    """
+
+    rendered = {}
+
+    def render(self, name, value, attrs=None, renderer=None):
+        values = tuple(self.format_value(value))
+        if not set(values) <= getattr(self.choices, "values", set()):
+            return super().render(name, value, attrs, renderer)
+        final_attrs = self.build_attrs(self.attrs, attrs)
+        # The renderer is the form's, one per process (a form could name another).
+        key = (name, values, tuple(sorted(final_attrs.items())), get_language(), renderer)
+        html = self.rendered.get(key)
+        if html is None:
+            html = self.rendered[key] = super().render(name, value, attrs, renderer)
+        return html
 
 
 @cache
@@ -247,7 +276,7 @@ class OrderForm(forms.ModelForm):
             "invoice_street": forms.TextInput(attrs={"autocomplete": "address-line1"}),
             "invoice_postcode": forms.TextInput(attrs={"autocomplete": "postal-code"}),
             "invoice_city": forms.TextInput(attrs={"autocomplete": "address-level2"}),
-            "invoice_country": forms.Select(attrs={"autocomplete": "country"}),
+            "invoice_country": Select(attrs={"autocomplete": "country"}),
         }
 
     def __init__(self, *args, edition, short=None, **kwargs):
@@ -380,6 +409,8 @@ class SignUpForm:
     def __init__(self, data=None, *, edition):
         self.edition = edition
         self.data = data
+        # Shown for the first time: not posted, nor shown again with a colleague more or less.
+        self.is_empty = data is None
         self.you = ParticipantForm(data)
         self.order_form = OrderForm(data, edition=edition)
         # A form page from before colleagues existed posts no management form: no colleagues.
@@ -393,6 +424,7 @@ class SignUpForm:
     def rearranged(cls, data, *, edition):
         """The form as posted, unbound (no errors shown), with a colleague added or removed."""
         form = cls(edition=edition)
+        form.is_empty = False
         names = set(form.you.fields) | set(form.order_form.fields)
         for inner in (form.you, form.order_form):
             inner.initial.update({name: data.get(name) for name in names if name in data})
@@ -554,6 +586,31 @@ class SignUpForm:
         return any(
             self.order_form.has_error(name) for name in ("invoice_attention", "vat_id", "peppol_id")
         )
+
+    # The HTML of the empty form as crispy renders it, per part, edition and language:
+    # {(part, edition pk, language): (what it depends on, HTML with a placeholder key)}.
+    _empty_html = {}
+    KEY_PLACEHOLDER = "submission-key-placeholder"
+
+    def _rendered_once(self, part, form, depends_on):
+        """`form` rendered by crispy once and kept: crispy renders each field through several
+        templates, most of the time of a form page. Only for the empty form, whose HTML is
+        the same for everyone but the submission key, which is put in each time."""
+        key = self.order_form.initial["submission_key"]
+        slot = (part, self.edition.pk, get_language())
+        kept = self._empty_html.get(slot)
+        if kept is None or kept[0] != depends_on:
+            context = {"edition": self.edition, "more_invoice_errors": False}
+            html = render_crispy_form(form, context=context).replace(key, self.KEY_PLACEHOLDER)
+            kept = self._empty_html[slot] = (depends_on, html)
+        return mark_safe(kept[1].replace(self.KEY_PLACEHOLDER, key))
+
+    def participant_html(self):
+        return self._rendered_once("participant", self.you, None)
+
+    def order_html(self):
+        # The terms are the edition's only text in the invoice part.
+        return self._rendered_once("order", self.order_form, self.edition.terms)
 
 
 def _count(value):
