@@ -21,9 +21,13 @@ def post_fork(server, worker):
     Without it the first invoice a new worker issues takes most of a second longer (after a
     deploy, a restart by max_requests, or on a second server). In the worker, not the master:
     fontconfig and Pango state is not made to be shared across a fork. Tests and management
-    commands do not start gunicorn, so they do not pay for it.
+    commands do not start gunicorn, so they do not pay for it. Only for this project's
+    application, loaded before the fork (preload_app): bench/ceiling.py runs with this file too.
     """
     # Imported here: gunicorn reads this file before Django is set up.
-    from registrations.invoicing.pdf import warm_up
+    from django.apps import apps
 
-    warm_up()
+    if apps.ready and apps.is_installed("registrations.invoicing"):
+        from registrations.invoicing.pdf import warm_up
+
+        warm_up()
