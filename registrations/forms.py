@@ -608,6 +608,14 @@ class SignUpForm:
     def participant_html(self):
         return self._rendered_once("participant", self.you, None)
 
+    def management_html(self):
+        """The colleagues' management form of the empty form (no colleagues): the same for
+        every edition, so kept per language."""
+        slot = ("management", None, get_language())
+        if slot not in self._empty_html:
+            self._empty_html[slot] = (None, str(self.colleagues.management_form))
+        return mark_safe(self._empty_html[slot][1])
+
     def order_html(self):
         # The terms are the edition's only text in the invoice part.
         return self._rendered_once("order", self.order_form, self.edition.terms)
