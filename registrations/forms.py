@@ -199,6 +199,8 @@ class Select(forms.Select):
     """
 
     rendered = {}
+    # At most this many kept (~15 kB each): the common countries, with and without an error.
+    KEEP = 64
 
     def render(self, name, value, attrs=None, renderer=None):
         values = tuple(self.format_value(value))
@@ -209,6 +211,8 @@ class Select(forms.Select):
         key = (name, values, tuple(sorted(final_attrs.items())), get_language(), renderer)
         html = self.rendered.get(key)
         if html is None:
+            if len(self.rendered) >= self.KEEP:
+                self.rendered.clear()
             html = self.rendered[key] = super().render(name, value, attrs, renderer)
         return html
 

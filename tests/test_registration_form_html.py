@@ -12,6 +12,7 @@ import time_machine
 from django.urls import reverse
 
 from programme.models import Edition
+from registrations.forms import Select
 from tests.conftest import make_edition, sign_up_data, submission_key_from
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -80,3 +81,14 @@ def test_the_empty_form_shows_the_editions_terms_as_they_are_now(client, form_ur
         html = client.get(form_url).content.decode()
     assert "Nieuwe voorwaarden." in html
     assert "Annuleren kan kosteloos" not in html
+
+
+def test_a_posted_country_outside_the_list_is_shown_but_not_kept(client, form_url):
+    Select.rendered.clear()
+    with time_machine.travel(AT, tick=False):
+        client.get(form_url)
+        response = client.post(form_url, sign_up_data(invoice_country="XX"))
+    assert response.status_code == 200
+    assert 'name="invoice_country"' in response.content.decode()
+    assert [key for key in Select.rendered if key[1] != ("NL",)] == []
+    assert len(Select.rendered) == 1
