@@ -217,6 +217,11 @@ class Select(forms.Select):
         return html
 
 
+def new_submission_key():
+    """Made fresh for every form page: tells a double-clicked submit from a second sign-up."""
+    return secrets.token_urlsafe(24)
+
+
 @cache
 def country_choices():
     """The invoice country's choices, listed once per process: django-countries sorts and
@@ -295,7 +300,7 @@ class OrderForm(forms.ModelForm):
             del self.fields["accept_terms"]
         self.fields["website"].widget.attrs.update({"tabindex": "-1", "autocomplete": "off"})
         if not self.is_bound:
-            self.initial["submission_key"] = secrets.token_urlsafe(24)
+            self.initial["submission_key"] = new_submission_key()
 
     @cached_property
     def helper(self):
@@ -415,14 +420,22 @@ class SignUpForm:
         self.data = data
         # Shown for the first time: not posted, nor shown again with a colleague more or less.
         self.is_empty = data is None
-        self.you = ParticipantForm(data)
-        self.order_form = OrderForm(data, edition=edition)
         # A form page from before colleagues existed posts no management form: no colleagues.
         has_colleagues = data is not None and f"{self.PREFIX}-TOTAL_FORMS" in data
         self.colleagues = ColleagueFormSet(data if has_colleagues else None, prefix=self.PREFIX)
         self.short = None
         # The order this same form page already stored (a double-clicked submit), if any.
         self.earlier = None
+
+    # Built when first used: the empty form shows HTML kept from an earlier visitor
+    # (_rendered_once), and then needs neither.
+    @cached_property
+    def you(self):
+        return ParticipantForm(self.data)
+
+    @cached_property
+    def order_form(self):
+        return OrderForm(self.data, edition=self.edition)
 
     @classmethod
     def rearranged(cls, data, *, edition):
@@ -566,6 +579,8 @@ class SignUpForm:
 
     def error_items(self):
         """(field id, text) for the error summary at the top, in the order of the page."""
+        if self.is_empty:
+            return []
         items = [(None, error) for error in self.order_form.non_field_errors()]
         forms_in_order = [self.you, *self._colleague_forms_for_errors(), self.order_form]
         for form in forms_in_order:
@@ -596,21 +611,27 @@ class SignUpForm:
     _empty_html = {}
     KEY_PLACEHOLDER = "submission-key-placeholder"
 
-    def _rendered_once(self, part, form, depends_on):
-        """`form` rendered by crispy once and kept: crispy renders each field through several
-        templates, most of the time of a form page. Only for the empty form, whose HTML is
-        the same for everyone but the submission key, which is put in each time."""
-        key = self.order_form.initial["submission_key"]
+    @cached_property
+    def empty_submission_key(self):
+        return new_submission_key()
+
+    def _rendered_once(self, part, form_name, depends_on):
+        """The form `form_name` rendered by crispy once and kept: crispy renders each field
+        through several templates, most of the time of a form page. Only for the empty form,
+        whose HTML is the same for everyone but the submission key, put in each time."""
         slot = (part, self.edition.pk, get_language())
         kept = self._empty_html.get(slot)
         if kept is None or kept[0] != depends_on:
+            form = getattr(self, form_name)
             context = {"edition": self.edition, "more_invoice_errors": False}
-            html = render_crispy_form(form, context=context).replace(key, self.KEY_PLACEHOLDER)
+            html = render_crispy_form(form, context=context)
+            if "submission_key" in form.fields:
+                html = html.replace(form.initial["submission_key"], self.KEY_PLACEHOLDER)
             kept = self._empty_html[slot] = (depends_on, html)
-        return mark_safe(kept[1].replace(self.KEY_PLACEHOLDER, key))
+        return mark_safe(kept[1].replace(self.KEY_PLACEHOLDER, self.empty_submission_key))
 
     def participant_html(self):
-        return self._rendered_once("participant", self.you, None)
+        return self._rendered_once("participant", "you", None)
 
     def management_html(self):
         """The colleagues' management form of the empty form (no colleagues): the same for
@@ -622,7 +643,7 @@ class SignUpForm:
 
     def order_html(self):
         # The terms are the edition's only text in the invoice part.
-        return self._rendered_once("order", self.order_form, self.edition.terms)
+        return self._rendered_once("order", "order_form", self.edition.terms)
 
 
 def _count(value):
