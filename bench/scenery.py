@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def setup_django(configured_db, workdir):
+def setup_django(configured_db, workdir, migrate=True):
     """Django on a fresh SQLite database in `workdir`, or on DATABASE_URL (`configured_db`)."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "werkplaats.settings")
@@ -25,7 +25,8 @@ def setup_django(configured_db, workdir):
     django.setup()
     from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
+    if migrate:
+        call_command("migrate", verbosity=0)
 
 
 def complete_issuer():

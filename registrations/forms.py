@@ -4,11 +4,14 @@ from functools import cache
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout
+from crispy_forms.utils import render_crispy_form
 from django import forms
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.choices import BaseChoiceIterator
 from django.utils.functional import cached_property
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from stdnum import exceptions as stdnum_exceptions
 from stdnum.eu import vat as eu_vat
 from stdnum.nl import postcode as nl_postcode
@@ -179,9 +182,44 @@ class ListedChoices(BaseChoiceIterator):
 
     def __init__(self, choices):
         self.choices = list(choices)
+        self.values = {str(value) for value, _ in self.choices}
 
     def __iter__(self):
         return iter(self.choices)
+
+
+class Select(forms.Select):
+    """A select of listed choices (ListedChoices) whose HTML is rendered once per name,
+    selected value, attributes and language, and then reused: Django renders each of ~250
+    countries through two templates, most of the time of showing the sign-up form.
+    Named Select because crispy gives a field the CSS class of its widget's class name.
+
+    Only a value among the choices is kept, so what a visitor posts cannot grow the store;
+    anything else is rendered as Django always does. The HTML is the same either way.
+    """
+
+    rendered = {}
+    # At most this many kept (~15 kB each): the common countries, with and without an error.
+    KEEP = 64
+
+    def render(self, name, value, attrs=None, renderer=None):
+        values = tuple(self.format_value(value))
+        if not set(values) <= getattr(self.choices, "values", set()):
+            return super().render(name, value, attrs, renderer)
+        final_attrs = self.build_attrs(self.attrs, attrs)
+        # The renderer is the form's, one per process (a form could name another).
+        key = (name, values, tuple(sorted(final_attrs.items())), get_language(), renderer)
+        html = self.rendered.get(key)
+        if html is None:
+            if len(self.rendered) >= self.KEEP:
+                self.rendered.clear()
+            html = self.rendered[key] = super().render(name, value, attrs, renderer)
+        return html
+
+
+def new_submission_key():
+    """Made fresh for every form page: tells a double-clicked submit from a second sign-up."""
+    return secrets.token_urlsafe(24)
 
 
 @cache
@@ -247,7 +285,7 @@ class OrderForm(forms.ModelForm):
             "invoice_street": forms.TextInput(attrs={"autocomplete": "address-line1"}),
             "invoice_postcode": forms.TextInput(attrs={"autocomplete": "postal-code"}),
             "invoice_city": forms.TextInput(attrs={"autocomplete": "address-level2"}),
-            "invoice_country": forms.Select(attrs={"autocomplete": "country"}),
+            "invoice_country": Select(attrs={"autocomplete": "country"}),
         }
 
     def __init__(self, *args, edition, short=None, **kwargs):
@@ -262,7 +300,7 @@ class OrderForm(forms.ModelForm):
             del self.fields["accept_terms"]
         self.fields["website"].widget.attrs.update({"tabindex": "-1", "autocomplete": "off"})
         if not self.is_bound:
-            self.initial["submission_key"] = secrets.token_urlsafe(24)
+            self.initial["submission_key"] = new_submission_key()
 
     @cached_property
     def helper(self):
@@ -369,8 +407,8 @@ class SignUpForm:
     def __init__(self, data=None, *, edition):
         self.edition = edition
         self.data = data
-        self.you = ParticipantForm(data)
-        self.order_form = OrderForm(data, edition=edition)
+        # Shown for the first time: not posted, nor shown again with a colleague more or less.
+        self.is_empty = data is None
         # A form page from before colleagues existed posts no management form: no colleagues.
         has_colleagues = data is not None and f"{self.PREFIX}-TOTAL_FORMS" in data
         self.colleagues = ColleagueFormSet(data if has_colleagues else None, prefix=self.PREFIX)
@@ -378,10 +416,21 @@ class SignUpForm:
         # The order this same form page already stored (a double-clicked submit), if any.
         self.earlier = None
 
+    # Built when first used: the empty form shows HTML kept from an earlier visitor
+    # (_rendered_once), and then needs neither.
+    @cached_property
+    def you(self):
+        return ParticipantForm(self.data)
+
+    @cached_property
+    def order_form(self):
+        return OrderForm(self.data, edition=self.edition)
+
     @classmethod
     def rearranged(cls, data, *, edition):
         """The form as posted, unbound (no errors shown), with a colleague added or removed."""
         form = cls(edition=edition)
+        form.is_empty = False
         names = set(form.you.fields) | set(form.order_form.fields)
         for inner in (form.you, form.order_form):
             inner.initial.update({name: data.get(name) for name in names if name in data})
@@ -519,6 +568,8 @@ class SignUpForm:
 
     def error_items(self):
         """(field id, text) for the error summary at the top, in the order of the page."""
+        if self.is_empty:
+            return []
         items = [(None, error) for error in self.order_form.non_field_errors()]
         forms_in_order = [self.you, *self._colleague_forms_for_errors(), self.order_form]
         for form in forms_in_order:
@@ -543,6 +594,45 @@ class SignUpForm:
         return any(
             self.order_form.has_error(name) for name in ("invoice_attention", "vat_id", "peppol_id")
         )
+
+    # The HTML of the empty form as crispy renders it, per part, edition and language:
+    # {(part, edition pk, language): (what it depends on, HTML with a placeholder key)}.
+    _empty_html = {}
+    KEY_PLACEHOLDER = "submission-key-placeholder"
+
+    @cached_property
+    def empty_submission_key(self):
+        return new_submission_key()
+
+    def _rendered_once(self, part, form_name, depends_on):
+        """The form `form_name` rendered by crispy once and kept: crispy renders each field
+        through several templates, most of the time of a form page. Only for the empty form,
+        whose HTML is the same for everyone but the submission key, put in each time."""
+        slot = (part, self.edition.pk, get_language())
+        kept = self._empty_html.get(slot)
+        if kept is None or kept[0] != depends_on:
+            form = getattr(self, form_name)
+            context = {"edition": self.edition, "more_invoice_errors": False}
+            html = render_crispy_form(form, context=context)
+            if "submission_key" in form.fields:
+                html = html.replace(form.initial["submission_key"], self.KEY_PLACEHOLDER)
+            kept = self._empty_html[slot] = (depends_on, html)
+        return mark_safe(kept[1].replace(self.KEY_PLACEHOLDER, self.empty_submission_key))
+
+    def participant_html(self):
+        return self._rendered_once("participant", "you", None)
+
+    def management_html(self):
+        """The colleagues' management form of the empty form (no colleagues): the same for
+        every edition, so kept per language."""
+        slot = ("management", None, get_language())
+        if slot not in self._empty_html:
+            self._empty_html[slot] = (None, str(self.colleagues.management_form))
+        return mark_safe(self._empty_html[slot][1])
+
+    def order_html(self):
+        # The terms are the edition's only text in the invoice part.
+        return self._rendered_once("order", "order_form", self.edition.terms)
 
 
 def _count(value):

@@ -43,8 +43,14 @@ def test_credit_note_mail_names_the_original(invoice):
     emails.send_invoice(credit)
     message = mail.outbox[0]
     assert message.subject == "Creditfactuur 2022-0002 van Platform31"
-    assert "vervalt factuur 2022-0001" in message.body
-    assert message.attachments[0][0] == "factuur-2022-0002.pdf"
+    assert "Deze creditfactuur crediteert factuur 2022-0001." in message.body
+    assert "vervalt" not in message.body
+    assert "Deze creditfactuur crediteert factuur 2022-0001." in message.alternatives[0][0]
+    # A credit note is called one in its file names too.
+    assert [name for name, _, _ in message.attachments] == [
+        "creditfactuur-2022-0002.pdf",
+        "creditfactuur-2022-0002.xml",
+    ]
 
 
 def test_mail_server_failure_is_reported_and_not_recorded(invoice, monkeypatch):

@@ -48,7 +48,8 @@ def test_pdf_shows_every_mandatory_field_with_dutch_amounts(invoice):
         "Factuurnummer 2022-0001",
         "Factuurdatum 12 september 2022",
         "Vervaldatum 12 oktober 2022",
-        "Leveringsdatum 21 t/m 23 november 2022",
+        # Three days are a period, not a day of delivery.
+        "Prestatieperiode 21 t/m 23 november 2022",
         # The line: kind and quantity of the service, unit price, rate, amount.
         "Kaap Doorn Conferentiecentrum, Doorn",
         "inclusief arrangement- en verblijfskosten",
@@ -198,7 +199,7 @@ TABLE_LAYOUT_SHA256 = {
 
 def test_new_invoices_and_credit_notes_get_the_current_layout(invoice):
     credit = credit_invoice(invoice, at=AT + datetime.timedelta(days=3))
-    assert invoice.layout == credit.layout == Invoice.Layout.PARAGRAPHS
+    assert invoice.layout == credit.layout == Invoice.Layout.LIGHT
     assert "Creditfactuurnummer 2022-0002" in pdf_text(stored_pdf(credit))
 
 

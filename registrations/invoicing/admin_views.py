@@ -109,11 +109,11 @@ def invoice_ubl(model_admin, request, number):
 
 
 def _document_download(model_admin, request, number, kind):
-    content = _kept_document(model_admin, request, number, kind)
-    if content is None:
-        # A download needs the checksums, not the whole snapshot.
+    kept = _kept_document(model_admin, request, number, kind)
+    if kept is None:
+        # A download needs the checksums and the file's name, not the whole snapshot.
         invoice = get_object_or_404(
-            Invoice.objects.only("number", "pdf_sha256", "ubl_sha256"), number=number
+            Invoice.objects.only("number", "kind", "pdf_sha256", "ubl_sha256"), number=number
         )
         if not model_admin.has_view_permission(request, invoice):
             raise PermissionDenied
@@ -123,14 +123,15 @@ def _document_download(model_admin, request, number, kind):
             model_admin.message_user(request, str(refusal), messages.ERROR)
             return redirect("admin:invoicing_invoice_changelist")
         checksum = getattr(invoice, CHECKSUM_FIELDS[kind])
-        documents_kept.set(document_key(number, kind), (checksum, content), DOCUMENT_SECONDS)
-    pdf = kind == Kind.PDF
-    named = Invoice(number=number)
+        filename = invoice.filename if kind == Kind.PDF else invoice.ubl_filename
+        kept = (checksum, content, filename)
+        documents_kept.set(document_key(number, kind), kept, DOCUMENT_SECONDS)
+    _, content, filename = kept
     response = FileResponse(
         io.BytesIO(content),
         as_attachment=True,
-        filename=named.filename if pdf else named.ubl_filename,
-        content_type="application/pdf" if pdf else "application/xml",
+        filename=filename,
+        content_type="application/pdf" if kind == Kind.PDF else "application/xml",
     )
     # The document is in memory already: hand it to the server in one piece, not in
     # FileResponse's 4 KB blocks (gunicorn writes each block to the socket separately).
@@ -139,7 +140,8 @@ def _document_download(model_admin, request, number, kind):
 
 
 def _kept_document(model_admin, request, number, kind):
-    """The document as this worker read and checked it on an earlier download, if kept.
+    """The document as this worker read and checked it on an earlier download, if kept:
+    (SHA-256, bytes, file name).
 
     An issued document never changes: its SHA-256 is set once at issue (the database
     refuses another), so bytes that matched it once are those bytes for good, and a copy
@@ -151,13 +153,13 @@ def _kept_document(model_admin, request, number, kind):
     kept = documents_kept.get(document_key(number, kind))
     if kept is None:
         return None
-    checksum, content = kept
+    checksum, content, _ = kept
     if not checksum or sha256(content) != checksum:
         documents_kept.delete(document_key(number, kind))
         return None
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
-    return content
+    return kept
 
 
 def bulk_job_download(model_admin, request, object_id):

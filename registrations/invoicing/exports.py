@@ -12,8 +12,9 @@ from .models import vat_breakdown
 
 
 def invoices_zip(invoices):
-    """One ZIP with the stored documents of each invoice: factuur-<number>.pdf and, when it
-    has one, its e-invoice factuur-<number>.xml."""
+    """One ZIP with the stored documents of each invoice: factuur-<number>.pdf (a credit
+    note's creditfactuur-<number>.pdf) and, when it has one, its e-invoice under the same name
+    with .xml."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for invoice in invoices:

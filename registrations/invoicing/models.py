@@ -414,11 +414,12 @@ class Invoice(models.Model):
     class Layout(models.IntegerChoices):
         TABLES = 1, "1: met tabellen (tot december 2026)"
         PARAGRAPHS = 2, "2: alinea's en tabstops"
+        LIGHT = 3, "3: alinea's, lichter te maken (vanaf december 2026)"
 
     # The layout the PDF was made with: restoring it renders the snapshot with that same
     # layout (registrations/invoicing/pdf.py), so an invoice always gets its own bytes back.
     layout = models.PositiveSmallIntegerField(
-        "opmaak van de pdf", choices=Layout.choices, default=Layout.PARAGRAPHS, editable=False
+        "opmaak van de pdf", choices=Layout.choices, default=Layout.LIGHT, editable=False
     )
     pdf_sha256 = models.CharField("SHA-256 van de pdf", max_length=64, blank=True)
     # Empty for invoices issued before e-invoices existed: they have a PDF only.
@@ -508,12 +509,17 @@ class Invoice(models.Model):
         return f"{self.number} is al betaald{on}"
 
     @property
+    def file_stem(self):
+        """ "factuur-2026-0001", "creditfactuur-2026-0002": what its files are called."""
+        return f"{'creditfactuur' if self.is_credit_note else 'factuur'}-{self.number}"
+
+    @property
     def filename(self):
-        return f"factuur-{self.number}.pdf"
+        return f"{self.file_stem}.pdf"
 
     @property
     def ubl_filename(self):
-        return f"factuur-{self.number}.xml"
+        return f"{self.file_stem}.xml"
 
     @property
     def is_settled_by_credit(self):

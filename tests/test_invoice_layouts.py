@@ -1,0 +1,173 @@
+"""Invoice layouts: an issued layout never changes its bytes (each invoice is restored with the
+layout it records), and what the current layout says."""
+
+import datetime
+import hashlib
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from fontTools.ttLib import TTFont
+from pypdf import PdfReader
+
+from registrations.invoicing import pdf
+from registrations.invoicing.issuing import credit_invoice, issue_invoice
+from registrations.invoicing.models import Invoice
+from tests.conftest import (
+    make_edition,
+    make_registration,
+    pdf_text,
+    pdf_text_pieces,
+    stored_pdf,
+)
+from werkplaats import pdf as engine
+
+AT = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
+# Stands in for the e-invoice: what is embedded, and under which name, is the layout's part.
+EINVOICE = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"/>'
+)
+# SHA-256 of the PDFs of an invoice, its credit note and an invoice of two pages in layouts 1
+# and 2, without and with an embedded e-invoice, as rendered before layout 3 (commit 0116dee).
+FROZEN_SHA256 = {
+    (1, "2022-0001", False): "450fa68249940076234ffa13cdb8c76e7c51126953df2d043c154275aa2983e5",
+    (1, "2022-0001", True): "22202f87f313f009d88f659a64839e3a8444711faca277f35b999a0b9365d317",
+    (2, "2022-0001", False): "e52323b3e92ed14e1788a1fc9f4d85e22957f1eba8508d6f506221d90b511d39",
+    (2, "2022-0001", True): "d69b5aa7a53a3e120566122d5741999089184ee8772869cc89f9bf74fa12794c",
+    (1, "2022-0002", False): "7e9e102ab14fb0791525fd117966ec16a2e02370136741e551c9572b12fcf90c",
+    (1, "2022-0002", True): "9a493ce3e6f6dcd9e96b8ca4ae6e0cdbe86a7497f76325430e4c9b6eb2c17552",
+    (2, "2022-0002", False): "68b80200ffb1839dff4063d8e93ab1eeb5bd768aea2972bb33218af0099a2da0",
+    (2, "2022-0002", True): "e126b354d816351f9ba1fe7ab149739d13bf68390bef57a4e58032dafc01ed0d",
+    (1, "2022-0003", False): "4ab159256828651de826018fe800ca1357ae99d854a11dab1dac9e31604188c3",
+    (1, "2022-0003", True): "837790d581f74e0f1da331a16f263a4c4a9b8379cf0c46bd3ea431f7f451fef8",
+    (2, "2022-0003", False): "9646ea2d323099be0fb27c4de97b648359cfdcfdf1bd3945c8b4787702561908",
+    (2, "2022-0003", True): "8d429fa8ee637f2fca45c66137dece31cbe4d06a1558977fdbd527248cbae13d",
+}
+
+
+@pytest.fixture
+def three_invoices(invoicing, edition_2022):
+    """An invoice, its credit note three days later, and an invoice of 40 lines (two pages)."""
+    registration = make_registration(
+        edition_2022, vat_id="NL002220000B01", po_number="PO-2022-0042"
+    )
+    invoice = issue_invoice(registration, at=AT)
+    credit = credit_invoice(invoice, at=AT + datetime.timedelta(days=3))
+    lines = [(f"Maaltijd dag {day}", 1, Decimal("33.35"), Decimal("9")) for day in range(1, 41)]
+    long = issue_invoice(make_registration(edition_2022), at=AT, lines=lines)
+    return [invoice, credit, long]
+
+
+def test_layouts_1_and_2_render_the_bytes_they_always_did(three_invoices):
+    rendered = {}
+    for invoice in three_invoices:
+        for layout in (1, 2):
+            invoice.layout = layout  # in memory only: the row is frozen
+            for embedded in (False, True):
+                content = pdf.render_invoice(invoice, einvoice=EINVOICE if embedded else None)
+                rendered[layout, invoice.number, embedded] = hashlib.sha256(content).hexdigest()
+    assert rendered == FROZEN_SHA256
+
+
+def embedded_font_families(content):
+    families = set()
+    for page in PdfReader(io.BytesIO(content)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            data = descriptor.get_object()["/FontFile2"].get_object().get_data()
+            families.add(TTFont(io.BytesIO(data))["name"].getDebugName(1))
+    return families
+
+
+def test_new_invoices_get_layout_3(three_invoices):
+    assert {invoice.layout for invoice in three_invoices} == {Invoice.Layout.LIGHT}
+
+
+def test_an_edition_of_several_days_is_a_prestatieperiode(three_invoices):
+    text = pdf_text(stored_pdf(three_invoices[0]))
+    assert "Prestatieperiode 21 t/m 23 november 2022" in text
+    assert "Leveringsdatum" not in text
+
+
+def test_an_edition_of_one_day_has_a_leveringsdatum(invoicing):
+    day = datetime.date(2030, 3, 12)
+    edition = make_edition(start_date=day, end_date=day)
+    text = pdf_text(stored_pdf(issue_invoice(make_registration(edition), at=AT)))
+    assert "Leveringsdatum 12 maart 2030" in text
+    assert "Prestatieperiode" not in text
+
+
+def test_a_credit_note_crediteert_its_invoice(three_invoices):
+    text = pdf_text(stored_pdf(three_invoices[1]))
+    assert "Deze creditfactuur crediteert factuur 2022-0001 van 12 september 2022." in text
+    assert "vervalt" not in text
+
+
+def test_a_credit_note_downloads_and_embeds_its_e_invoice_as_creditfactuur(
+    three_invoices, client, finance_user
+):
+    invoice, credit, _ = three_invoices
+    assert (invoice.filename, invoice.ubl_filename) == (
+        "factuur-2022-0001.pdf",
+        "factuur-2022-0001.xml",
+    )
+    assert (credit.filename, credit.ubl_filename) == (
+        "creditfactuur-2022-0002.pdf",
+        "creditfactuur-2022-0002.xml",
+    )
+    client.force_login(finance_user)
+    response = client.get(reverse("admin:invoicing_invoice_pdf", args=[credit.number]))
+    assert response["Content-Disposition"] == 'attachment; filename="creditfactuur-2022-0002.pdf"'
+    response = client.get(reverse("admin:invoicing_invoice_ubl", args=[credit.number]))
+    assert response["Content-Disposition"] == 'attachment; filename="creditfactuur-2022-0002.xml"'
+    assert list(PdfReader(io.BytesIO(stored_pdf(credit))).attachments) == [
+        "creditfactuur-2022-0002.xml"
+    ]
+    # Layout 2 embedded it as factuur-…, and its bytes keep that name.
+    credit.layout = Invoice.Layout.PARAGRAPHS
+    layout_2 = pdf.render_invoice(credit, einvoice=EINVOICE)
+    assert list(PdfReader(io.BytesIO(layout_2)).attachments) == ["factuur-2022-0002.xml"]
+
+
+def test_layout_3_puts_every_text_where_layout_2_did(three_invoices):
+    for invoice in three_invoices:
+        invoice.layout = Invoice.Layout.PARAGRAPHS
+        before = pdf_text_pieces(pdf.render_invoice(invoice))
+        invoice.layout = Invoice.Layout.LIGHT
+        after = pdf_text_pieces(pdf.render_invoice(invoice))
+        moved = [(old, new) for old, new in zip(before, after, strict=True) if old != new]
+        # Only the words changed, in the same places.
+        assert [(old[:3], new[:3]) for old, new in moved] == [
+            (old[:3], old[:3]) for old, _ in moved
+        ]
+        assert {new[3].split()[0] for _, new in moved} <= {"Prestatieperiode", "Deze"}
+
+
+def test_layout_3_own_defaults_give_the_bytes_of_weasyprints_defaults(three_invoices, monkeypatch):
+    ours = [pdf.render_invoice(invoice) for invoice in three_invoices]
+    light = pdf.LAYOUTS[Invoice.Layout.LIGHT]
+    monkeypatch.setitem(pdf.LAYOUTS, Invoice.Layout.LIGHT, light._replace(defaults=None))
+    assert [pdf.render_invoice(invoice) for invoice in three_invoices] == ours
+
+
+def test_layout_3_embeds_only_dejavu_also_for_a_name_outside_its_latin_cut(invoicing, edition_2022):
+    latin = issue_invoice(make_registration(edition_2022, first_name="Zoë", last_name="Ağaoğlu"))
+    greek = issue_invoice(make_registration(edition_2022, first_name="Ζωή", last_name="Олена"))
+
+    assert "Deelnemer: Zoë Ağaoğlu" in pdf_text(stored_pdf(latin))
+    assert "Deelnemer: Ζωή Олена" in pdf_text(stored_pdf(greek))
+    assert embedded_font_families(stored_pdf(latin)) == {"DejaVu Sans"}
+    assert embedded_font_families(stored_pdf(greek)) == {"DejaVu Sans"}
+    # The Latin cut alone for the first; the whole font comes in for Greek and Cyrillic.
+    fonts = PdfReader(io.BytesIO(stored_pdf(greek))).pages[0]["/Resources"]["/Font"]
+    assert len(fonts) == 2
+    assert len(PdfReader(io.BytesIO(stored_pdf(latin))).pages[0]["/Resources"]["/Font"]) == 1
+
+
+def test_warm_up_loads_the_current_layout_without_the_database():
+    # No db fixture: a query would fail the test.
+    pdf.warm_up()
+    light = pdf.LAYOUTS[Invoice.Layout.LIGHT]
+    assert {light.stylesheet, light.defaults} <= set(engine._cache["sheets"])
