@@ -1,6 +1,7 @@
 """The sign-up form's HTML is what it was before its rendering was made faster (issue 28):
 the empty form, the form with errors and a selected country, and the form with a colleague
-added, compared with snapshots taken from the code before (commit 0116dee), the CSRF token
+added, compared with snapshots rendered by the code without the faster rendering (taken
+again when the form itself changes, e.g. issue 23's optional KvK number), the CSRF token
 and the submission key masked."""
 
 import datetime
