@@ -13,6 +13,7 @@ from registrations.models import Order, Registration
 from tests.browser_support import browser_test, fits_width, focused, tab_to
 from tests.conftest import PASSWORD, make_edition, make_registration, sign_up_data
 from tests.test_orders import COLLEAGUES
+from werkplaats import formats
 
 pytestmark = browser_test
 
@@ -306,7 +307,7 @@ def test_finance_issues_downloads_marks_paid_and_credits_invoices(
     expect(page.get_by_label("Betaald op")).to_have_value(today().isoformat())
     page.get_by_role("button", name="Facturen als betaald markeren").click()
     expect(page.locator(".messagelist")).to_contain_text(
-        f"Betaald (1): {zwolle.number} betaald op {today():%d-%m-%Y}"
+        f"Betaald (1): {zwolle.number} betaald op {formats.day(today())}"
     )
     zwolle.refresh_from_db()
     assert zwolle.paid_on == today()
