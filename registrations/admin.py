@@ -482,7 +482,7 @@ class RegistrationAdmin(admin.ModelAdmin):
             queryset.select_related("edition"),
             step,
             "Teruggezet",
-            tasks.send_confirmation_email,
+            tasks.send_reinstated_email,
             "Bevestiging",
         )
 

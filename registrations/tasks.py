@@ -48,6 +48,16 @@ def send_confirmation_email(registration_id):
     )
 
 
+@task()
+def send_reinstated_email(registration_id):
+    """Staff reinstated a cancelled registration: its confirmation again (confirmed, or on the
+    waiting list), and the booker is told."""
+    registration = _registration(registration_id)
+    sent = {"confirmation": emails.send_confirmation(registration)}
+    _tell_booker(sent, registration, "reinstated")
+    return all_sent(registration.reference, sent)
+
+
 def _tell_booker(sent, registration, kind, **context):
     """The booker hears of a change to her order, unless it is her own place: then the
     participant's own mail (or her own act) already told her, and one event is one mail."""

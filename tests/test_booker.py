@@ -565,3 +565,28 @@ def test_staff_see_who_handed_the_place_over_and_that_the_booker_did_it(
     assert "vervanger aangemeld" in html
     assert "Pieter de Vries" in html
     assert 'name="changes-0-previous_name"' not in html  # shown, not editable
+
+
+def test_the_booker_is_told_when_staff_reinstate_a_colleague(
+    client, smtp_order, inbox, staff_member, django_capture_on_commit_callbacks
+):
+    pieter = position(smtp_order, PIETER)
+    pieter.cancel()
+    inbox.envelopes.clear()
+    client.force_login(staff_member)
+    data = {"action": "reinstate_registrations", "_selected_action": [pieter.pk], "apply": "1"}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("admin:registrations_registration_changelist"), data)
+
+    by_recipient = arrived(inbox, 2)
+    assert set(by_recipient) == {PIETER, BOOKER}
+    notice = by_recipient[BOOKER][0]
+    assert (
+        notice["Subject"].strip().startswith("Annulering van Pieter de Vries teruggedraaid (BST-")
+    )
+    body = text_of(notice)
+    assert (
+        "De annulering van Pieter de Vries is teruggedraaid: de inschrijving is weer bevestigd."
+        in body
+    )
+    assert "Totaal bevestigd: € 3.600,00 excl. btw, € 4.356,00 incl. btw." in body
