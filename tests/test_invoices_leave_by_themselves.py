@@ -375,6 +375,22 @@ def test_orders_list_action_on_many_orders_runs_as_one_job_with_an_outcome_per_o
     assert len(invoice_mails(mailoutbox)) == len(orders)
 
 
+def test_an_order_held_in_a_job_of_many_keeps_its_reason(femke, invoicing, mailoutbox):
+    edition = make_edition()
+    orders = [make_registration(edition).order for _ in range(jobs.INLINE_LIMIT)]
+    held = make_registration(edition, kvk_number="").order
+    data = {"action": "issue_and_send_orders", "_selected_action": [o.pk for o in [*orders, held]]}
+    femke.post(ORDERS, {**data, "apply": "1"})
+    job = BulkJob.objects.get()
+    assert job.items.filter(succeeded=True).count() == len(orders)
+    [refused] = job.items.filter(succeeded=False)
+    assert refused.object_id == held.pk and "wacht op factuurgegevens" in refused.message
+    # The reason stays on the order, although the row's transaction rolled back.
+    assert "wacht op factuurgegevens" in OrderInvoicing.objects.get(order=held).held_reason
+    assert not Invoice.objects.filter(order=held).exists()
+    assert len(invoice_mails(mailoutbox)) == len(orders)
+
+
 def test_staff_without_invoicing_rights_have_no_order_invoicing_actions(
     client, staff_member, invoicing, mailoutbox
 ):

@@ -123,6 +123,12 @@ STEPS = {
     BulkJob.Kind.RESEND: resend_order,
 }
 
+# What a refused row still records once its transaction has rolled back: an order that
+# could not be invoiced keeps the reason on its page and on finance's worklist.
+AFTER_REFUSAL = {
+    BulkJob.Kind.SEND: sending.hold,
+}
+
 
 def start(kind, pks, by):
     """The job for this action and selection: (job, True) when it is new and queued, or
@@ -198,6 +204,8 @@ def _do(job, row, step):
                 )
     except REFUSALS as refusal:
         _skip(job, row.pk, refusal_text(refusal))
+        if job.kind in AFTER_REFUSAL and isinstance(refusal, InvoiceRefused):
+            AFTER_REFUSAL[job.kind](row, refusal)
     except Exception:
         # One broken row must not stop the rest; its traceback goes to the worker's log.
         logger.exception("Bulk job %s failed on row %s", job.pk, row.pk)

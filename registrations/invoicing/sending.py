@@ -89,15 +89,23 @@ def issue(order, by=None):
                 return None
             invoice = issuing.issue_invoice(participants, by=by)
     except InvoiceRefused as refusal:
-        # By reference only: the reason may name people or organisations.
-        logger.info("Order %s held from invoicing", order.reference)
-        OrderInvoicing.objects.update_or_create(
-            order=order,
-            defaults={"held_reason": refusal_text(refusal), "held_at": timezone.now()},
-        )
+        hold(order, refusal)
         raise
     OrderInvoicing.objects.filter(order=order).update(held_reason="", held_at=None)
     return invoice
+
+
+def hold(order, refusal):
+    """Record on the order why issuing refused (shown on the order and finance's worklist).
+    A mail server's refusal holds nothing: the invoice exists and the next run mails it."""
+    if isinstance(refusal, MailNotSent):
+        return
+    # By reference only: the reason may name people or organisations.
+    logger.info("Order %s held from invoicing", order.reference)
+    OrderInvoicing.objects.update_or_create(
+        order=order,
+        defaults={"held_reason": refusal_text(refusal), "held_at": timezone.now()},
+    )
 
 
 def send(invoice, again=False):
