@@ -2,6 +2,8 @@
 
 import os
 
+from django.apps import apps
+
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
@@ -31,10 +33,9 @@ def post_fork(server, worker):
     commands do not start gunicorn, so they do not pay for it. Only for this project's
     application, loaded before the fork (preload_app): bench/ceiling.py runs with this file too.
     """
-    # Imported here: gunicorn reads this file before Django is set up.
-    from django.apps import apps
-
     if apps.ready and apps.is_installed("registrations.invoicing"):
+        # Not an import cycle: gunicorn reads this file before Django's settings exist, and
+        # an app's module can only be imported once the app registry is ready (checked above).
         from registrations.invoicing.pdf import warm_up
 
         warm_up()

@@ -1,6 +1,5 @@
 import datetime
 import secrets
-from collections import defaultdict
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -171,20 +170,15 @@ class RegistrationQuerySet(models.QuerySet):
     def totals(self):
         """Totals of these participants' agreed prices, excl. and incl. VAT.
 
-        VAT is computed per rate over the sum of that rate's prices and rounded half-up to
-        cents, as the invoice does (invoicing.models.vat_breakdown), so the booker's total
+        VAT per rate by the invoice's own rule (formats.vat_per_rate), so the booker's total
         is the invoice's; a VAT-exempt price carries none.
         """
-        bases = defaultdict(Decimal)
-        count = 0
-        for price, rate, exemption in self.values_list(
-            "price_excl_vat", "vat_rate", "vat_exemption_text"
-        ):
-            bases[Decimal(0) if exemption else rate] += price
-            count += 1
-        excl = sum((round_cents(base) for base in bases.values()), Decimal("0.00"))
-        vat = sum((vat_on(base, rate) for rate, base in bases.items()), Decimal("0.00"))
-        return Totals(count, excl, vat)
+        rows = self.values_list("price_excl_vat", "vat_rate", "vat_exemption_text")
+        amounts = [(Decimal(0) if exemption else rate, price) for price, rate, exemption in rows]
+        breakdown = formats.vat_per_rate(amounts)
+        excl = sum((base for _rate, base, _vat in breakdown), Decimal("0.00"))
+        vat = sum((vat for _rate, _base, vat in breakdown), Decimal("0.00"))
+        return Totals(len(amounts), excl, vat)
 
     def counts(self, edition):
         """{'confirmed': n, 'waiting': n, 'offered': n} for `edition`, in one query;

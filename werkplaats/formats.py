@@ -5,6 +5,7 @@ locale, so a page, an e-mail, an invoice PDF and an export written outside a req
 a command) all say "3 oktober 2022" and "€ 1.800,00" alike.
 """
 
+from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone, translation
@@ -16,6 +17,20 @@ CENT = Decimal("0.01")
 def round_cents(amount):
     """Half-up to whole cents (away from zero: a credit note mirrors its invoice)."""
     return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def vat_per_rate(amounts):
+    """[(rate, amount excl. VAT, VAT)] per VAT rate, highest rate first, from
+    [(rate, amount excl. VAT)]: VAT computed once per rate over the sum of that rate's
+    amounts and rounded half-up to cents, as EN 16931 requires (per rate, never per line).
+    The one home of the rule: the invoice and the booker's totals both use it."""
+    bases = defaultdict(Decimal)
+    for rate, amount in amounts:
+        bases[Decimal(rate)] += Decimal(amount)
+    return [
+        (rate, round_cents(base), round_cents(base * rate / 100))
+        for rate, base in sorted(bases.items(), reverse=True)
+    ]
 
 
 def _number(value, decimals):

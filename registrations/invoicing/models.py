@@ -10,7 +10,6 @@ an issued invoice stay exactly as they were.
 import datetime
 import hashlib
 import re
-from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
@@ -33,7 +32,6 @@ from registrations.models import (
     validate_kvk_number,
 )
 from werkplaats import formats
-from werkplaats.formats import round_cents
 
 from ..countries import CountryField
 
@@ -55,13 +53,7 @@ def vat_breakdown(lines):
     cents (away from zero, so a credit note mirrors its invoice to the cent), as EN 16931
     requires: per rate, never per line.
     """
-    bases = defaultdict(Decimal)
-    for line in lines:
-        bases[Decimal(line.vat_rate)] += Decimal(line.amount_excl_vat)
-    return [
-        (rate, round_cents(base), round_cents(base * rate / 100))
-        for rate, base in sorted(bases.items(), reverse=True)
-    ]
+    return formats.vat_per_rate((line.vat_rate, line.amount_excl_vat) for line in lines)
 
 
 def _validate_vat_id(value):
