@@ -26,48 +26,9 @@ TOTAL = Decimal("2178.00")
 
 
 def make_invoices(edition, first, count):
-    """`count` issued invoices in one bulk insert: the snapshot fields only, no PDF (the
-    benchmark measures the import, not issuing)."""
-    from django.utils import timezone
-
-    from registrations.invoicing.models import Invoice
-
+    """`count` issued invoices, numbered from `first`, each for a participant of its own."""
     registrations = scenery.participants(edition, count)
-    today = datetime.date.today()
-    now = timezone.now()
-    return Invoice.objects.bulk_create(
-        Invoice(
-            number=f"2026-{first + n:04d}",
-            series="2026-",
-            sequence=first + n,
-            order_id=registration.order_id,
-            invoice_date=today - datetime.timedelta(days=40),
-            due_date=today - datetime.timedelta(days=10),
-            supply_start=edition.start_date,
-            supply_end=edition.end_date,
-            issued_at=now,
-            issuer_name="Platform31",
-            issuer_street="Postbus 30833",
-            issuer_postcode="2500 GV",
-            issuer_city="Den Haag",
-            issuer_country="Nederland",
-            issuer_kvk_number="27169301",
-            issuer_vat_id="NL000099998B57",
-            issuer_iban="NL91ABNA0417164300",
-            customer_organisation=f"Gemeente {n}",
-            customer_street="Stadsplateau 1",
-            customer_postcode="3521 AZ",
-            customer_city="Utrecht",
-            customer_country="NL",
-            customer_country_name="Nederland",
-            customer_email="facturen@example.nl",
-            payment_reference=f"2026-{first + n:04d}",
-            total_excl_vat=Decimal("1800.00"),
-            total_vat=Decimal("378.00"),
-            total_incl_vat=TOTAL,
-        )
-        for n, registration in enumerate(registrations)
-    )
+    return scenery.issued_invoices(registrations, "2026-", first, lambda n: f"Gemeente {n}")
 
 
 # What people type: the number as printed, lower case, with "factuur", without leading zeros.
@@ -80,28 +41,14 @@ TYPED = [
 
 
 def statement(numbers, extra_unmatched, statement_id):
-    """CAMT.053 (.001.02) bytes: one credit line per number (every tenth a partial payment),
-    plus lines nobody can match."""
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">',
-        f"<BkToCstmrStmt><Stmt><Id>{statement_id}</Id>",
-        "<Acct><Id><IBAN>NL91ABNA0417164300</IBAN></Id></Acct>",
-    ]
+    """CAMT.053 bytes: one credit line per number (every tenth a partial payment), plus lines
+    nobody can match."""
     texts = [(TYPED[n % len(TYPED)](number), n) for n, number in enumerate(numbers)]
     texts += [(f"gift {n}", n) for n in range(extra_unmatched)]
-    for ref, (text, n) in enumerate(texts):
-        amount = TOTAL if n % 10 else Decimal("1000.00")
-        lines.append(
-            f'<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>'
-            f"<BookgDt><Dt>{datetime.date.today()}</Dt></BookgDt>"
-            f"<AcctSvcrRef>{statement_id}-{ref:06d}</AcctSvcrRef><NtryDtls><TxDtls>"
-            f"<RltdPties><Dbtr><Nm>Gemeente {n}</Nm></Dbtr><DbtrAcct><Id>"
-            f"<IBAN>NL02RABO0123456789</IBAN></Id></DbtrAcct></RltdPties>"
-            f"<RmtInf><Ustrd>{text}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>"
-        )
-    lines.append("</Stmt></BkToCstmrStmt></Document>")
-    return "\n".join(lines).encode()
+    return scenery.camt_statement(
+        statement_id,
+        [(TOTAL if n % 10 else Decimal("1000.00"), f"Gemeente {n}", text) for text, n in texts],
+    )
 
 
 def timed(function):

@@ -1,5 +1,6 @@
 """What the benchmarks stand on: Django on a scratch database, a complete issuer, an edition
-and its participants. Not a benchmark itself; the scripts beside it import it."""
+and its participants, issued invoices without their PDF, and a CAMT.053 statement. Not a
+benchmark itself; the scripts beside it import it."""
 
 import datetime
 import os
@@ -116,3 +117,72 @@ def participants(edition, count, **overrides):
         )
         for order, row in zip(orders, rows, strict=True)
     )
+
+
+INVOICE_TOTAL = Decimal("2178.00")
+
+
+def issued_invoices(registrations, series, first, customer=lambda n: "Gemeente Utrecht"):
+    """One issued invoice per registration (numbered `series` + first, first + 1, ...) in one
+    bulk insert: the snapshot fields only, no PDF (a benchmark of the import, not issuing)."""
+    from django.utils import timezone
+
+    from registrations.invoicing.models import Invoice
+
+    today = datetime.date.today()
+    now = timezone.now()
+    edition = registrations[0].edition
+    return Invoice.objects.bulk_create(
+        Invoice(
+            number=f"{series}{first + n:04d}",
+            series=series,
+            sequence=first + n,
+            order_id=registration.order_id,
+            invoice_date=today - datetime.timedelta(days=40),
+            due_date=today - datetime.timedelta(days=10),
+            supply_start=edition.start_date,
+            supply_end=edition.end_date,
+            issued_at=now,
+            issuer_name="Platform31",
+            issuer_street="Postbus 30833",
+            issuer_postcode="2500 GV",
+            issuer_city="Den Haag",
+            issuer_country="Nederland",
+            issuer_kvk_number="27169301",
+            issuer_vat_id="NL000099998B57",
+            issuer_iban="NL91ABNA0417164300",
+            customer_organisation=customer(n),
+            customer_street="Stadsplateau 1",
+            customer_postcode="3521 AZ",
+            customer_city="Utrecht",
+            customer_country="NL",
+            customer_country_name="Nederland",
+            customer_email="facturen@example.nl",
+            payment_reference=f"{series}{first + n:04d}",
+            total_excl_vat=Decimal("1800.00"),
+            total_vat=Decimal("378.00"),
+            total_incl_vat=INVOICE_TOTAL,
+        )
+        for n, registration in enumerate(registrations)
+    )
+
+
+def camt_statement(statement_id, lines):
+    """CAMT.053 (.001.02) bytes: one booked credit line per (amount, payer's name, text)."""
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">',
+        f"<BkToCstmrStmt><Stmt><Id>{statement_id}</Id>",
+        "<Acct><Id><IBAN>NL91ABNA0417164300</IBAN></Id></Acct>",
+    ]
+    for ref, (amount, name, text) in enumerate(lines):
+        out.append(
+            f'<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>'
+            f"<BookgDt><Dt>{datetime.date.today()}</Dt></BookgDt>"
+            f"<AcctSvcrRef>{statement_id}-{ref:06d}</AcctSvcrRef><NtryDtls><TxDtls>"
+            f"<RltdPties><Dbtr><Nm>{name}</Nm></Dbtr><DbtrAcct><Id>"
+            f"<IBAN>NL02RABO0123456789</IBAN></Id></DbtrAcct></RltdPties>"
+            f"<RmtInf><Ustrd>{text}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>"
+        )
+    out.append("</Stmt></BkToCstmrStmt></Document>")
+    return "\n".join(out).encode()

@@ -27,9 +27,7 @@ LAST_NAMES = ["de Vries", "Jansen", "Bakker", "Visser", "Smit", "Meijer", "Mulde
 def make_invoices(edition, count):
     """`count` participants, each with an order and an issued invoice with its line, in bulk
     inserts: the snapshot fields only, no PDF (this measures the import, not issuing)."""
-    from django.utils import timezone
-
-    from registrations.invoicing.models import Invoice, InvoiceLine
+    from registrations.invoicing.models import InvoiceLine
 
     registrations = scenery.participants(
         edition,
@@ -37,41 +35,7 @@ def make_invoices(edition, count):
         first_name=lambda n: f"Deelnemer{n}",
         last_name=lambda n: f"{LAST_NAMES[n % len(LAST_NAMES)]}-{n}",
     )
-    today = datetime.date.today()
-    now = timezone.now()
-    invoices = Invoice.objects.bulk_create(
-        Invoice(
-            number=f"2025-{n + 1:04d}",
-            series="2025-",
-            sequence=n + 1,
-            order_id=registration.order_id,
-            invoice_date=today - datetime.timedelta(days=40),
-            due_date=today - datetime.timedelta(days=10),
-            supply_start=edition.start_date,
-            supply_end=edition.end_date,
-            issued_at=now,
-            issuer_name="Platform31",
-            issuer_street="Postbus 30833",
-            issuer_postcode="2500 GV",
-            issuer_city="Den Haag",
-            issuer_country="Nederland",
-            issuer_kvk_number="27169301",
-            issuer_vat_id="NL000099998B57",
-            issuer_iban="NL91ABNA0417164300",
-            customer_organisation="Gemeente Utrecht",
-            customer_street="Stadsplateau 1",
-            customer_postcode="3521 AZ",
-            customer_city="Utrecht",
-            customer_country="NL",
-            customer_country_name="Nederland",
-            customer_email="facturen@example.nl",
-            payment_reference=f"2025-{n + 1:04d}",
-            total_excl_vat=Decimal("1800.00"),
-            total_vat=Decimal("378.00"),
-            total_incl_vat=TOTAL,
-        )
-        for n, registration in enumerate(registrations)
-    )
+    invoices = scenery.issued_invoices(registrations, "2025-", 1)
     InvoiceLine.objects.bulk_create(
         InvoiceLine(
             invoice=invoice,
@@ -99,25 +63,13 @@ def quoted(n, invoice, registration):
 
 
 def statement(rows):
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">',
-        "<BkToCstmrStmt><Stmt><Id>REFS-1</Id>",
-        "<Acct><Id><IBAN>NL91ABNA0417164300</IBAN></Id></Acct>",
-    ]
-    for n, (invoice, registration) in enumerate(rows):
-        amount = TOTAL if n % 10 else Decimal("1000.00")
-        lines.append(
-            f'<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>'
-            f"<BookgDt><Dt>{datetime.date.today()}</Dt></BookgDt>"
-            f"<AcctSvcrRef>REFS-{n:06d}</AcctSvcrRef><NtryDtls><TxDtls>"
-            f"<RltdPties><Dbtr><Nm>Gemeente Utrecht</Nm></Dbtr><DbtrAcct><Id>"
-            f"<IBAN>NL02RABO0123456789</IBAN></Id></DbtrAcct></RltdPties>"
-            f"<RmtInf><Ustrd>{quoted(n, invoice, registration)}</Ustrd></RmtInf>"
-            f"</TxDtls></NtryDtls></Ntry>"
-        )
-    lines.append("</Stmt></BkToCstmrStmt></Document>")
-    return "\n".join(lines).encode()
+    return scenery.camt_statement(
+        "REFS",
+        [
+            (TOTAL if n % 10 else Decimal("1000.00"), "Gemeente Utrecht", quoted(n, *row))
+            for n, row in enumerate(rows)
+        ],
+    )
 
 
 def main():
