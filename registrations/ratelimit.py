@@ -12,18 +12,9 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from werkplaats.addresses import client_address
+
 from .models import RateLimit
-
-
-def client_address(request):
-    # Behind a proxy, REMOTE_ADDR is the proxy; the proxy appends the client's address
-    # as the last X-Forwarded-For entry, the only one it vouches for.
-    if settings.USE_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip()
-    return request.META.get("REMOTE_ADDR", "")
-
 
 # One statement counts a hit: it inserts the client's row, or adds one to it, or starts a new
 # window when the old one ended. Atomic in PostgreSQL (the row is locked by the upsert) and in

@@ -38,6 +38,8 @@ def test_valid_environment_starts():
         ({"EMAIL_PORT": "twenty-five"}, "EMAIL_PORT must be a whole number"),
         ({"EMAIL_USE_TLS": "1", "EMAIL_USE_SSL": "1"}, "EMAIL_USE_TLS and EMAIL_USE_SSL"),
         ({"REGISTRATION_RATE_LIMIT": "0"}, "REGISTRATION_RATE_LIMIT must be at least 1"),
+        # The database keeps the access log 24 months (registrations/accesslog/guards.py).
+        ({"ACCESS_LOG_RETENTION_MONTHS": "12"}, "ACCESS_LOG_RETENTION_MONTHS must be at least 24"),
         ({"DJANGO_TASKS_BACKEND": "celery"}, "DJANGO_TASKS_BACKEND must be one of"),
     ],
 )

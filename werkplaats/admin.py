@@ -14,6 +14,8 @@ from django.contrib import admin
 from programme import admin as programme_admin
 from programme.models import Edition, PrivacyStatement
 from registrations import admin as registrations_admin
+from registrations.accesslog import admin as accesslog_admin
+from registrations.accesslog.models import AccessLogEntry
 from registrations.attendance import admin as attendance_admin
 from registrations.attendance.models import Certificate
 from registrations.coaching import admin as coaching_admin
@@ -173,3 +175,4 @@ admin.site.register(CostCentre, payments_admin.CostCentreAdmin)
 admin.site.register(Intake, intake_admin.IntakeAdmin)
 admin.site.register(Coach, coaching_admin.CoachAdmin)
 admin.site.register(CoachSlot, coaching_admin.CoachSlotAdmin)
+admin.site.register(AccessLogEntry, accesslog_admin.AccessLogEntryAdmin)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from programme.models import amsterdam_date
 from registrations import overview as signup
+from registrations.accesslog.admin import RecordedActionsMixin
 from registrations.attendance import overview as attendance
 from registrations.coaching import overview as coaching
 from registrations.intake import overview as intake
@@ -30,6 +31,19 @@ class WerkplaatsAdminSite(admin.AdminSite):
     site_title = "Werkplaats beheer"
     index_title = "Beheer van werkplaatsen, inschrijvingen en facturen"
     index_template = "admin/overview.html"
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Every list's actions are recorded in the access log (who ran which on how many
+        rows), Django's and other packages' admins included: given here once, so no app
+        can forget it."""
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, RecordedActionsMixin):
+            admin_class = type(
+                admin_class.__name__,
+                (RecordedActionsMixin, admin_class),
+                {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__},
+            )
+        return super().register(model_or_iterable, admin_class, **options)
 
     def index(self, request, extra_context=None):
         now = timezone.now()

@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "registrations.intake",
     "registrations.coaching",
     "registrations.organisations",
+    "registrations.accesslog",
     # Last: its admin module assembles the back office from the apps above (werkplaats/admin.py).
     "werkplaats",
 ]
@@ -317,7 +318,15 @@ PERSONAL_PAGE_SECTIONS = {
 
 # The daily retention job's steps of the layers built on sign-up (manage.py apply_retention):
 # each names a function (dry_run) returning the lines it reports.
-RETENTION_STEPS = ["registrations.intake.retention.erase_cases"]
+RETENTION_STEPS = [
+    "registrations.intake.retention.erase_cases",
+    "registrations.accesslog.retention.remove_expired",
+]
+
+# How long the access log (who exported, ran a bulk action, signed in) is kept, in months. The
+# database refuses to remove younger entries (registrations/accesslog/guards.py, 24 months), so
+# this may be longer, never shorter.
+ACCESS_LOG_RETENTION_MONTHS = env_int("ACCESS_LOG_RETENTION_MONTHS", 24, minimum=24)
 
 # Sign-up POSTs allowed per client address within the window (seconds).
 REGISTRATION_RATE_LIMIT = env_int("REGISTRATION_RATE_LIMIT", 10, minimum=1)
@@ -463,5 +472,5 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_ADMIN_LOCKOUT_MINUTES", 30
 AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_RESET_ON_SUCCESS = True
 # The same client address as the sign-up rate limit: X-Forwarded-For only behind a proxy.
-AXES_CLIENT_IP_CALLABLE = "registrations.ratelimit.client_address"
+AXES_CLIENT_IP_CALLABLE = "werkplaats.addresses.client_address"
 AXES_LOCKOUT_TEMPLATE = "429_login.html"

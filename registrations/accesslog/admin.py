@@ -1,0 +1,73 @@
+"""The access log in the admin, read-only; and the bulk actions of every list recorded in it.
+
+werkplaats/admin.py registers the log; the admin site (werkplaats/admin_site.py) gives every
+ModelAdmin the recording of its actions (RecordedActionsMixin).
+"""
+
+from django.contrib import admin
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import model_format_dict
+
+from werkplaats import formats
+from werkplaats.admin_tools import ReadOnlyAdminMixin
+
+from .log import Kind, record
+
+
+class AccessLogEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["when", "username", "kind", "what", "reference", "count", "address"]
+    list_filter = ["kind", "at", "edition", "username"]
+    search_fields = ["username", "what", "reference", "address"]
+    date_hierarchy = "at"
+    list_select_related = ["edition"]
+    fields = ["when", "username", "kind", "what", "edition", "reference", "count", "address"]
+    readonly_fields = fields
+    # Not even through an action: there is nothing to change.
+    actions = None
+
+    @admin.display(description="wanneer", ordering="at")
+    def when(self, entry):
+        return formats.moment(entry.at)
+
+
+def _selected_count(request, queryset):
+    """How many rows the action was run on: the ticked ones, or all of the list."""
+    if request.POST.get("select_across") == "1":
+        return queryset.count()
+    # The ticked rows are in the POST already: no extra query for an action.
+    return len(set(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)))
+
+
+class RecordedActionsMixin:
+    """Every action of a changelist, recorded in the access log with its name and the
+    number of selected rows, whichever app defined it (Django's own delete too)."""
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        return {
+            name: (self._recorded(func, name, description), name, description)
+            for name, (func, name, description) in actions.items()
+        }
+
+    @staticmethod
+    def _recorded(func, name, description):
+        def action(model_admin, request, queryset):
+            opts = model_admin.opts
+            # As the action menu shows it ("%(verbose_name_plural)s" filled in).
+            label = str(description) % model_format_dict(opts)
+            record(
+                Kind.BULK_ACTION,
+                f"Actie ‘{label}’ op {opts.verbose_name_plural}",
+                request=request,
+                count=_selected_count(request, queryset),
+                reference=f"{opts.app_label}.{opts.model_name}:{name}",
+            )
+            return func(model_admin, request, queryset)
+
+        # Django's confirmation pages (delete) read these from the action they call.
+        action.__name__ = getattr(func, "__name__", name)
+        action.__wrapped__ = func
+        for attribute in ("allowed_permissions", "short_description"):
+            if hasattr(func, attribute):
+                setattr(action, attribute, getattr(func, attribute))
+        return action
