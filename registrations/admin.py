@@ -25,6 +25,7 @@ from werkplaats.formats import money
 from werkplaats.queue import Queued, atomic_with
 
 from . import admin_views, emails, models, retention, tasks
+from .accesslog.log import Kind, record
 from .models import (
     ORDERER_FIELDS,
     AlreadyRegistered,
@@ -541,8 +542,16 @@ class RegistrationAdmin(admin.ModelAdmin):
         people = list(queryset.select_related("edition", "order"))
         return sorted(people, key=lambda r: dutch_name_key(r.last_name, r.first_name))
 
+    @staticmethod
+    def _record_export(request, what, people):
+        editions = {r.edition for r in people}
+        edition = editions.pop() if len(editions) == 1 else None
+        record(Kind.EXPORT, what, request=request, count=len(people), edition=edition)
+
     @admin.action(description="Exporteer deelnemerslijst (CSV)", permissions=["view"])
     def export_participants(self, request, queryset):
+        people = self._people(request, queryset)
+        self._record_export(request, "Deelnemerslijst (CSV)", people)
         header = [
             "Referentie",
             "Editie",
@@ -576,7 +585,7 @@ class RegistrationAdmin(admin.ModelAdmin):
                 r.order.po_number,
                 formats.moment(r.created_at),
             ]
-            for r in self._people(request, queryset)
+            for r in people
         )
         return csv_response("deelnemers.csv", header, rows)
 
@@ -586,6 +595,9 @@ class RegistrationAdmin(admin.ModelAdmin):
     )
     def export_venue_list(self, request, queryset):
         people = self._people(request, queryset)
+        self._record_export(
+            request, "Lijst voor de locatie: dieet en toegankelijkheid (CSV)", people
+        )
         header = [
             "Naam",
             "Organisatie",

@@ -14,6 +14,7 @@ from werkplaats import charts, formats
 from werkplaats.exports import csv_response
 
 from . import statistics, tasks
+from .accesslog.log import Kind, record
 from .models import Order
 from .organisations.models import Organisation
 
@@ -71,6 +72,8 @@ def edition_statistics_csv(model_admin, request, pk):
         for figure in statistics.edition_figures(edition)
         for label, value in figure.rows
     ]
+    # Figures, no names; recorded as every export is.
+    record(Kind.EXPORT, "Statistieken (CSV)", request=request, edition=edition)
     return csv_response(f"statistieken-{edition.slug}.csv", ["cijfer", "waarde", "aantal"], rows)
 
 
@@ -160,6 +163,7 @@ def _trend(rows, **series):
 def all_statistics_csv(model_admin, request):
     _require_view(request)
     rows, _totals = statistics.across_editions()
+    record(Kind.EXPORT, "Statistieken over alle edities (CSV)", request=request)
     return csv_response(
         "statistieken-alle-edities.csv",
         statistics.ACROSS_HEADERS,

@@ -97,6 +97,23 @@ def imported(tree):
                 "registrations.coaching",
             ),
         ),
+        # The access log is below every app that records in it: it knows none of them.
+        (
+            "registrations/accesslog",
+            (),
+            (
+                "programme",
+                "registrations.models",
+                "registrations.history",
+                "registrations.invoicing",
+                "registrations.attendance",
+                "registrations.payments",
+                "registrations.messages",
+                "registrations.intake",
+                "registrations.coaching",
+                "registrations.organisations",
+            ),
+        ),
         # Intake (the cases) builds on sign-up; coaching builds on intake, never the reverse.
         (
             "registrations/intake",

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from programme.models import Edition, PrivacyStatement
+from registrations.accesslog.log import Kind, record
 from registrations.attendance.models import Attendance, Certificate
 from registrations.coaching.models import Coach, CoachSlot
 from registrations.intake.models import Intake
@@ -185,6 +186,7 @@ def _build_world():
         "intake.intake": Intake.objects.for_edition(open_edition),
         "coaching.coach": coach,
         "coaching.coachslot": slot,
+        "accesslog.accesslogentry": record(Kind.EXPORT, "Deelnemerslijst (CSV)", count=3),
         "organisations.organisation": Organisation.objects.create(
             name="Gemeente Zwolle", oin="00000001001234567000", debtor_number=10001
         ),
@@ -285,6 +287,8 @@ GROUP_PERMISSIONS = {
         "coaching.delete_coachslot",
         "coaching.view_coachslot",
         "organisations.view_organisation",
+        # Who exported, ran a bulk action or signed in: read, never changed.
+        "accesslog.view_accesslogentry",
     ),
     # A coach: their own schedule with each person's case, nothing else.
     "Coaches": _perms("coaching.view_own_schedule"),
@@ -403,6 +407,14 @@ PAGES = {
     },
     # What the retention job did: Medewerkers read it; nobody adds, changes or deletes it.
     "registrations.retentionrecord": {
+        "changelist": (200, 403, 403),
+        "add": ALL_403,
+        "change": (200, 403, 403),
+        "delete": ALL_403,
+        "history": (200, 403, 403),
+    },
+    # The access log: Medewerkers read it; nobody adds, changes or deletes an entry.
+    "accesslog.accesslogentry": {
         "changelist": (200, 403, 403),
         "add": ALL_403,
         "change": (200, 403, 403),

@@ -100,7 +100,7 @@ class AttendanceEditionMixin:
             self.message_user(request, "Kies één editie voor de naambadges.", messages.WARNING)
             return None
         edition = queryset.get()
-        return badges_response(participants(edition), edition)
+        return badges_response(request, participants(edition), edition)
 
 
 class CertificateToSendFilter(admin.SimpleListFilter):
@@ -141,7 +141,7 @@ class AttendanceRegistrationMixin:
                 messages.WARNING,
             )
             return None
-        return badges_response(people, editions.pop())
+        return badges_response(request, people, editions.pop())
 
     @admin.action(description="Niet verschenen (op geen dag aanwezig)", permissions=["manage"])
     def mark_no_show(self, request, queryset):

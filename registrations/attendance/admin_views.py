@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 
 from programme.models import Edition
+from registrations.accesslog.log import Kind, record
 from werkplaats import formats
 from werkplaats.exports import csv_response
 from werkplaats.refusals import refusal_text
@@ -33,7 +34,14 @@ def pdf_response(content, filename):
     )
 
 
-def badges_response(registrations, edition):
+def badges_response(request, registrations, edition):
+    record(
+        Kind.EXPORT,
+        "Naambadges (PDF)",
+        request=request,
+        count=len(registrations),
+        edition=edition,
+    )
     return pdf_response(pdf.badges(registrations, edition), f"naambadges-{edition.slug}.pdf")
 
 
@@ -51,8 +59,16 @@ def _edition_day(pk, day):
 def attendance_list_pdf(model_admin, request, pk, day):
     _require(request, VIEW)
     edition, date = _edition_day(pk, day)
+    people = participants(edition)
+    record(
+        Kind.EXPORT,
+        f"Presentielijst {formats.numeric_date(date)} (PDF)",
+        request=request,
+        count=len(people),
+        edition=edition,
+    )
     return pdf_response(
-        pdf.attendance_list(edition, date), f"presentielijst-{edition.slug}-{date}.pdf"
+        pdf.attendance_list(edition, date, people), f"presentielijst-{edition.slug}-{date}.pdf"
     )
 
 
@@ -62,6 +78,13 @@ def attendance_list_csv(model_admin, request, pk, day):
     rows = [
         [n, r.full_name, r.organisation, ""] for n, r in enumerate(participants(edition), start=1)
     ]
+    record(
+        Kind.EXPORT,
+        f"Presentielijst {formats.numeric_date(date)} (CSV)",
+        request=request,
+        count=len(rows),
+        edition=edition,
+    )
     return csv_response(
         f"presentielijst-{edition.slug}-{date}.csv",
         ["Nr", "Naam", "Organisatie", "Handtekening"],
@@ -72,7 +95,7 @@ def attendance_list_csv(model_admin, request, pk, day):
 def edition_badges(model_admin, request, pk):
     _require(request, MANAGE)
     edition = get_object_or_404(Edition, pk=pk)
-    return badges_response(participants(edition), edition)
+    return badges_response(request, participants(edition), edition)
 
 
 def checkin(model_admin, request, pk):
@@ -143,5 +166,15 @@ def checkin(model_admin, request, pk):
 def certificate_pdf(model_admin, request, pk):
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
-    certificate = get_object_or_404(Certificate.objects.select_related("registration"), pk=pk)
+    certificate = get_object_or_404(
+        Certificate.objects.select_related("registration__edition"), pk=pk
+    )
+    record(
+        Kind.EXPORT,
+        "Bewijs van deelname (PDF)",
+        request=request,
+        count=1,
+        edition=certificate.registration.edition,
+        reference=certificate.registration.reference,
+    )
     return pdf_response(pdf.certificate(certificate), certificate.filename)

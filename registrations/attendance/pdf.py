@@ -36,15 +36,16 @@ def _render(template, context, *, stylesheet, identifier, created):
     return pdf.render_html(html, stylesheet=stylesheet, identifier=identifier, created=created)
 
 
-def attendance_list(edition, day):
-    """The presentielijst of one day: every confirmed participant with a signature column."""
+def attendance_list(edition, day, people=None):
+    """The presentielijst of one day: every confirmed participant (`people` when the caller
+    has them already) with a signature column."""
     return _render(
         "attendance/attendance_list.html",
         {
             "edition": edition,
             "day": formats.day(day, weekday=True),
             "period": formats.period(edition.start_date, edition.end_date),
-            "people": participants(edition),
+            "people": participants(edition) if people is None else people,
         },
         stylesheet="css/attendance_list.css",
         identifier=f"presentielijst-{edition.pk}-{day.isoformat()}",

@@ -72,14 +72,26 @@ def schedule_pdf(model_admin, request, coach_pk, edition_pk):
     coach, edition = _staff(request, coach_pk, edition_pk)
     _, rows = schedule_rows(coach, edition)
     return cases.pdf_response(
-        edition, f"Rooster van {coach}", rows, f"rooster-{coach.pk}-{edition.slug}.pdf"
+        request,
+        edition,
+        f"Rooster van {coach}",
+        rows,
+        f"rooster-{coach.pk}-{edition.slug}.pdf",
+        reference=f"rooster van coach {coach.pk}",
     )
 
 
 def schedule_csv(model_admin, request, coach_pk, edition_pk):
     coach, edition = _staff(request, coach_pk, edition_pk)
     questions, rows = schedule_rows(coach, edition)
-    return cases.csv_download(questions, rows, f"rooster-{coach.pk}-{edition.slug}.csv")
+    return cases.csv_download(
+        request,
+        edition,
+        questions,
+        rows,
+        f"rooster-{coach.pk}-{edition.slug}.csv",
+        reference=f"rooster van coach {coach.pk}",
+    )
 
 
 def own_schedule(model_admin, request):
@@ -101,7 +113,14 @@ def own_schedule_pdf(model_admin, request):
     if edition is None:
         raise PermissionDenied
     _, rows = schedule_rows(coach, edition)
-    return cases.pdf_response(edition, f"Rooster van {coach}", rows, f"rooster-{edition.slug}.pdf")
+    return cases.pdf_response(
+        request,
+        edition,
+        f"Rooster van {coach}",
+        rows,
+        f"rooster-{edition.slug}.pdf",
+        reference=f"rooster van coach {coach.pk}",
+    )
 
 
 def without_slot(model_admin, request, edition_pk):

@@ -33,11 +33,13 @@ def cases_pdf(model_admin, request, pk):
     intake = _intake(request, pk)
     _, _, rows = cases.edition_rows(intake.edition)
     return cases.pdf_response(
-        intake.edition, "Casussen", rows, f"casussen-{intake.edition.slug}.pdf"
+        request, intake.edition, "Casussen", rows, f"casussen-{intake.edition.slug}.pdf"
     )
 
 
 def cases_csv(model_admin, request, pk):
     intake = _intake(request, pk)
     _, questions, rows = cases.edition_rows(intake.edition)
-    return cases.csv_download(questions, rows, f"casussen-{intake.edition.slug}.csv")
+    return cases.csv_download(
+        request, intake.edition, questions, rows, f"casussen-{intake.edition.slug}.csv"
+    )

@@ -8,6 +8,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils import translation
 
+from registrations.accesslog.log import Kind, record
 from registrations.models import Registration
 from werkplaats import formats, pdf
 from werkplaats.exports import csv_response, dutch_name_key
@@ -59,7 +60,14 @@ def page(request, model_admin, edition, title, rows, links, crumbs=()):
     return TemplateResponse(request, "intake/cases.html", context)
 
 
-def pdf_response(edition, title, rows, filename):
+def _record(request, what, edition, rows, reference):
+    people = sum(1 for r in rows if r["registration"] is not None)
+    record(Kind.EXPORT, what, request=request, count=people, edition=edition, reference=reference)
+
+
+def pdf_response(request, edition, title, rows, filename, reference=""):
+    """The rows as a PDF download, recorded in the access log (a case may describe residents)."""
+    _record(request, "Casussen (PDF)", edition, rows, reference)
     with translation.override("nl"):
         html = render_to_string(
             "intake/cases_pdf.html",
@@ -82,7 +90,8 @@ def pdf_response(edition, title, rows, filename):
     )
 
 
-def csv_download(questions, rows, filename):
+def csv_download(request, edition, questions, rows, filename, reference=""):
+    _record(request, "Casussen (CSV)", edition, rows, reference)
     header = ["Tijdstip", "Naam", "Organisatie", *[q.text for q in questions]]
     lines = [
         [r["when"], r["registration"].full_name, r["registration"].organisation]

@@ -14,6 +14,8 @@ from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 
 from programme.models import Edition, InvoiceMoment, amsterdam_date
+from registrations.accesslog.log import Kind as AccessKind
+from registrations.accesslog.log import record as record_access
 from registrations.models import Registration
 from registrations.organisations.models import Organisation
 from werkplaats import formats
@@ -942,11 +944,13 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     def download_zip(self, request, queryset):
         if is_large(queryset):
             return start_job(self, request, BulkJob.Kind.ZIP, queryset)
+        invoices = list(queryset.order_by("number"))
         try:
-            content = exports.invoices_zip(queryset.order_by("number"))
+            content = exports.invoices_zip(invoices)
         except InvoiceRefused as refusal:
             self.message_user(request, str(refusal), messages.ERROR)
             return None
+        record_access(AccessKind.EXPORT, "Facturen (ZIP)", request=request, count=len(invoices))
         response = HttpResponse(content, content_type="application/zip")
         response["Content-Disposition"] = 'attachment; filename="facturen.zip"'
         return response
@@ -956,11 +960,18 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         permissions=["view"],
     )
     def export_bookkeeping(self, request, queryset):
-        rows = exports.bookkeeping_rows(
+        invoices = list(
             queryset.select_related("credited_invoice", "credit_note")
             .prefetch_related("lines")
             .order_by("series", "sequence")
         )
+        record_access(
+            AccessKind.EXPORT,
+            "Facturen voor de boekhouding (CSV)",
+            request=request,
+            count=len(invoices),
+        )
+        rows = exports.bookkeeping_rows(invoices)
         return csv_response("facturen-boekhouding.csv", exports.BOOKKEEPING_HEADER, rows)
 
     def _dated_action(self, request, queryset, action, title, text, record, done, field):

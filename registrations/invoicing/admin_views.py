@@ -11,6 +11,8 @@ from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 
+from registrations.accesslog.log import Kind as AccessKind
+from registrations.accesslog.log import record as record_access
 from registrations.models import AGREED_PRICE_FIELDS, INVOICE_DETAIL_FIELDS, Order, Registration
 from werkplaats.refusals import refusal_text
 
@@ -127,6 +129,13 @@ def _document_download(model_admin, request, number, kind):
         kept = (checksum, content, filename)
         documents_kept.set(document_key(number, kind), kept, DOCUMENT_SECONDS)
     _, content, filename = kept
+    record_access(
+        AccessKind.EXPORT,
+        "Factuur (PDF)" if kind == Kind.PDF else "E-factuur (UBL)",
+        request=request,
+        count=1,
+        reference=str(number),
+    )
     response = FileResponse(
         io.BytesIO(content),
         as_attachment=True,
@@ -176,6 +185,13 @@ def bulk_job_download(model_admin, request, object_id):
             messages.WARNING,
         )
         return redirect("admin:invoicing_bulkjob_change", job.pk)
+    record_access(
+        AccessKind.EXPORT,
+        "Facturen (ZIP van een taak)",
+        request=request,
+        count=job.items.count(),
+        reference=f"taak {job.pk}",
+    )
     return FileResponse(
         io.BytesIO(bytes(content)),
         as_attachment=True,

@@ -7,6 +7,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from programme.models import amsterdam_date
+from registrations.accesslog.log import Kind as AccessKind
+from registrations.accesslog.log import record as record_access
 from registrations.invoicing.jobs import REFUSALS
 from werkplaats import formats
 from werkplaats.admin_tools import (
@@ -184,7 +186,14 @@ class PaymentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Exporteer voor de boekhouding (CSV)", permissions=["view"])
     def export_payments(self, request, queryset):
-        rows = bookkeeping.payment_rows(bookkeeping.payments_for_export(queryset))
+        payments = list(bookkeeping.payments_for_export(queryset))
+        record_access(
+            AccessKind.EXPORT,
+            "Betalingen voor de boekhouding (CSV)",
+            request=request,
+            count=len(payments),
+        )
+        rows = bookkeeping.payment_rows(payments)
         return csv_response("betalingen-boekhouding.csv", bookkeeping.PAYMENT_HEADER, rows)
 
 
@@ -359,12 +368,19 @@ class PaymentsInvoiceMixin:
         permissions=["view"],
     )
     def export_bookkeeping(self, request, queryset):
-        rows = bookkeeping.invoice_rows(
+        invoices = list(
             queryset.select_related("credited_invoice", "credit_note")
             .with_edition()
             .prefetch_related("lines")
             .order_by("series", "sequence")
         )
+        record_access(
+            AccessKind.EXPORT,
+            "Facturen voor de boekhouding (CSV)",
+            request=request,
+            count=len(invoices),
+        )
+        rows = bookkeeping.invoice_rows(invoices)
         return csv_response("facturen-boekhouding.csv", bookkeeping.INVOICE_HEADER, rows)
 
     @admin.action(description="Markeer als betaald…", permissions=["mark_paid"])
