@@ -5,12 +5,13 @@ ModelAdmin the recording of its actions (RecordedActionsMixin).
 """
 
 from django.contrib import admin
-from django.contrib.admin import helpers
 from django.contrib.admin.utils import model_format_dict
+from django.template.response import TemplateResponse
 
 from werkplaats import formats
 from werkplaats.admin_tools import ReadOnlyAdminMixin
 
+from .changes import log_change
 from .log import Kind, record
 
 
@@ -30,17 +31,10 @@ class AccessLogEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return formats.moment(entry.at)
 
 
-def _selected_count(request, queryset):
-    """How many rows the action was run on: the ticked ones, or all of the list."""
-    if request.POST.get("select_across") == "1":
-        return queryset.count()
-    # The ticked rows are in the POST already: no extra query for an action.
-    return len(set(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)))
-
-
 class RecordedActionsMixin:
     """Every action of a changelist, recorded in the access log with its name and the
-    number of selected rows, whichever app defined it (Django's own delete too)."""
+    number of selected rows, whichever app defined it (Django's own delete too), and in the
+    admin history of each row it was run on."""
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -55,14 +49,21 @@ class RecordedActionsMixin:
             opts = model_admin.opts
             # As the action menu shows it ("%(verbose_name_plural)s" filled in).
             label = str(description) % model_format_dict(opts)
+            # The rows as they were chosen: the action may change what the list shows.
+            rows = list(queryset.all())
             record(
                 Kind.BULK_ACTION,
                 f"Actie ‘{label}’ op {opts.verbose_name_plural}",
                 request=request,
-                count=_selected_count(request, queryset),
+                count=len(rows),
                 reference=f"{opts.app_label}.{opts.model_name}:{name}",
             )
-            return func(model_admin, request, queryset)
+            response = func(model_admin, request, queryset)
+            # A page that asks for more (a date, a confirmation) has done nothing yet; a
+            # deletion is in the history by Django's own hand.
+            if name != "delete_selected" and not isinstance(response, TemplateResponse):
+                log_change(rows, f"Actie ‘{label}’", user=request.user)
+            return response
 
         # Django's confirmation pages (delete) read these from the action they call.
         action.__name__ = getattr(func, "__name__", name)

@@ -7,7 +7,7 @@ class AccessLogConfig(AppConfig):
     (settings.ACCESS_LOG_RETENTION_MONTHS) and then removed by the retention job.
 
     Below every app that holds personal data: each records where its export happens
-    (`registrations.accesslog.record`); this app imports none of them."""
+    (`registrations.accesslog.log.record`); this app imports none of them."""
 
     name = "registrations.accesslog"
     label = "accesslog"
