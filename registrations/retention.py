@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from programme.models import Edition, amsterdam_date
 
+from .accesslog.changes import log_change
 from .models import Order, Registration, RegistrationChange, RetentionRecord
 
 NOTICE_DAYS = 30
@@ -114,6 +115,7 @@ def erase_needs(at=None):
     for edition in Edition.objects.filter(registrations__in=needs_due(at)).distinct():
         erased = needs_due(at).filter(edition=edition)
         diets = erased_diet_count(erased)
+        log_change(list(erased), "Dieet- en toegankelijkheidswensen gewist (bewaartermijn)")
         count = erased.update(dietary_needs="", accessibility_needs="", updated_at=at)
         RetentionRecord.objects.create(
             edition=edition,
@@ -161,17 +163,20 @@ def anonymise(edition, due, at=None):
         registration.email = f"geanonimiseerd-{registration.pk}@invalid"
         registration.anonymised_at = at
         registration.save()
+    log_change(registrations, "Geanonimiseerd (bewaartermijn)")
     # Who handed a place over goes with the registrations (the old link's record stays).
     RegistrationChange.objects.filter(registration__edition=edition).exclude(
         previous_email=""
     ).update(previous_name="", previous_email="")
-    for order in Order.objects.select_for_update().filter(
-        edition=edition, anonymised_at__isnull=True
-    ):
+    orders = list(
+        Order.objects.select_for_update().filter(edition=edition, anonymised_at__isnull=True)
+    )
+    for order in orders:
         for field, value in ERASED_FROM_ORDER.items():
             setattr(order, field, value)
         order.anonymised_at = at
         order.save()
+    log_change(orders, "Geanonimiseerd (bewaartermijn)")
     if registrations:
         RetentionRecord.objects.create(
             edition=edition,

@@ -79,6 +79,7 @@ class EditionAdmin(
 
 @admin.register(Registration)
 class RegistrationAdmin(
+    history_admin.HistoryRegistrationMixin,
     messages_admin.MessagesRegistrationMixin,
     attendance_admin.AttendanceRegistrationMixin,
     invoicing_admin.InvoicingRegistrationMixin,

@@ -7,6 +7,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from registrations.accesslog.changes import PARTICIPANT, log_change
 from registrations.models import Registration
 from registrations.views import detail_with, personal
 from werkplaats.queue import atomic_with
@@ -59,6 +60,7 @@ def book(request, token):
             before = slot_of(registration)
             slot = CoachSlot.objects.book(registration, form.cleaned_data["slot"].pk)
             if before is None or before.pk != slot.pk:
+                log_change([registration, slot], "Coachgesprek geboekt", actor_name=PARTICIPANT)
                 queue_mail(registration.pk)
     except SlotRefused as refusal:
         # The others see the slots that are still free, with why theirs is not.
@@ -77,6 +79,7 @@ def cancel_booking(request, token):
     except SlotRefused as refusal:
         return detail_with(request, registration, 409, coaching=str(refusal))
     if slot:
+        log_change([registration, slot], "Coachgesprek geannuleerd", actor_name=PARTICIPANT)
         logger.info("Registration %s: coach slot cancelled", registration.reference)
         messages.success(request, "Je coachgesprek is geannuleerd; het tijdstip is weer vrij.")
     return redirect(f"{registration.get_absolute_url()}#coachgesprek")

@@ -6,6 +6,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from programme.models import Edition, amsterdam_date
+from registrations.accesslog.changes import log_change
 from registrations.models import Registration, RetentionRecord
 
 from .models import Answer, Intake
@@ -36,6 +37,7 @@ def erase(edition, due, at=None):
     typed = Registration.objects.filter(edition=edition).exclude(own_case="")
     people = set(answers.values_list("registration_id", flat=True))
     people |= set(typed.values_list("pk", flat=True))
+    log_change(list(Registration.objects.filter(pk__in=people)), "Casus gewist (bewaartermijn)")
     answers.delete()
     typed.update(own_case="", updated_at=at)
     RetentionRecord.objects.create(

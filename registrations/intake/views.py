@@ -5,6 +5,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from registrations.accesslog.changes import PARTICIPANT, log_change
 from registrations.models import Registration
 from registrations.views import detail_with, personal
 from werkplaats import formats
@@ -52,6 +53,7 @@ def answer(request, token):
         form.add_error(None, str(refusal))
         return detail_with(request, registration, 409, intake=form)
     if changed:
+        log_change(registration, "Casus opgeslagen", actor_name=PARTICIPANT)
         logger.info("Registration %s: case saved", registration.reference)
     messages.success(request, "Je casus is opgeslagen." if changed else "Er was niets veranderd.")
     return redirect(f"{registration.get_absolute_url()}#casus")
