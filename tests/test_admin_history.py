@@ -157,3 +157,18 @@ def test_the_participant_and_the_system_cannot_sign_in(registration):
     for name in (PARTICIPANT, SYSTEM):
         assert authenticate(username=name, password="") is None
         assert authenticate(username=name, password=name) is None
+
+
+def test_attendance_saved_on_the_checkin_page_is_in_each_changed_persons_history(
+    client, staff_member, ended_edition
+):
+    there = make_registration(ended_edition, email="er@example.nl")
+    away = make_registration(ended_edition, email="weg@example.nl")
+    url = reverse("admin:programme_edition_checkin", args=[ended_edition.pk])
+    client.force_login(staff_member)
+
+    client.post(url, {"present": [f"{there.pk}:{ended_edition.start_date}"]})
+    client.post(url, {"present": [f"{there.pk}:{ended_edition.start_date}"]})
+
+    assert history(client, there).count(("anna", "Aanwezigheid vastgelegd")) == 1
+    assert history(client, away).count(("anna", "Aanwezigheid vastgelegd")) == 1

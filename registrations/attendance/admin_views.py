@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 
 from programme.models import Edition
+from registrations.accesslog.changes import log_change
 from registrations.accesslog.log import Kind, record
 from werkplaats import formats
 from werkplaats.exports import csv_response
@@ -118,11 +119,20 @@ def checkin(model_admin, request, pk):
         present = {(r, d) for r, d in present if d in open_days}
         # The "Niet verschenen" button of one row submits the whole form, ticks included.
         no_show = [r for r in people if str(r.pk) == request.POST.get("no_show")]
+        before = _recorded(edition)
         try:
             Attendance.objects.record(edition, open_days, present, no_shows=no_show)
         except ValidationError as refusal:
             model_admin.message_user(request, refusal_text(refusal), messages.ERROR)
         else:
+            after = _recorded(edition)
+            changed = {r for r, day in after if before.get((r, day)) != after[(r, day)]}
+            # Each participant whose attendance changed has it in their own history.
+            log_change(
+                [r for r in people if r.pk in changed and r not in no_show],
+                "Aanwezigheid vastgelegd",
+                user=request.user,
+            )
             model_admin.message_user(request, "Aanwezigheid opgeslagen.", messages.SUCCESS)
             for absent in no_show:
                 model_admin.log_change(request, absent, "Niet verschenen (op geen dag aanwezig)")
@@ -132,10 +142,7 @@ def checkin(model_admin, request, pk):
                     messages.WARNING,
                 )
         return redirect("admin:programme_edition_checkin", edition.pk)
-    recorded = {
-        (a.registration_id, a.date): a.present
-        for a in Attendance.objects.filter(registration__edition=edition)
-    }
+    recorded = _recorded(edition)
     rows = [
         {
             "registration": person,
@@ -161,6 +168,14 @@ def checkin(model_admin, request, pk):
         "opts": model_admin.opts,
     }
     return TemplateResponse(request, "attendance/checkin.html", context)
+
+
+def _recorded(edition):
+    """{(registration id, day): present} of everything recorded for `edition`."""
+    return {
+        (a.registration_id, a.date): a.present
+        for a in Attendance.objects.filter(registration__edition=edition)
+    }
 
 
 def certificate_pdf(model_admin, request, pk):
