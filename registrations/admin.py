@@ -1105,7 +1105,7 @@ class OrderAdmin(admin.ModelAdmin):
                     f"{order.reference}: meer organisaties heten zo; kies er een op de bestelling."
                 )
             organisation = suggestions[0] if suggestions else order.debtor_from_details()
-            return admin_views.link_debtor(order, organisation)
+            return admin_views.link_debtor(order, organisation, request.user)
 
         apply_to_each(self, request, queryset.select_related("debtor"), step, "Gekoppeld")
 

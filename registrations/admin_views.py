@@ -14,6 +14,7 @@ from werkplaats import charts, formats
 from werkplaats.exports import csv_response
 
 from . import statistics, tasks
+from .accesslog.changes import log_change
 from .accesslog.log import Kind, record
 from .models import Order
 from .organisations.models import Organisation
@@ -171,7 +172,7 @@ def all_statistics_csv(model_admin, request):
     )
 
 
-def link_debtor(order, organisation):
+def link_debtor(order, organisation, user):
     """Link `order` to `organisation`; the text for finance says whether it can be invoiced
     now.
 
@@ -180,6 +181,8 @@ def link_debtor(order, organisation):
     Order.invoicing_unblocked()."""
     unblocked = order.link_debtor(organisation)
     text = f"{order.reference} gekoppeld aan {organisation}"
+    # The organisation's own history says which orders were linked to it, and by whom.
+    log_change(organisation, f"Gekoppeld aan {order.reference}", user=user)
     if not unblocked:
         return f"{text}; wacht nog op factuurgegevens: {order.invoicing_blocker()}"
     # Where the edition sends invoices by themselves, the held invoice goes now.
@@ -203,7 +206,7 @@ def link_order_debtor(model_admin, request, pk):
     else:
         model_admin.message_user(request, "Kies een organisatie.", messages.ERROR)
         return redirect("admin:registrations_order_change", order.pk)
-    text = link_debtor(order, organisation)
+    text = link_debtor(order, organisation, request.user)
     model_admin.log_change(request, order, text)
     model_admin.message_user(request, f"{text}.", messages.SUCCESS)
     return redirect("admin:registrations_order_change", order.pk)

@@ -172,3 +172,18 @@ def test_attendance_saved_on_the_checkin_page_is_in_each_changed_persons_history
 
     assert history(client, there).count(("anna", "Aanwezigheid vastgelegd")) == 1
     assert history(client, away).count(("anna", "Aanwezigheid vastgelegd")) == 1
+
+
+def test_linking_an_order_to_an_organisation_is_in_the_organisations_history(
+    client, finance_user, open_edition
+):
+    order = make_registration(open_edition).order
+    client.force_login(finance_user)
+
+    url = reverse("admin:registrations_order_changelist")
+    admin_action(client, url, "link_debtors", [order])
+
+    order.refresh_from_db()
+    who = finance_user.username
+    assert (who, f"Gekoppeld aan {order.reference}") in history(client, order.debtor)
+    assert (who, "Actie ‘Organisatie koppelen (voorstel) of aanmaken’") in history(client, order)
