@@ -41,6 +41,24 @@ def record(
     reference: the object it concerned by reference or number (INS-00006, 2027-0012).
     username: the name typed at a failed sign-in (there is no user then).
     """
+    return _write(kind, what, user, request, count, edition, reference, username)
+
+
+def sign_in(user, request):
+    """A sign-in (Django's user_logged_in)."""
+    return _write(Kind.SIGN_IN, "Aangemeld", user, request, None, None, "", None)
+
+
+def failed_sign_in(username, request):
+    """A failed sign-in (Django's user_login_failed), with the name that was typed."""
+    return _write(
+        Kind.SIGN_IN_FAILED, "Aanmelding mislukt", None, request, None, None, "", username
+    )
+
+
+# Its own name, not `record`: the check that no signal receiver reaches mail follows calls
+# by name (tests/test_mail_is_queued_by_its_cause.py), and other functions are called record.
+def _write(kind, what, user, request, count, edition, reference, username):
     signed_in = getattr(request, "user", None)
     if user is None and signed_in is not None and signed_in.is_authenticated:
         user = signed_in
@@ -54,11 +72,11 @@ def record(
         count=count,
         edition=edition,
         reference=reference[:200],
-        address=_address(request),
+        address=_client_ip(request),
     )
 
 
-def _address(request):
+def _client_ip(request):
     if request is None:
         return None
     try:
