@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from dateutil.relativedelta import relativedelta
+from django.contrib import admin
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
@@ -15,6 +16,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from registrations.accesslog.admin import RecordedActionsMixin
 from registrations.accesslog.log import Kind, record
 from registrations.accesslog.models import AccessLogEntry
 from registrations.attendance.models import Attendance, Certificate
@@ -107,6 +109,17 @@ def test_actions_of_djangos_own_admins_are_recorded_too(client, db):
 
     entry = AccessLogEntry.objects.get(kind=Kind.BULK_ACTION)
     assert (entry.count, entry.reference) == (2, "auth.user:delete_selected")
+
+
+def test_every_list_of_the_back_office_records_its_actions():
+    """Given by the admin site to every ModelAdmin registered, ours and other packages'."""
+    unrecorded = [
+        label
+        for model, model_admin in admin.site._registry.items()
+        if not isinstance(model_admin, RecordedActionsMixin)
+        for label in [model._meta.label]
+    ]
+    assert unrecorded == []
 
 
 # Nobody changes or deletes it from the application
