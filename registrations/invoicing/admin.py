@@ -45,9 +45,10 @@ from .models import (
 
 class InvoiceNumberConverter:
     """Invoice numbers are letters, digits and - _ . (InvoiceIssuer's prefix rule): anything
-    else, such as a NUL byte PostgreSQL would refuse in a query, is a 404 before a view runs."""
+    else, such as a NUL byte PostgreSQL would refuse in a query, is a 404 before a view runs,
+    and so is one longer than Invoice.number holds (40)."""
 
-    regex = r"[A-Za-z0-9_.\-]+"
+    regex = r"[A-Za-z0-9_.\-]{1,40}"
 
     def to_python(self, value):
         return value
@@ -392,7 +393,7 @@ class InvoicingRegistrationMixin:
     def get_urls(self):
         return [
             path(
-                "<path:object_id>/corrigeren/",
+                "<int:object_id>/corrigeren/",
                 admin_page(self, admin_views.correct_registration),
                 name="registrations_registration_correct",
             ),
@@ -1170,7 +1171,7 @@ class BulkJobAdmin(admin.ModelAdmin):
     def get_urls(self):
         return [
             path(
-                "<path:object_id>/download/",
+                "<int:object_id>/download/",
                 admin_page(self, admin_views.bulk_job_download),
                 name="invoicing_bulkjob_download",
             ),
