@@ -374,7 +374,16 @@ class InvoicingRegistrationMixin:
             invoice = issuing.issue_invoice(registrations, by=request.user)
             return f"factuur {invoice.number} voor {_who(registrations)}"
 
-        apply_to_each(self, request, groups, step, "Aangemaakt", refusals=REFUSALS, log=False)
+        apply_to_each(
+            self,
+            request,
+            groups,
+            step,
+            "Aangemaakt",
+            refusals=REFUSALS,
+            log=False,
+            failed=not_issued,
+        )
         return None
 
     @admin.action(
@@ -387,7 +396,14 @@ class InvoicingRegistrationMixin:
             return f"factuur {invoice.number} voor {_who(registrations)}"
 
         apply_to_each(
-            self, request, [list(queryset)], step, "Aangemaakt", refusals=REFUSALS, log=False
+            self,
+            request,
+            [list(queryset)],
+            step,
+            "Aangemaakt",
+            refusals=REFUSALS,
+            log=False,
+            failed=not_issued,
         )
 
     def get_urls(self):
@@ -399,6 +415,10 @@ class InvoicingRegistrationMixin:
             ),
             *super().get_urls(),
         ]
+
+
+def not_issued(registrations):
+    return f"Factuur voor {_who(registrations)} is niet gemaakt"
 
 
 def _who(registrations):
@@ -544,7 +564,15 @@ class InvoicingOrderMixin:
             issued = f"factuur {invoice.number}" if invoice else "al gefactureerd"
             return f"{order.reference}: {issued}, naar {order.invoice_email}"
 
-        apply_to_each(self, request, orders, step, "Gefactureerd", refusals=REFUSALS)
+        apply_to_each(
+            self,
+            request,
+            orders,
+            step,
+            "Gefactureerd",
+            refusals=REFUSALS,
+            failed=lambda order: f"Factuur voor {order.reference} is niet gemaakt of verstuurd",
+        )
         report_mail(self, request, queued, "Factuurmail")
         return None
 
@@ -1007,6 +1035,7 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             lambda invoice: jobs.credit(invoice, request.user),
             "Gecrediteerd",
             refusals=REFUSALS,
+            failed=lambda invoice: f"Creditfactuur voor {invoice.number} is niet gemaakt",
         )
         return None
 
