@@ -4,17 +4,21 @@ says per row, in Dutch, what was not made, and nothing is half-made. No 500, no 
 back office; the public pages keep their 503."""
 
 import datetime
+import io
 
 import psycopg.errors
 import pytest
+import time_machine
 from django.contrib.admin import ModelAdmin
+from django.core.management import CommandError, call_command
 from django.db import OperationalError, ProgrammingError, connection
 from django.urls import reverse
 
 from registrations.invoicing import documents, jobs
 from registrations.invoicing.issuing import issue_invoice
 from registrations.invoicing.models import BulkJob, Invoice, InvoiceCounter, InvoiceDocument
-from registrations.models import Registration
+from registrations.models import Registration, WaitingListOffer
+from registrations.payments.models import Reminder
 from tests.conftest import admin_action, make_registration, sign_up_data
 from werkplaats.refusals import is_write_refused
 
@@ -211,3 +215,54 @@ def test_a_real_postgresql_refusal_while_storing_the_document_is_reported(
     messages = shown(client.get(response["Location"]))
     assert any(REFUSED in m and "is niet gemaakt" in m for m in messages), messages
     assert nothing_issued()
+
+
+def test_the_reminder_job_stops_at_the_invoice_the_database_refused_and_says_so(
+    open_edition, invoicing, monkeypatch, sqlstate
+):
+    with time_machine.travel(AT):
+        invoice = issue_invoice(make_registration(open_edition), at=AT)
+
+    def create(**fields):
+        raise refusal(sqlstate)
+
+    monkeypatch.setattr(Reminder.objects, "create", create)
+    with time_machine.travel(datetime.datetime(2022, 10, 19, 7, 0, tzinfo=datetime.UTC)):
+        with pytest.raises(CommandError) as stopped:
+            call_command("send_reminders", stdout=io.StringIO())
+
+    assert str(stopped.value).startswith(
+        f"Herinnering voor {invoice.number} is niet verstuurd: {REFUSED}"
+    )
+    assert not Reminder.objects.exists()
+
+
+def test_the_waiting_list_job_stops_when_the_database_refuses_to_write(
+    open_edition, monkeypatch, sqlstate
+):
+    open_edition.capacity = 1
+    open_edition.save()
+    make_registration(open_edition)
+    make_registration(open_edition, status=Registration.Status.WAITING)
+
+    def offer_free_places(edition, at=None):
+        raise refusal(sqlstate)
+
+    monkeypatch.setattr(WaitingListOffer.objects, "offer_free_places", offer_free_places)
+    with pytest.raises(CommandError) as stopped:
+        call_command("expire_waiting_list_offers", stdout=io.StringIO())
+
+    assert f"is niet bijgewerkt: {REFUSED}" in str(stopped.value)
+    assert not WaitingListOffer.objects.exists()
+
+
+def test_a_database_error_that_is_no_refusal_to_write_is_not_hidden(open_edition, monkeypatch):
+    def offer_free_places(edition, at=None):
+        error = ProgrammingError("syntax")
+        error.__cause__ = psycopg.errors.lookup("42601")("syntax")
+        raise error
+
+    make_registration(open_edition, status=Registration.Status.WAITING)
+    monkeypatch.setattr(WaitingListOffer.objects, "offer_free_places", offer_free_places)
+    with pytest.raises(ProgrammingError):
+        call_command("expire_waiting_list_offers", stdout=io.StringIO())

@@ -1,4 +1,11 @@
-"""A refused step as one line of Dutch text, for a message, a job's outcome or a command."""
+"""A refused step as one line of Dutch text, for a message, a job's outcome or a command; and
+the one test for a database that refuses to write, used by every admin action, job and command
+that writes."""
+
+from contextlib import contextmanager
+
+from django.core.management.base import CommandError
+from django.db import DatabaseError
 
 
 def refusal_text(refusal):
@@ -32,3 +39,21 @@ def write_refused_text(what="Niet gedaan"):
     """The Dutch line for a step that the database refused to write, `what` naming the step
     ("Factuur voor INS-00004 is niet gemaakt"): the step rolled back, so none of it is kept."""
     return f"{what}: {WRITE_REFUSED}. Er is niets van vastgelegd. {TRY_AGAIN}"
+
+
+class WriteRefused(CommandError):
+    """A command's row that the database refused to write: the command stops there, says so in
+    Dutch and exits with an error code, so cron reports it; the rows before it are kept."""
+
+
+@contextmanager
+def writing(what):
+    """Around one row's step of a command (a cron job): when the database refuses to write,
+    stop with WriteRefused naming `what` ("Herinnering voor 2026-0004 is niet verstuurd").
+    The step's own transaction rolled back, so nothing of that row is kept."""
+    try:
+        yield
+    except DatabaseError as error:
+        if not is_write_refused(error):
+            raise
+        raise WriteRefused(write_refused_text(what)) from error

@@ -199,7 +199,7 @@ FAILED = {
 }
 
 
-class WriteRefused(Exception):
+class JobStopped(Exception):
     """The database refused to write a row's step: the job stops at that row."""
 
 
@@ -208,7 +208,7 @@ def _name(row):
 
 
 def _do(job, row, step):
-    """Do one row in its own transaction, recording its outcome. Raises WriteRefused, after
+    """Do one row in its own transaction, recording its outcome. Raises JobStopped, after
     recording the refusal when the database still takes that, when it refused to write."""
     try:
         with transaction.atomic():
@@ -230,7 +230,7 @@ def _do(job, row, step):
         logger.error("Bulk job %s: the database refused to write row %s", job.pk, row.pk)
         what = FAILED.get(job.kind, "{} is niet bijgewerkt").format(_name(row))
         _skip(job, row.pk, write_refused_text(what))
-        raise WriteRefused from error
+        raise JobStopped from error
     except Exception:
         # One broken row must not stop the rest; its traceback goes to the worker's log.
         logger.exception("Bulk job %s failed on row %s", job.pk, row.pk)
@@ -272,7 +272,7 @@ def run_job(job_id):
             _do(job, row, step)
         for missing in sorted(set(job.selection) - found):
             _skip(job, missing, f"Nummer {missing} bestaat niet meer.")
-    except (WriteRefused, DatabaseError) as error:
+    except (JobStopped, DatabaseError) as error:
         if isinstance(error, DatabaseError) and not is_write_refused(error):
             raise
         # The rows after it would meet the same refusal. Left unfinished, the job goes on
