@@ -10,6 +10,7 @@ import psycopg.errors
 import pytest
 import time_machine
 from django.contrib.admin import ModelAdmin
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import OperationalError, ProgrammingError, connection
 from django.urls import reverse
@@ -18,8 +19,14 @@ from registrations.invoicing import documents, jobs
 from registrations.invoicing.issuing import issue_invoice
 from registrations.invoicing.models import BulkJob, Invoice, InvoiceCounter, InvoiceDocument
 from registrations.models import Registration, WaitingListOffer
-from registrations.payments.models import Reminder
-from tests.conftest import admin_action, make_registration, sign_up_data
+from registrations.payments.models import BankStatement, Payment, Reminder
+from tests.conftest import (
+    admin_action,
+    camt053,
+    camt_transaction,
+    make_registration,
+    sign_up_data,
+)
 from werkplaats.refusals import is_write_refused
 
 AT = datetime.datetime(2022, 9, 12, 10, 0, tzinfo=datetime.UTC)
@@ -266,3 +273,32 @@ def test_a_database_error_that_is_no_refusal_to_write_is_not_hidden(open_edition
     monkeypatch.setattr(WaitingListOffer.objects, "offer_free_places", offer_free_places)
     with pytest.raises(ProgrammingError):
         call_command("expire_waiting_list_offers", stdout=io.StringIO())
+
+
+def test_reading_in_a_statement_while_the_database_refuses_to_write_stores_nothing(
+    client, finance_user, open_edition, invoicing, monkeypatch, sqlstate
+):
+    invoice = issue_invoice(make_registration(open_edition))
+
+    def create(**fields):
+        raise refusal(sqlstate)
+
+    monkeypatch.setattr(BankStatement.objects, "create", create)
+    upload = reverse("admin:payments_bankstatement_upload")
+    client.force_login(finance_user)
+    content = camt053(
+        [
+            {
+                "amount": invoice.total_incl_vat,
+                "transactions": [camt_transaction(remittance=invoice.number)],
+            }
+        ]
+    )
+
+    response = client.post(upload, {"file": SimpleUploadedFile("afschrift.xml", content)})
+
+    assert response.status_code == 302
+    assert response["Location"] == upload
+    page = client.get(upload)
+    assert any(m.startswith(f"Niet opgeslagen: {REFUSED}") for m in shown(page))
+    assert not BankStatement.objects.exists() and not Payment.objects.exists()
