@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from contextlib import closing
 from pathlib import Path
 
 from registrations.invoicing.models import Invoice, InvoiceDocument
@@ -29,8 +30,13 @@ from tests.conftest import _AdminForm, require, sign_up_data
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
-# The binaries of the PostgreSQL on the machine (CI installs 15); its own, not an older client.
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+# The binaries of the newest PostgreSQL on the machine (CI installs Debian's, 15), as .ci/run
+# picks its cluster: pg_dump must not be older than the server it dumps.
+PG_BIN = max(
+    Path("/usr/lib/postgresql").glob("*/bin"),
+    key=lambda path: int(path.parent.name),
+    default=Path("/usr/lib/postgresql/15/bin"),
+)
 
 BUILD = """
 import json
@@ -316,13 +322,15 @@ def test_an_sqlite_backup_copy_restores_into_a_working_site(tmp_path):
     source = live / "db.sqlite3"
     built, before = build(environment(f"sqlite:///{source}"))
 
-    # As the README says: SQLite's online backup (`sqlite3 db.sqlite3 ".backup ..."`), which is
+    # As the README says: SQLite's online backup (what the sqlite3 shell's `.backup` does),
     # consistent while the site writes, not a copy of a live file.
-    subprocess.run(["sqlite3", source, f".backup {backup / 'db.sqlite3'}"], check=True, timeout=60)
+    with closing(sqlite3.connect(source)) as live_db:
+        with closing(sqlite3.connect(backup / "db.sqlite3")) as copy:
+            live_db.backup(copy)
     # Restoring it is putting the file in place, with the site stopped.
     shutil.copyfile(backup / "db.sqlite3", restored / "db.sqlite3")
     target = restored / "db.sqlite3"
-    with sqlite3.connect(target) as connection:
+    with closing(sqlite3.connect(target)) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         documents = stored_documents(connection.execute(DOCUMENTS_SQL).fetchall())
 
