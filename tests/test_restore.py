@@ -9,6 +9,7 @@ Each test builds and drops databases of its own and stops every process it start
 
 import hashlib
 import http.cookiejar
+import io
 import json
 import os
 import secrets
@@ -25,8 +26,12 @@ import urllib.request
 from contextlib import closing
 from pathlib import Path
 
-from registrations.invoicing.models import Invoice, InvoiceDocument
-from tests.conftest import _AdminForm, require, sign_up_data
+import pytest
+from django.core.management import CommandError, call_command
+
+from registrations.invoicing.issuing import credit_invoice, issue_invoice
+from registrations.invoicing.models import Invoice, InvoiceCounter, InvoiceDocument
+from tests.conftest import _AdminForm, make_registration, require, sign_up_data
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -337,3 +342,42 @@ def test_an_sqlite_backup_copy_restores_into_a_working_site(tmp_path):
     prove_the_restored_site_works(
         environment(f"sqlite:///{target}"), built, before, documents, tmp_path
     )
+
+
+@pytest.fixture
+def issued(open_edition, invoicing):
+    invoices = [issue_invoice(make_registration(open_edition)) for _ in range(2)]
+    credit_invoice(invoices[1])
+    return invoices
+
+
+def verify():
+    out = io.StringIO()
+    call_command("verify_restore", stdout=out)
+    return out.getvalue()
+
+
+def test_verify_restore_passes_a_sound_database(issued):
+    assert verify().startswith("6 documenten kloppen met hun controlesom")
+
+
+def test_verify_restore_fails_on_a_damaged_document(issued):
+    InvoiceDocument.objects.filter(invoice=issued[0], kind="pdf").update(content=b"%PDF kapot")
+
+    with pytest.raises(CommandError, match="De back-up klopt niet: 1 problemen"):
+        verify()
+
+
+def test_verify_restore_fails_when_a_counter_does_not_follow_the_last_number(issued):
+    counter = InvoiceCounter.objects.get(series=issued[0].series)
+    InvoiceCounter.objects.filter(pk=counter.pk).update(last_number=counter.last_number - 1)
+    out = io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("verify_restore", stdout=out)
+
+    last = counter.last_number
+    assert (
+        f"reeks {counter.series}: de teller staat op {last - 1}, de laatste factuur heeft "
+        f"volgnummer {last}"
+    ) in out.getvalue()
