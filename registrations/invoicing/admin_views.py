@@ -164,6 +164,8 @@ def _kept_document(model_admin, request, number, kind):
 
 def bulk_job_download(model_admin, request, object_id):
     """A finished ZIP job's file, for whoever may see the job."""
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
     job = model_admin.get_object(request, str(object_id))
     if job is None:
         raise Http404("Geen taak met dit nummer.")

@@ -224,14 +224,12 @@ def _do(job, row, step):
         _skip(job, row.pk, refusal_text(refusal))
         if job.kind in AFTER_REFUSAL and isinstance(refusal, InvoiceRefused):
             AFTER_REFUSAL[job.kind](row, refusal)
-    except DatabaseError as error:
-        if not is_write_refused(error):
-            raise
-        logger.error("Bulk job %s: the database refused to write row %s", job.pk, row.pk)
-        what = FAILED.get(job.kind, "{} is niet bijgewerkt").format(_name(row))
-        _skip(job, row.pk, write_refused_text(what))
-        raise JobStopped from error
-    except Exception:
+    except Exception as error:
+        if isinstance(error, DatabaseError) and is_write_refused(error):
+            logger.error("Bulk job %s: the database refused to write row %s", job.pk, row.pk)
+            what = FAILED.get(job.kind, "{} is niet bijgewerkt").format(_name(row))
+            _skip(job, row.pk, write_refused_text(what))
+            raise JobStopped from error
         # One broken row must not stop the rest; its traceback goes to the worker's log.
         logger.exception("Bulk job %s failed on row %s", job.pk, row.pk)
         _skip(job, row.pk, f"{row}: onverwachte fout, niets gedaan. Meld dit aan de beheerder.")
