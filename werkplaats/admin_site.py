@@ -11,7 +11,7 @@ shows each part only to the role whose work it is (the permission that work need
 """
 
 from django.contrib import admin
-from django.urls import reverse
+from django.urls import URLResolver, path, reverse
 from django.utils import timezone
 
 from programme.models import amsterdam_date
@@ -49,6 +49,36 @@ class WerkplaatsAdminSite(admin.AdminSite):
         now = timezone.now()
         context = overview(request.user, amsterdam_date(now), now)
         return super().index(request, {**context, **(extra_context or {})})
+
+    def get_urls(self):
+        """Django's URLs, with each model's old change URL (`<path:object_id>/`, which
+        redirects to `<object_id>/change/`) narrowed to one path segment.
+
+        That pattern took whatever no other URL of the model did: `*/pdf/` or a decoded
+        `../../etc/passwd/pdf/` became a 302 to `../../etc/passwd/pdf/change/` and then to
+        the index, where the URL of a page with an identifier promises a 404 for one that
+        cannot be one. With one segment such a path reaches no pattern of the model and
+        ends in the site's catch-all: a 404.
+        """
+        return [
+            URLResolver(
+                urls.pattern,
+                [one_segment(url) for url in urls.url_patterns],
+                urls.default_kwargs,
+                urls.app_name,
+                urls.namespace,
+            )
+            if isinstance(urls, URLResolver) and isinstance(urls.urlconf_name, list)
+            else urls
+            for urls in super().get_urls()
+        ]
+
+
+def one_segment(url):
+    """The pattern `<path:object_id>/` as `<str:object_id>/`; any other as it is."""
+    if str(url.pattern) != "<path:object_id>/":
+        return url
+    return path("<str:object_id>/", url.callback, url.default_args, url.name)
 
 
 def overview(user, today, now):

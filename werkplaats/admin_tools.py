@@ -10,35 +10,62 @@ from functools import partial
 from django.contrib import messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 from django.template.response import TemplateResponse
 
-from .refusals import refusal_text
+from .refusals import WRITE_REFUSED, is_write_refused, refusal_text, write_refused_text
 
 
-def apply_to_each(modeladmin, request, rows, step, done, refusals=(ValidationError,), log=True):
+def apply_to_each(
+    modeladmin, request, rows, step, done, refusals=(ValidationError,), log=True, failed=None
+):
     """The one "run, collect refusals, report" loop of the admin's bulk actions.
 
     `step(row)` does the work for one row and returns a short text for the log and the
     summary, or raises one of `refusals`: that row is skipped and reported with its reason,
     the others go on.
+
+    A database that refuses to write (werkplaats.refusals.is_write_refused) stops the loop:
+    the row's step rolled back in its own transaction, so nothing of it is kept, and the next
+    rows would meet the same refusal. The row is reported as `failed(row)` says ("Factuur
+    voor INS-00004 is niet gemaakt"; by default the row's name), with the rows not tried.
     """
-    succeeded, skipped = [], []
-    for row in rows:
+    succeeded, skipped, stopped = [], [], False
+    rows = list(rows)
+    for position, row in enumerate(rows):
         try:
             text = step(row)
-        except refusals as refusal:
-            skipped.append(refusal_text(refusal))
-        else:
             succeeded.append(text)
             if log:
                 modeladmin.log_change(request, row, text)
+        except refusals as refusal:
+            skipped.append(refusal_text(refusal))
+        except DatabaseError as error:
+            if not is_write_refused(error):
+                raise
+            stopped = True
+            if len(succeeded) > position:
+                # The step itself was kept; only its line in the admin's history was refused.
+                modeladmin.message_user(
+                    request,
+                    f"{row}: gedaan, maar niet in de geschiedenis gezet: {WRITE_REFUSED}.",
+                    messages.ERROR,
+                )
+            else:
+                what = failed(row) if failed else f"{row} is niet bijgewerkt"
+                modeladmin.message_user(request, write_refused_text(what), messages.ERROR)
+            if untried := len(rows) - position - 1:
+                modeladmin.message_user(
+                    request, f"Niet geprobeerd: de andere {untried}.", messages.ERROR
+                )
+            break
     if succeeded:
         modeladmin.message_user(
             request, f"{done} ({len(succeeded)}): {'; '.join(succeeded)}", messages.SUCCESS
         )
     for reason in skipped:
         modeladmin.message_user(request, f"Overgeslagen: {reason}", messages.WARNING)
-    if not succeeded and not skipped:
+    if not succeeded and not skipped and not stopped:
         modeladmin.message_user(request, "Niets te doen voor deze selectie.", messages.INFO)
     return succeeded
 

@@ -11,9 +11,11 @@ from django.contrib import messages
 from django.contrib.admin import helpers
 from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.core.files.uploadhandler import FileUploadHandler
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
+
+from .refusals import is_write_refused, write_refused_text
 
 logger = logging.getLogger(__name__)
 
@@ -22,9 +24,15 @@ class DatabaseUnavailableMiddleware:
     """Answer a friendly 503 page when the database cannot be reached, instead of a 500.
 
     OperationalError covers a refused or dropped connection and a database that stopped;
-    InterfaceError a connection that was closed under us. Other database errors are bugs
-    and stay 500s. Nothing is kept between requests, so the site works again as soon as
-    the database does: Django opens a new connection for the next request.
+    InterfaceError a connection that was closed under us; a database that refuses to write
+    (werkplaats.refusals.is_write_refused: read-only storage raises a ProgrammingError) is
+    unavailable too. Other database errors are bugs and stay 500s. Nothing is kept between
+    requests, so the site works again as soon as the database does: Django opens a new
+    connection for the next request.
+
+    In the back office a form posted while the database refuses to write (a change form,
+    a page such as the statement upload; the bulk actions report it per row themselves) is
+    not an error page: staff are told in Dutch that nothing was saved, on the same page.
     """
 
     def __init__(self, get_response):
@@ -34,12 +42,16 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, (OperationalError, InterfaceError)):
+        write_refused = isinstance(exception, DatabaseError) and is_write_refused(exception)
+        if not (write_refused or isinstance(exception, (OperationalError, InterfaceError))):
             return None
         # Class and view names only: a driver's message can quote the query and its
         # parameters, and a path can hold a participant's token.
         view = getattr(request.resolver_match, "view_name", "")
         logger.error("Database unavailable (%s) in %s", exception.__class__.__name__, view)
+        if write_refused and request.method == "POST" and view.startswith("admin:"):
+            messages.error(request, write_refused_text("Niet opgeslagen"))
+            return HttpResponseRedirect(request.get_full_path())
         response = render(request, "503.html", status=503)
         response["Retry-After"] = "60"
         return response

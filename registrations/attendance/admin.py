@@ -204,6 +204,7 @@ class AttendanceRegistrationMixin:
             step,
             "Bewijs van deelname gemaild",
             refusals=REFUSALS,
+            failed=lambda r: f"Bewijs van deelname voor {r.reference} is niet gemaakt",
         )
         report_mail(self, request, queued, "Bewijs van deelname")
         return None

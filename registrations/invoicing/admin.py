@@ -47,9 +47,10 @@ from .models import (
 
 class InvoiceNumberConverter:
     """Invoice numbers are letters, digits and - _ . (InvoiceIssuer's prefix rule): anything
-    else, such as a NUL byte PostgreSQL would refuse in a query, is a 404 before a view runs."""
+    else, such as a NUL byte PostgreSQL would refuse in a query, is a 404 before a view runs,
+    and so is one longer than Invoice.number holds (40)."""
 
-    regex = r"[A-Za-z0-9_.\-]+"
+    regex = r"[A-Za-z0-9_.\-]{1,40}"
 
     def to_python(self, value):
         return value
@@ -375,7 +376,16 @@ class InvoicingRegistrationMixin:
             invoice = issuing.issue_invoice(registrations, by=request.user)
             return f"factuur {invoice.number} voor {_who(registrations)}"
 
-        apply_to_each(self, request, groups, step, "Aangemaakt", refusals=REFUSALS, log=False)
+        apply_to_each(
+            self,
+            request,
+            groups,
+            step,
+            "Aangemaakt",
+            refusals=REFUSALS,
+            log=False,
+            failed=not_issued,
+        )
         return None
 
     @admin.action(
@@ -388,18 +398,29 @@ class InvoicingRegistrationMixin:
             return f"factuur {invoice.number} voor {_who(registrations)}"
 
         apply_to_each(
-            self, request, [list(queryset)], step, "Aangemaakt", refusals=REFUSALS, log=False
+            self,
+            request,
+            [list(queryset)],
+            step,
+            "Aangemaakt",
+            refusals=REFUSALS,
+            log=False,
+            failed=not_issued,
         )
 
     def get_urls(self):
         return [
             path(
-                "<path:object_id>/corrigeren/",
+                "<int:object_id>/corrigeren/",
                 admin_page(self, admin_views.correct_registration),
                 name="registrations_registration_correct",
             ),
             *super().get_urls(),
         ]
+
+
+def not_issued(registrations):
+    return f"Factuur voor {_who(registrations)} is niet gemaakt"
 
 
 def _who(registrations):
@@ -545,7 +566,15 @@ class InvoicingOrderMixin:
             issued = f"factuur {invoice.number}" if invoice else "al gefactureerd"
             return f"{order.reference}: {issued}, naar {order.invoice_email}"
 
-        apply_to_each(self, request, orders, step, "Gefactureerd", refusals=REFUSALS)
+        apply_to_each(
+            self,
+            request,
+            orders,
+            step,
+            "Gefactureerd",
+            refusals=REFUSALS,
+            failed=lambda order: f"Factuur voor {order.reference} is niet gemaakt of verstuurd",
+        )
         report_mail(self, request, queued, "Factuurmail")
         return None
 
@@ -1017,6 +1046,7 @@ class InvoiceAdmin(InvoiceDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             lambda invoice: jobs.credit(invoice, request.user),
             "Gecrediteerd",
             refusals=REFUSALS,
+            failed=lambda invoice: f"Creditfactuur voor {invoice.number} is niet gemaakt",
         )
         return None
 
@@ -1181,7 +1211,7 @@ class BulkJobAdmin(admin.ModelAdmin):
     def get_urls(self):
         return [
             path(
-                "<path:object_id>/download/",
+                "<int:object_id>/download/",
                 admin_page(self, admin_views.bulk_job_download),
                 name="invoicing_bulkjob_download",
             ),

@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import messages
 from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 
@@ -57,9 +57,9 @@ def correct_registration(model_admin, request, object_id):
         and model_admin.may_change_billing(request)
     ):
         raise PermissionDenied
-    registration = model_admin.get_object(request, object_id)
+    registration = model_admin.get_object(request, str(object_id))
     if registration is None:
-        return model_admin._get_obj_does_not_exist_redirect(request, model_admin.opts, object_id)
+        raise Http404("Geen inschrijving met dit nummer.")
     current = Invoice.objects.uncredited().for_registration(registration).first()
     if current is None:
         model_admin.message_user(
@@ -173,8 +173,12 @@ def _kept_document(model_admin, request, number, kind):
 
 def bulk_job_download(model_admin, request, object_id):
     """A finished ZIP job's file, for whoever may see the job."""
-    job = model_admin.get_object(request, object_id)
-    if job is None or not model_admin.has_view_permission(request, job):
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    job = model_admin.get_object(request, str(object_id))
+    if job is None:
+        raise Http404("Geen taak met dit nummer.")
+    if not model_admin.has_view_permission(request, job):
         raise PermissionDenied
     content = BulkJob.objects.filter(pk=job.pk).values_list("result", flat=True).get()
     if content is None:

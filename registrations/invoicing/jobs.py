@@ -15,7 +15,7 @@ import zipfile
 
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
@@ -23,7 +23,7 @@ from django_tasks import task
 from registrations.models import Order, Registration, TransitionRefused
 from werkplaats import formats
 from werkplaats.queue import atomic_with
-from werkplaats.refusals import refusal_text
+from werkplaats.refusals import is_write_refused, refusal_text, write_refused_text
 
 from . import emails, exports, issuing, sending
 from .documents import Kind, document_bytes, kinds, restore
@@ -191,7 +191,25 @@ def _skip(job, object_id, message):
             _record(job, object_id, False, message)
 
 
+# What a row that the database refused to write was to become, for the job's outcome.
+FAILED = {
+    BulkJob.Kind.ISSUE: "Factuur voor {} is niet gemaakt",
+    BulkJob.Kind.CREDIT: "Creditfactuur voor {} is niet gemaakt",
+    BulkJob.Kind.SEND: "Factuur voor {} is niet gemaakt of verstuurd",
+}
+
+
+class JobStopped(Exception):
+    """The database refused to write a row's step: the job stops at that row."""
+
+
+def _name(row):
+    return getattr(row, "reference", None) or getattr(row, "number", None) or str(row.pk)
+
+
 def _do(job, row, step):
+    """Do one row in its own transaction, recording its outcome. Raises JobStopped, after
+    recording the refusal when the database still takes that, when it refused to write."""
     try:
         with transaction.atomic():
             if not _claim(job, row.pk):
@@ -206,7 +224,12 @@ def _do(job, row, step):
         _skip(job, row.pk, refusal_text(refusal))
         if job.kind in AFTER_REFUSAL and isinstance(refusal, InvoiceRefused):
             AFTER_REFUSAL[job.kind](row, refusal)
-    except Exception:
+    except Exception as error:
+        if isinstance(error, DatabaseError) and is_write_refused(error):
+            logger.error("Bulk job %s: the database refused to write row %s", job.pk, row.pk)
+            what = FAILED.get(job.kind, "{} is niet bijgewerkt").format(_name(row))
+            _skip(job, row.pk, write_refused_text(what))
+            raise JobStopped from error
         # One broken row must not stop the rest; its traceback goes to the worker's log.
         logger.exception("Bulk job %s failed on row %s", job.pk, row.pk)
         _skip(job, row.pk, f"{row}: onverwachte fout, niets gedaan. Meld dit aan de beheerder.")
@@ -240,12 +263,21 @@ def run_job(job_id):
             return f"{invoice.number}: {', '.join(exports.add_to_zip(archive, invoice))}"
 
     BulkJob.objects.filter(pk=job.pk, started_at__isnull=True).update(started_at=now)
-    found = set()
-    for row in _rows(job):
-        found.add(row.pk)
-        _do(job, row, step)
-    for missing in sorted(set(job.selection) - found):
-        _skip(job, missing, f"Nummer {missing} bestaat niet meer.")
+    try:
+        found = set()
+        for row in _rows(job):
+            found.add(row.pk)
+            _do(job, row, step)
+        for missing in sorted(set(job.selection) - found):
+            _skip(job, missing, f"Nummer {missing} bestaat niet meer.")
+    except (JobStopped, DatabaseError) as error:
+        if isinstance(error, DatabaseError) and not is_write_refused(error):
+            raise
+        # The rows after it would meet the same refusal. Left unfinished, the job goes on
+        # where it stopped when it is started again (the action, or a stalled job's check).
+        logger.error("Bulk job %s stopped: the database refuses to write", job.pk)
+        job.refresh_from_db(fields=["done"])
+        return {"done": job.done, "stopped": True}
     finished = {"finished_at": timezone.now(), "updated_at": timezone.now()}
     if archive is not None:
         archive.close()

@@ -445,7 +445,15 @@ class PaymentsInvoiceMixin:
             reminder = reminders.send_next(invoice, by=request.user.get_username())
             return f"{reminder.get_level_display()} voor {invoice.number} naar {reminder.sent_to}"
 
-        apply_to_each(self, request, queryset, step, "Verstuurd", refusals=REFUSALS)
+        apply_to_each(
+            self,
+            request,
+            queryset,
+            step,
+            "Verstuurd",
+            refusals=REFUSALS,
+            failed=lambda invoice: f"Herinnering voor {invoice.number} is niet verstuurd",
+        )
         return None
 
     @admin.action(description="Herinneringen aanhouden…", permissions=["mark_paid"])

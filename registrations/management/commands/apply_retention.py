@@ -5,6 +5,7 @@ from django.utils.module_loading import import_string
 
 from registrations import emails, retention
 from werkplaats import formats
+from werkplaats.refusals import writing
 
 
 class NoticeNotSent(Exception):
@@ -26,12 +27,17 @@ class Command(BaseCommand):
         if dry_run:
             self._report_plan()
             return
-        for edition, count in retention.erase_needs().items():
+        with writing("Dieet- en toegankelijkheidswensen zijn niet gewist"):
+            erased = retention.erase_needs()
+        for edition, count in erased.items():
             self.stdout.write(f"{edition}: dieet- en toegankelijkheidswensen gewist bij {count}.")
         for edition, due in retention.editions_to_announce():
             count = edition.registrations.filter(anonymised_at__isnull=True).count()
             try:
-                with transaction.atomic():
+                with (
+                    writing(f"{edition}: de waarschuwing is niet vastgelegd"),
+                    transaction.atomic(),
+                ):
                     if not retention.record_notice(edition, due, count):
                         continue
                     if not emails.notify_staff_of_retention(edition, due, count):
@@ -45,7 +51,8 @@ class Command(BaseCommand):
         self._layer_steps(dry_run=False)
         anonymised = 0
         for edition, due in retention.editions_due():
-            count = retention.anonymise(edition, due)
+            with writing(f"{edition}: de inschrijvingen zijn niet geanonimiseerd"):
+                count = retention.anonymise(edition, due)
             anonymised += count
             self.stdout.write(f"{edition}: {count} inschrijving(en) geanonimiseerd.")
         self.stdout.write(self.style.SUCCESS(f"{anonymised} inschrijving(en) geanonimiseerd."))

@@ -5,6 +5,7 @@ from django.utils import timezone
 from programme.models import Edition
 from registrations.models import Registration, WaitingListOffer
 from registrations.tasks import queue_offer_mails
+from werkplaats.refusals import writing
 
 
 class Command(BaseCommand):
@@ -32,7 +33,8 @@ class Command(BaseCommand):
         ).order_by("pk")
         expired = offered = mailed = 0
         for edition_id in editions.values_list("pk", flat=True):
-            with transaction.atomic():
+            what = f"De wachtlijst van werkplaats nr. {edition_id} is niet bijgewerkt"
+            with writing(what), transaction.atomic():
                 edition = Edition.objects.select_for_update().get(pk=edition_id)
                 expiring = lapsed.filter(registration__edition=edition).count()
                 made = WaitingListOffer.objects.offer_free_places(edition, at=now)

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from registrations.intake import reminders
+from werkplaats.refusals import writing
 
 
 class Command(BaseCommand):
@@ -21,7 +22,8 @@ class Command(BaseCommand):
                 count = reminders.addressees(intake).count()
                 self.stdout.write(f"Dry run: {edition}: herinnering aan {count} deelnemer(s).")
                 continue
-            count = reminders.send(intake)
+            with writing(f"{edition}: de herinnering voor de casus is niet verstuurd"):
+                count = reminders.send(intake)
             if count is None:
                 continue
             total += count

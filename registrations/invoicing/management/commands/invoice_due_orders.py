@@ -3,6 +3,7 @@ from django.db import transaction
 
 from registrations.invoicing import sending, tasks
 from werkplaats.queue import waiting_arguments
+from werkplaats.refusals import writing
 
 
 class Command(BaseCommand):
@@ -24,7 +25,8 @@ class Command(BaseCommand):
             verb = "zou in de wachtrij zetten" if dry_run else "in de wachtrij"
             self.stdout.write(f"{verb}: {order.reference} ({order.invoice_organisation})")
         if not dry_run:
-            with transaction.atomic():
+            what = f"{len(orders)} bestelling(en) zijn niet in de wachtrij gezet"
+            with writing(what), transaction.atomic():
                 for order in orders:
                     tasks.queue_order_invoicing(order)
         verb = "te factureren" if dry_run else "in de wachtrij gezet"

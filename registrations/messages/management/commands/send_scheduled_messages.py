@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from programme.models import Edition
 from werkplaats.queue import atomic_with
+from werkplaats.refusals import writing
 
 from ...models import Material, Message, today
 from ...tasks import send_participant_message
@@ -27,7 +28,8 @@ class Command(BaseCommand):
                 count = edition.materials.filter(announcement__isnull=True).released(on).count()
                 self.stdout.write(f"{edition}: {count} nieuw materiaal aan te kondigen")
                 continue
-            message = Material.objects.announce(edition, on)
+            with writing(f"Nieuw materiaal van {edition} is niet aangekondigd"):
+                message = Material.objects.announce(edition, on)
             if message:
                 self.stdout.write(f"{edition}: nieuw materiaal aangekondigd ({message.subject})")
         total = 0
@@ -35,7 +37,8 @@ class Command(BaseCommand):
             if dry_run:
                 count = message.newcomers().count()
             else:
-                with atomic_with(send_participant_message) as queue:
+                what = f"{message.edition}: '{message.subject}' is niet verstuurd"
+                with writing(what), atomic_with(send_participant_message) as queue:
                     created = message.address_newcomers()
                     for recipient in created:
                         queue(recipient.pk)

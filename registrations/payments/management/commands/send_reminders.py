@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand
 
 from registrations.payments import reminders
 from werkplaats import formats
-from werkplaats.refusals import refusal_text
+from werkplaats.refusals import refusal_text, writing
 
 
 class Command(BaseCommand):
@@ -26,7 +26,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"zou versturen: {level.label} voor {label}")
                 continue
             try:
-                reminders.send(invoice, level)
+                with writing(f"Herinnering voor {invoice.number} is niet verstuurd"):
+                    reminders.send(invoice, level)
             except ValidationError as refusal:
                 self.stdout.write(f"overgeslagen: {refusal_text(refusal)}")
                 continue
