@@ -116,6 +116,8 @@ INSTALLED_APPS = [
     "registrations.intake",
     "registrations.coaching",
     "registrations.organisations",
+    "registrations.evaluation",
+    "registrations.network",
     # Last: its admin module assembles the back office from the apps above (werkplaats/admin.py).
     "werkplaats",
 ]
@@ -302,9 +304,17 @@ INVOICEABLE_NOTICES = [
 # of them queues mail. Each names a function that gets the registration.
 PARTICIPANT_HOOKS = {
     # A cancelled registration: its coach slot is free for someone else.
-    "cancelled": ["registrations.coaching.models.free_slot_of"],
+    "cancelled": [
+        "registrations.coaching.models.free_slot_of",
+        # Nobody shares a network of an edition they no longer take part in.
+        "registrations.network.models.withdraw_consent_of",
+    ],
     # A substitute takes the place: the previous person's case goes with them.
-    "substituted": ["registrations.intake.models.erase_answers_of"],
+    "substituted": [
+        "registrations.intake.models.erase_answers_of",
+        # The network consent was the previous person's, not the substitute's.
+        "registrations.network.models.withdraw_consent_of",
+    ],
 }
 
 # What the participant's own page shows of the layers built on sign-up: each names a
@@ -313,11 +323,17 @@ PARTICIPANT_HOOKS = {
 PERSONAL_PAGE_SECTIONS = {
     "intake": "registrations.intake.views.personal_section",
     "coaching": "registrations.coaching.views.personal_section",
+    "evaluation": "registrations.evaluation.views.personal_section",
+    "network": "registrations.network.views.personal_section",
 }
 
 # The daily retention job's steps of the layers built on sign-up (manage.py apply_retention):
 # each names a function (dry_run) returning the lines it reports.
-RETENTION_STEPS = ["registrations.intake.retention.erase_cases"]
+RETENTION_STEPS = [
+    "registrations.intake.retention.erase_cases",
+    # Before the anonymisation: the network keeps its own copy of who consented.
+    "registrations.network.retention.keep_consented",
+]
 
 # Sign-up POSTs allowed per client address within the window (seconds).
 REGISTRATION_RATE_LIMIT = env_int("REGISTRATION_RATE_LIMIT", 10, minimum=1)
