@@ -42,6 +42,8 @@ class ConsentQuerySet(models.QuerySet):
             current = Registration.objects.select_for_update().get(pk=registration.pk)
             if current.status != Registration.Status.CONFIRMED:
                 raise ConsentRefused("Delen kan alleen als je inschrijving bevestigd is.")
+            if amsterdam_date(at) < current.edition.start_date:
+                raise ConsentRefused("Delen kan vanaf de eerste dag van de werkplaats.")
             if current.anonymised_at is not None:
                 raise ConsentRefused("Je gegevens zijn na de bewaartermijn gewist.")
             consent = self.standing().filter(registration=current).first()

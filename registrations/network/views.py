@@ -5,6 +5,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from programme.models import amsterdam_date
 from registrations.models import Registration
 from registrations.views import detail_with, personal
 
@@ -14,12 +15,19 @@ logger = logging.getLogger(__name__)
 
 
 def personal_section(registration, at, bound=None):
-    """The network on the personal page (settings.PERSONAL_PAGE_SECTIONS): one button to share
-    or stop sharing, and, for who shares, the others of the edition who do. Those who do not
+    """The network on the personal page (settings.PERSONAL_PAGE_SECTIONS), from the edition's
+    first day on: one button to share or stop sharing, and, for who shares, the others of the edition who do. Those who do not
     share see nobody: the list is a give and take, so nobody reads it without being on it."""
     if registration.status != Registration.Status.CONFIRMED:
+        # Only why a click was refused, if one was.
+        return {"template": "network/_personal.html", "refusal": bound} if bound else None
+    # From the first day, when the participants meet: before it nobody knows the others (and
+    # the page before the event costs no query for it).
+    if amsterdam_date(at) < registration.edition.start_date and not bound:
         return None
     mine = consents(registration)
+    if mine is None and registration.anonymised_at is not None and not bound:
+        return None  # nothing left to share, nothing shared
     others = []
     if mine:
         others = [c for c in Consent.objects.of_edition(registration.edition) if c.pk != mine.pk]
@@ -28,6 +36,7 @@ def personal_section(registration, at, bound=None):
         "consent": mine,
         "others": others,
         "refusal": bound,
+        "can_share": registration.anonymised_at is None,
     }
 
 
