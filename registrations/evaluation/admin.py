@@ -8,7 +8,7 @@ from . import admin_views, results
 from .models import DEFAULT_QUESTIONS, Question
 
 
-class QuestionInline(admin.TabularInline):
+class QuestionInline(admin.StackedInline):
     model = Question
     fields = ["position", "kind", "text", "help_text", "scale_max", "choices"]
 
@@ -26,6 +26,9 @@ class QuestionnaireAdmin(admin.ModelAdmin):
     fields = ["edition", "remind_after_days", "open_weeks", "results_links"]
     readonly_fields = ["results_links"]
     inlines = [QuestionInline]
+
+    class Media:
+        css = {"all": ["css/evaluation_admin.css"]}
 
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
