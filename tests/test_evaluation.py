@@ -469,6 +469,26 @@ def test_the_invitation_survives_a_real_smtp_round_trip(
         assert link in message.get_body(preferencelist=("plain",)).get_content()
 
 
+def test_the_transaction_stamp_of_an_answer_does_not_single_out_its_person(
+    postgres, client, edition, present
+):
+    """PostgreSQL stamps every row with the id of the transaction that wrote it (xmin): the
+    stamp of a response matches every invitation of the edition or none, never one."""
+    second = person(edition, edition_days(edition)[1:], email="noor@example.nl")
+    person(edition, edition_days(edition)[:1], email="kim@example.nl")
+    for registration in edition.registrations.all():
+        Invitation.objects.get_or_create(registration=registration)
+    answer(client, present)
+    answer(client, second)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT r.id, count(i.id) FROM {Response._meta.db_table} r "  # noqa: S608
+            f"LEFT JOIN {Invitation._meta.db_table} i ON i.xmin = r.xmin GROUP BY r.id"
+        )
+        matches = sorted(count for _id, count in cursor.fetchall())
+    assert matches == [0, 3]
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_answers_at_once_store_one(postgres):
     """Two submissions of one person at the same moment: the row lock lets one through."""

@@ -280,7 +280,15 @@ def submit(registration, answers, at=None):
             raise EvaluationRefused(reason)
         questionnaire = Questionnaire.objects.for_edition(current.edition)
         invitation, _ = Invitation.objects.get_or_create(registration=current)
-        Invitation.objects.filter(pk=invitation.pk).update(answered=True)
+        # Every invitation of the edition is written in this transaction, not only this one:
+        # PostgreSQL stamps each row with the transaction that wrote it (xmin), and the
+        # response's stamp must not single out the one invitation it came with.
+        Invitation.objects.filter(registration__edition=current.edition).update(
+            answered=models.Case(
+                models.When(pk=invitation.pk, then=models.Value(True)),
+                default=models.F("answered"),
+            )
+        )
         response = Response.objects.create(
             questionnaire=questionnaire, answered_on=amsterdam_date(at)
         )

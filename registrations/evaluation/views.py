@@ -1,5 +1,3 @@
-import logging
-
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -9,8 +7,6 @@ from registrations.views import personal
 
 from .forms import EvaluationForm
 from .models import EvaluationRefused, Questionnaire, refusal, submit
-
-logger = logging.getLogger(__name__)
 
 
 def personal_section(registration, at, bound=None):
@@ -44,8 +40,8 @@ def answer(request, token):
         except EvaluationRefused as refused:
             context["refusal"] = str(refused)
             return render(request, "evaluation/answer.html", context, status=409)
-        # The log names the registration that answered, never what or which response.
-        logger.info("Registration %s: evaluation answered", registration.reference)
+        # No log line: its time would tell on which day this person answered, and the
+        # response keeps its day.
         return render(request, "evaluation/thanks.html", context)
     context.update({"form": form, "closes_on": questionnaire.closes_on()})
     return render(request, "evaluation/answer.html", context, status=400 if form.errors else 200)
