@@ -13,6 +13,7 @@ import uuid
 import pytest
 import time_machine
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection, models
 from django.urls import reverse
@@ -501,3 +502,18 @@ def test_two_answers_at_once_store_one(postgres):
     assert sorted(statuses) == [200, 409, 409, 409]
     assert Response.objects.count() == 1
     assert uuid.UUID(str(Response.objects.get().pk)).version == 4
+
+
+def test_a_choice_question_needs_two_answers_that_fit(edition):
+    questionnaire = Questionnaire.objects.for_edition(edition)
+    too_few = Question(questionnaire=questionnaire, kind="choice", text="Terug?", choices="Ja")
+    too_long = Question(
+        questionnaire=questionnaire, kind="choice", text="Terug?", choices=f"{'a' * 201}\nNee"
+    )
+    for question in (too_few, too_long):
+        with pytest.raises(ValidationError) as refused:
+            question.full_clean()
+        assert "choices" in refused.value.message_dict
+    Question(
+        questionnaire=questionnaire, kind="choice", text="Terug?", choices="Ja\nNee"
+    ).full_clean()

@@ -37,6 +37,7 @@ DEFAULT_QUESTIONS = [
     (OPEN, "Wat neem je mee?", "", 5),
 ]
 MAX_ANSWER_LENGTH = 2000
+MAX_CHOICE_LENGTH = 200  # Answer.value holds a choice as given
 ALREADY_ANSWERED = "Je hebt de evaluatie al ingevuld. Dat kan één keer; bedankt voor je antwoorden."
 
 
@@ -135,6 +136,10 @@ class Question(models.Model):
     def clean(self):
         if self.kind == CHOICE and len(self.choice_list()) < 2:
             raise ValidationError({"choices": "Geef minstens twee antwoorden, elk op een regel."})
+        if any(len(choice) > MAX_CHOICE_LENGTH for choice in self.choice_list()):
+            raise ValidationError(
+                {"choices": f"Een antwoord is hooguit {MAX_CHOICE_LENGTH} tekens lang."}
+            )
 
     def choice_list(self):
         return [line.strip() for line in self.choices.splitlines() if line.strip()]
@@ -236,7 +241,7 @@ class Answer(models.Model):
     question = models.ForeignKey(
         Question, on_delete=models.PROTECT, related_name="answers", verbose_name="vraag"
     )
-    value = models.CharField("antwoord", max_length=200, blank=True)
+    value = models.CharField("antwoord", max_length=MAX_CHOICE_LENGTH, blank=True)
     text = models.TextField("toelichting", max_length=MAX_ANSWER_LENGTH, blank=True)
 
     class Meta:
