@@ -50,6 +50,8 @@ def imported(tree):
                 "registrations/messages",
                 "registrations/intake",
                 "registrations/coaching",
+                "registrations/evaluation",
+                "registrations/network",
             ),
             (
                 "registrations.invoicing",
@@ -58,6 +60,8 @@ def imported(tree):
                 "registrations.messages",
                 "registrations.intake",
                 "registrations.coaching",
+                "registrations.evaluation",
+                "registrations.network",
             ),
         ),
         (
@@ -80,6 +84,34 @@ def imported(tree):
                 "registrations.messages",
                 "registrations.intake",
                 "registrations.coaching",
+                "registrations.evaluation",
+                "registrations.network",
+            ),
+        ),
+        # The evaluation builds on attendance (who was present); the network on sign-up only.
+        (
+            "registrations/evaluation",
+            (),
+            (
+                "registrations.invoicing",
+                "registrations.payments",
+                "registrations.messages",
+                "registrations.intake",
+                "registrations.coaching",
+                "registrations.network",
+            ),
+        ),
+        (
+            "registrations/network",
+            (),
+            (
+                "registrations.invoicing",
+                "registrations.attendance",
+                "registrations.payments",
+                "registrations.messages",
+                "registrations.intake",
+                "registrations.coaching",
+                "registrations.evaluation",
             ),
         ),
         # The orders' history is below every app that records in it: it knows none of them.

@@ -21,6 +21,7 @@ from programme.models import Edition, PrivacyStatement
 from registrations.accesslog.log import Kind, record
 from registrations.attendance.models import Attendance, Certificate
 from registrations.coaching.models import Coach, CoachSlot
+from registrations.evaluation.models import Questionnaire
 from registrations.intake.models import Intake
 from registrations.invoicing import jobs
 from registrations.invoicing.admin_views import CorrectionForm
@@ -184,6 +185,7 @@ def _build_world():
         ),
         "participant_messages.material": _material(open_edition),
         "intake.intake": Intake.objects.for_edition(open_edition),
+        "evaluation.questionnaire": Questionnaire.objects.for_edition(open_edition),
         "coaching.coach": coach,
         "coaching.coachslot": slot,
         "accesslog.accesslogentry": record(Kind.EXPORT, "Deelnemerslijst (CSV)", count=3),
@@ -289,6 +291,15 @@ GROUP_PERMISSIONS = {
         "organisations.view_organisation",
         # Who exported, ran a bulk action or signed in: read, never changed.
         "accesslog.view_accesslogentry",
+        # The evaluation per edition: its questions and results (registrations/evaluation).
+        "evaluation.add_questionnaire",
+        "evaluation.change_questionnaire",
+        "evaluation.delete_questionnaire",
+        "evaluation.view_questionnaire",
+        "evaluation.add_question",
+        "evaluation.change_question",
+        "evaluation.delete_question",
+        "evaluation.view_question",
     ),
     # A coach: their own schedule with each person's case, nothing else.
     "Coaches": _perms("coaching.view_own_schedule"),
@@ -557,6 +568,16 @@ PAGES = {
         "cases_pdf": (200, 403, 403),
         "cases_csv": (200, 403, 403),
     },
+    # The evaluation and its anonymous results: Medewerkers (tests/test_evaluation.py).
+    "evaluation.questionnaire": {
+        "changelist": (200, 403, 403),
+        "add": (200, 403, 403),
+        "change": (200, 403, 403),
+        "delete": (200, 403, 403),
+        "history": (200, 403, 403),
+        "results": (200, 403, 403),
+        "results_csv": (200, 403, 403),
+    },
     "coaching.coach": {
         "changelist": (200, 403, 403),
         "add": (200, 403, 403),
@@ -622,7 +643,7 @@ def _page_url(world, label, kind):
         return reverse(name)
     if kind == "assign":
         return reverse(name, args=[world["rows"][label].pk])
-    if kind in ("cases", "cases_pdf", "cases_csv"):
+    if kind in ("cases", "cases_pdf", "cases_csv", "results", "results_csv"):
         return reverse(name, args=[world["rows"][label].pk])
     if kind in ("schedule", "schedule_pdf", "schedule_csv"):
         return reverse(name, args=[world["rows"]["coaching.coach"].pk, world["edition"].pk])

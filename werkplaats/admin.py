@@ -20,6 +20,8 @@ from registrations.attendance import admin as attendance_admin
 from registrations.attendance.models import Certificate
 from registrations.coaching import admin as coaching_admin
 from registrations.coaching.models import Coach, CoachSlot
+from registrations.evaluation import admin as evaluation_admin
+from registrations.evaluation.models import Questionnaire
 from registrations.history import admin as history_admin
 from registrations.intake import admin as intake_admin
 from registrations.intake.models import Intake
@@ -174,6 +176,7 @@ admin.site.register(InvoiceHold, payments_admin.InvoiceHoldAdmin)
 admin.site.register(LedgerAccount, payments_admin.LedgerAccountAdmin)
 admin.site.register(CostCentre, payments_admin.CostCentreAdmin)
 admin.site.register(Intake, intake_admin.IntakeAdmin)
+admin.site.register(Questionnaire, evaluation_admin.QuestionnaireAdmin)
 admin.site.register(Coach, coaching_admin.CoachAdmin)
 admin.site.register(CoachSlot, coaching_admin.CoachSlotAdmin)
 admin.site.register(AccessLogEntry, accesslog_admin.AccessLogEntryAdmin)

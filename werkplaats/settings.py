@@ -117,6 +117,8 @@ INSTALLED_APPS = [
     "registrations.coaching",
     "registrations.organisations",
     "registrations.accesslog",
+    "registrations.evaluation",
+    "registrations.network",
     # Last: its admin module assembles the back office from the apps above (werkplaats/admin.py).
     "werkplaats",
 ]
@@ -303,9 +305,17 @@ INVOICEABLE_NOTICES = [
 # of them queues mail. Each names a function that gets the registration.
 PARTICIPANT_HOOKS = {
     # A cancelled registration: its coach slot is free for someone else.
-    "cancelled": ["registrations.coaching.models.free_slot_of"],
+    "cancelled": [
+        "registrations.coaching.models.free_slot_of",
+        # Nobody shares a network of an edition they no longer take part in.
+        "registrations.network.models.withdraw_consent_of",
+    ],
     # A substitute takes the place: the previous person's case goes with them.
-    "substituted": ["registrations.intake.models.erase_answers_of"],
+    "substituted": [
+        "registrations.intake.models.erase_answers_of",
+        # The network consent was the previous person's, not the substitute's.
+        "registrations.network.models.withdraw_consent_of",
+    ],
 }
 
 # What the participant's own page shows of the layers built on sign-up: each names a
@@ -314,6 +324,8 @@ PARTICIPANT_HOOKS = {
 PERSONAL_PAGE_SECTIONS = {
     "intake": "registrations.intake.views.personal_section",
     "coaching": "registrations.coaching.views.personal_section",
+    "evaluation": "registrations.evaluation.views.personal_section",
+    "network": "registrations.network.views.personal_section",
 }
 
 # The daily retention job's steps of the layers built on sign-up (manage.py apply_retention):
@@ -321,6 +333,8 @@ PERSONAL_PAGE_SECTIONS = {
 RETENTION_STEPS = [
     "registrations.intake.retention.erase_cases",
     "registrations.accesslog.retention.remove_expired",
+    # Before the anonymisation: the network keeps its own copy of who consented.
+    "registrations.network.retention.keep_consented",
 ]
 
 # How long the access log (who exported, ran a bulk action, signed in) is kept, in months. The

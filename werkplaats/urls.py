@@ -15,4 +15,6 @@ urlpatterns = [
     path("", include("registrations.messages.urls")),
     path("", include("registrations.intake.urls")),
     path("", include("registrations.coaching.urls")),
+    path("", include("registrations.evaluation.urls")),
+    path("", include("registrations.network.urls")),
 ]
