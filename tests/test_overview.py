@@ -339,7 +339,12 @@ def test_outstanding_falls_in_the_bucket_of_its_days_late(
     days_late, column, open_edition, invoicing
 ):
     today = amsterdam_date(timezone.now())
-    at = timezone.now() - datetime.timedelta(days=invoicing.payment_term_days + days_late)
+    # Noon in Amsterdam of the issue day: counting back whole days from "now" in UTC lands on
+    # the day before or after in Amsterdam when the evening crosses midnight or summer time.
+    issued_on = today - datetime.timedelta(days=invoicing.payment_term_days + days_late)
+    at = datetime.datetime.combine(
+        issued_on, datetime.time(12), tzinfo=timezone.get_current_timezone()
+    )
     invoice = issue_invoice([make_registration(open_edition)], at=at)
     assert (today - invoice.due_date).days == days_late
     totals = payments_overview.outstanding(today)["totals"]
