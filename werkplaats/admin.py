@@ -38,6 +38,8 @@ from registrations.payments.models import (
     Reminder,
     ReminderSettings,
 )
+from registrations.transmission import admin as transmission_admin
+from registrations.transmission.models import Transmission
 
 
 def joined(name, *admins):
@@ -171,5 +173,6 @@ admin.site.register(InvoiceHold, payments_admin.InvoiceHoldAdmin)
 admin.site.register(LedgerAccount, payments_admin.LedgerAccountAdmin)
 admin.site.register(CostCentre, payments_admin.CostCentreAdmin)
 admin.site.register(Intake, intake_admin.IntakeAdmin)
+admin.site.register(Transmission, transmission_admin.TransmissionAdmin)
 admin.site.register(Coach, coaching_admin.CoachAdmin)
 admin.site.register(CoachSlot, coaching_admin.CoachSlotAdmin)
