@@ -149,10 +149,9 @@ def copy_pdf(original):
         created="2026-01-01",
     )
     writer = PdfWriter()
-    for number, page in enumerate(PdfReader(io.BytesIO(original)).pages):
-        if number == 0:
-            page.merge_page(PdfReader(io.BytesIO(stamp)).pages[0])
+    for page in PdfReader(io.BytesIO(original)).pages:
         writer.add_page(page)
+    writer.pages[0].merge_page(PdfReader(io.BytesIO(stamp)).pages[0])
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

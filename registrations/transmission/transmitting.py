@@ -3,13 +3,13 @@ access point, and the access point's reports afterwards. Every step is recorded 
 order's history.
 
 How an invoice leaves (channel_for): over Peppol when the access point is configured and the
-invoice names a Peppol receiver, that is the organisation's Peppol ID, or else its OIN
-(every Dutch public body must receive e-invoices over Peppol, addressed by OIN, scheme
-0190); a KvK number alone is no sign that a company receives on Peppol: finance sets its
-Peppol ID (0106:<KvK>) when it does. Before the first attempt the access point's discovery
-confirms the receiver is registered; when it is not, the transmission is refused with that
-reason, and finance sends it by e-mail. Finance can choose the channel per invoice
-(choose_email, choose_peppol).
+buyer's electronic address on the invoice is an OIN (scheme 0190: every Dutch public body
+must receive e-invoices over Peppol, addressed by OIN) or a Peppol ID the organisation gave
+that is more than its KvK number (the address every Dutch company gets, 0106:<KvK>, says
+nothing about whether it receives on Peppol). Before the first attempt the access point's
+discovery confirms the receiver is registered; when it is not, the transmission is refused
+with that reason and finance sends it by e-mail. Finance chooses per invoice
+(choose_email, choose_peppol), also Peppol for a company known by its KvK number.
 
 Across workers: an attempt is claimed in a short transaction under the transmission's row
 lock (its next_attempt_at moves past the request's timeout), then the request runs without
@@ -62,7 +62,10 @@ def channel_for(invoice):
     chosen = Transmission.objects.filter(invoice=invoice).values_list("channel", flat=True).first()
     if chosen:
         return chosen
-    if accesspoint.configured() and receiver_of(invoice):
+    receiver = receiver_of(invoice)
+    if not accesspoint.configured() or not receiver:
+        return Channel.EMAIL
+    if receiver.startswith("0190:") or receiver != f"0106:{invoice.customer_kvk_number}":
         return Channel.PEPPOL
     return Channel.EMAIL
 
