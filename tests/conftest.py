@@ -771,12 +771,16 @@ class LocalAccessPoint:
         return self._json({"code": "OK" if self.registered else "NOK"})
 
     def _next_event(self, request):
+        if not self._authorised(request):
+            return Response("", 401)
         with self.lock:
             if not self.events:
                 return Response("", 204)
             return self._json(self.events[0])
 
     def _delete_event(self, request):
+        if not self._authorised(request):
+            return Response("", 401)
         guid = request.path.rsplit("/", 1)[1]
         with self.lock:
             self.events = [e for e in self.events if e["guid"] != guid]
