@@ -426,6 +426,30 @@ def test_finance_sends_a_rejected_invoice_by_e_mail_as_the_original(
     assert transmission.status in {Status.QUEUED, Status.HANDED_OVER}
 
 
+def test_finance_sends_a_companys_invoice_over_peppol_from_the_invoices_list(
+    peppol, client, finance_user, django_capture_on_commit_callbacks
+):
+    order = make_registration(make_edition()).order
+    invoice = send_order(order, django_capture_on_commit_callbacks)
+    assert not Transmission.objects.exists()
+    client.force_login(finance_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:invoicing_invoice_changelist"),
+            {"action": "send_over_peppol", "_selected_action": [invoice.pk]},
+        )
+    assert response.status_code == 302
+    transmission = Transmission.objects.get(invoice=invoice)
+    assert transmission.channel_set_by == finance_user.username
+    assert transmission.status == Status.HANDED_OVER
+    assert peppol.delivered[0][1]["routing"]["eIdentifiers"] == [
+        {"scheme": "NL:KVK", "id": invoice.customer_kvk_number}
+    ]
+    assert (
+        f"in de wachtrij voor Peppol naar 0106:{invoice.customer_kvk_number}" in history(order)[0]
+    )
+
+
 def test_staff_without_finance_rights_do_not_see_transmissions(client, staff_member):
     client.force_login(staff_member)
     assert client.get(TRANSMISSIONS).status_code == 403

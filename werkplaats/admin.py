@@ -146,7 +146,11 @@ class OrganisationAdmin(
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(payments_admin.PaymentsInvoiceMixin, invoicing_admin.InvoiceAdmin):
+class InvoiceAdmin(
+    transmission_admin.TransmissionInvoiceMixin,
+    payments_admin.PaymentsInvoiceMixin,
+    invoicing_admin.InvoiceAdmin,
+):
     list_filter = joined(
         "list_filter", invoicing_admin.InvoiceAdmin, payments_admin.PaymentsInvoiceMixin
     )
@@ -154,7 +158,12 @@ class InvoiceAdmin(payments_admin.PaymentsInvoiceMixin, invoicing_admin.InvoiceA
         "list_select_related", invoicing_admin.InvoiceAdmin, payments_admin.PaymentsInvoiceMixin
     )
     inlines = joined("inlines", invoicing_admin.InvoiceAdmin, payments_admin.PaymentsInvoiceMixin)
-    actions = joined("actions", invoicing_admin.InvoiceAdmin, payments_admin.PaymentsInvoiceMixin)
+    actions = joined(
+        "actions",
+        invoicing_admin.InvoiceAdmin,
+        payments_admin.PaymentsInvoiceMixin,
+        transmission_admin.TransmissionInvoiceMixin,
+    )
 
 
 admin.site.register(PrivacyStatement, programme_admin.PrivacyStatementAdmin)

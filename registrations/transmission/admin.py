@@ -131,3 +131,25 @@ class TransmissionAdmin(admin.ModelAdmin):
                 done.append(transmission.invoice.number)
         if done:
             self.message_user(request, f"In de wachtrij voor Peppol: {', '.join(done)}.")
+
+
+class TransmissionInvoiceMixin:
+    """What transmission adds to the invoices list (joined in werkplaats/admin.py): finance
+    sends an invoice over Peppol, e.g. to a company that receives on Peppol by its KvK
+    number, which the organisation's details alone do not tell."""
+
+    actions = ["send_over_peppol"]
+
+    @admin.action(description="Via Peppol versturen", permissions=["send_invoice"])
+    def send_over_peppol(self, request, queryset):
+        done = []
+        for invoice in queryset.order_by("number"):
+            try:
+                queued = transmitting.choose_peppol(invoice, request.user)
+            except (InvoiceRefused, TransitionRefused) as refusal:
+                self.message_user(request, refusal_text(refusal), messages.ERROR)
+            else:
+                tasks.queue_attempt(queued)
+                done.append(invoice.number)
+        if done:
+            self.message_user(request, f"In de wachtrij voor Peppol: {', '.join(done)}.")
