@@ -160,7 +160,10 @@ def test_finance_sees_the_rejection_with_its_rules_on_the_worklist_and_the_overv
     assert "Verplichtingnummer onbekend" in page
     assert "afgewezen door klant" in page
     overview = client.get(reverse("admin:index")).content.decode()
-    assert "E-facturen via Peppol die aandacht vragen" in overview
+    assert (
+        "E-facturen via Peppol die aandacht vragen (geweigerd of langer dan 24 uur onderweg)"
+        in overview
+    )
     assert f"{TRANSMISSIONS}?werklijst=aandacht" in overview
 
 

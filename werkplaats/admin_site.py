@@ -192,7 +192,7 @@ def worklists(user, today, now):
     )
     add(
         "transmission.change_transmission",
-        "E-facturen via Peppol die aandacht vragen (geweigerd of > 24 uur onderweg)",
+        "E-facturen via Peppol die aandacht vragen (geweigerd of langer dan 24 uur onderweg)",
         lambda: transmission.needs_attention(now).count(),
         "admin:transmission_transmission_changelist",
         "werklijst=aandacht",
