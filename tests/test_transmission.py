@@ -34,6 +34,7 @@ from registrations.transmission.models import (
     Channel,
     ProviderEvent,
     Status,
+    TransitionRefused,
     Transmission,
 )
 from tests.conftest import make_edition, make_issuer, make_registration, pdf_text
@@ -451,6 +452,22 @@ def test_finance_sends_a_companys_invoice_over_peppol_from_the_invoices_list(
     assert (
         f"in de wachtrij voor Peppol naar 0106:{invoice.customer_kvk_number}" in history(order)[0]
     )
+
+
+def test_an_invoice_the_buyer_accepted_is_not_mailed_again_as_original(
+    peppol, mailoutbox, finance_user, django_capture_on_commit_callbacks
+):
+    invoice = send_order(gemeente_order(), django_capture_on_commit_callbacks)
+    peppol.report_buyer(invoice.transmission.provider_message_id, "AP")
+    call_command("transmit_invoices", stdout=io.StringIO())
+    transmission = Transmission.objects.get(invoice=invoice)
+    assert transmission.get_status_display() == "geaccepteerd door klant"
+    mails = len(mailoutbox)
+    with pytest.raises(TransitionRefused):
+        transmitting.choose_email(transmission, finance_user)
+    assert len(mailoutbox) == mails
+    transmission.refresh_from_db()
+    assert (transmission.channel, transmission.status) == (Channel.PEPPOL, Status.ACCEPTED)
 
 
 def test_staff_without_finance_rights_do_not_see_transmissions(client, staff_member):

@@ -321,6 +321,9 @@ def choose_email(transmission, by):
     """Finance sends the invoice by e-mail instead, as the original: mailed now."""
     with transaction.atomic():
         locked = Transmission.objects.select_for_update().get(pk=transmission.pk)
+        if Status.EMAILED not in ALLOWED[Status(locked.status)]:
+            # Refused before anything is mailed (e.g. the buyer accepted it already).
+            locked.move(Status.EMAILED)
         locked.channel = Channel.EMAIL
         locked.channel_set_by = getattr(by, "username", by) or ""
         locked.save(update_fields=["channel", "channel_set_by", "updated_at"])
