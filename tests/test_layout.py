@@ -50,8 +50,10 @@ def imported(tree):
                 "registrations/messages",
                 "registrations/intake",
                 "registrations/coaching",
+                "registrations/transmission",
             ),
             (
+                "registrations.transmission",
                 "registrations.invoicing",
                 "registrations.attendance",
                 "registrations.payments",
@@ -64,6 +66,7 @@ def imported(tree):
             "registrations/invoicing",
             (),
             (
+                "registrations.transmission",
                 "registrations.attendance",
                 "registrations.payments",
                 "registrations.messages",
@@ -130,6 +133,19 @@ def imported(tree):
                 "registrations.views",
                 "registrations.admin",
                 "registrations.invoicing",
+                "registrations.attendance",
+                "registrations.payments",
+                "registrations.messages",
+                "registrations.intake",
+                "registrations.coaching",
+            ),
+        ),
+        # Transmission over Peppol builds on invoicing; invoicing reaches it only through
+        # settings.INVOICE_TRANSMISSION.
+        (
+            "registrations/transmission",
+            (),
+            (
                 "registrations.attendance",
                 "registrations.payments",
                 "registrations.messages",
