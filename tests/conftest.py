@@ -3,9 +3,14 @@
 import copy
 import datetime
 import io
+import json
 import os
 import re
 import socket
+import threading
+import time
+import uuid
+from collections import deque
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,6 +24,8 @@ from django.core.cache import caches
 from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.test import override_settings
+from pytest_httpserver import HTTPServer
+from werkzeug import Response
 from whitenoise.base import WhiteNoise, scantree
 
 from programme.models import Edition
@@ -702,3 +709,143 @@ def camt053(entries, version="02", account=OUR_IBAN, statement_id="2022-10-03-00
         lines += ["</NtryDtls>", "</Ntry>"]
     lines += ["</Stmt>", "</BkToCstmrStmt>", "</Document>"]
     return "\n".join(lines).encode()
+
+
+class LocalAccessPoint:
+    """A Peppol access point on 127.0.0.1 that answers as Storecove's REST API v2 documents it
+    (registrations/transmission/accesspoint.py): POST /document_submissions (Bearer key,
+    idempotencyGuid: a repeat returns the first submission's guid and delivers nothing new),
+    POST /discovery/receives, and the event queue GET /webhook_instances/ (200 or 204) with
+    DELETE /webhook_instances/<guid>.
+
+    `script` holds what the next submissions meet, in order: "429:<seconds>" (Retry-After),
+    "500", "slow" (answers after the client's timeout, takes nothing), "lost" (takes the
+    document, then answers after the client's timeout), "422" (refused with two rules);
+    when empty a submission is taken. `delivered` lists each document taken, once."""
+
+    KEY = "sk-test-geheim-7f3a9c0e51"
+    LEGAL_ENTITY = "4242"
+
+    def __init__(self, server, timeout=1):
+        self.server = server
+        self.timeout = timeout
+        self.lock = threading.Lock()
+        self.guids = {}
+        self.delivered = []
+        self.requests = []
+        self.script = deque()
+        self.events = []
+        self.registered = True
+        api = "/api/v2"
+        server.expect_request(f"{api}/document_submissions", method="POST").respond_with_handler(
+            self._submit
+        )
+        server.expect_request(f"{api}/discovery/receives", method="POST").respond_with_handler(
+            self._discover
+        )
+        server.expect_request(f"{api}/webhook_instances/", method="GET").respond_with_handler(
+            self._next_event
+        )
+        server.expect_request(
+            re.compile(rf"^{api}/webhook_instances/[^/]+$"), method="DELETE"
+        ).respond_with_handler(self._delete_event)
+
+    @property
+    def url(self):
+        return self.server.url_for("/api/v2")
+
+    def _json(self, body, status=200, headers=None):
+        return Response(json.dumps(body), status, headers, content_type="application/json")
+
+    def _authorised(self, request):
+        return request.headers.get("Authorization") == f"Bearer {self.KEY}"
+
+    def _submit(self, request):
+        if not self._authorised(request):
+            return Response("", 401)
+        body = json.loads(request.get_data())
+        with self.lock:
+            self.requests.append(body)
+            step = self.script.popleft() if self.script else "take"
+        if step.startswith("429"):
+            return Response("", 429, {"Retry-After": step.partition(":")[2] or "1"})
+        if step == "500":
+            return Response("fout", 500)
+        if step == "slow":
+            time.sleep(self.timeout + 1)
+            return Response("", 503)
+        if step == "422":
+            return self._json(
+                [
+                    {"source": "BR-NL-2", "details": "BuyerReference of OrderReference ontbreekt"},
+                    {"source": "PEPPOL-EN16931-R010", "details": "Buyer electronic address"},
+                ],
+                422,
+            )
+        with self.lock:
+            key = body["idempotencyGuid"]
+            if key not in self.guids:
+                self.guids[key] = str(uuid.uuid4())
+                self.delivered.append((key, body))
+            guid = self.guids[key]
+        if step == "lost":
+            time.sleep(self.timeout + 1)
+        return self._json({"guid": guid})
+
+    def _discover(self, request):
+        if not self._authorised(request):
+            return Response("", 401)
+        return self._json({"code": "OK" if self.registered else "NOK"})
+
+    def _next_event(self, request):
+        if not self._authorised(request):
+            return Response("", 401)
+        with self.lock:
+            if not self.events:
+                return Response("", 204)
+            return self._json(self.events[0])
+
+    def _delete_event(self, request):
+        if not self._authorised(request):
+            return Response("", 401)
+        guid = request.path.rsplit("/", 1)[1]
+        with self.lock:
+            self.events = [e for e in self.events if e["guid"] != guid]
+        return Response("", 204)
+
+    def report(self, body, guid=None):
+        """Queue an event (a webhook instance) with `body`; returns the instance."""
+        instance = {"guid": guid or str(uuid.uuid4()), "body": json.dumps(body)}
+        with self.lock:
+            self.events.append(instance)
+        return instance
+
+    def report_delivered(self, message_id):
+        return self.report(
+            {"event_type": "document_submission", "event": "succeeded", "guid": message_id}
+        )
+
+    def report_buyer(self, message_id, status, reasons=()):
+        return self.report(
+            {
+                "event_type": "invoice_response",
+                "document_submission_guid": message_id,
+                "status": status,
+                "reasons": list(reasons),
+            }
+        )
+
+
+@pytest.fixture
+def access_point(settings):
+    """The local access point, configured as ours (PEPPOL_* settings)."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    local = LocalAccessPoint(server)
+    settings.PEPPOL_API_URL = local.url
+    settings.PEPPOL_API_KEY = LocalAccessPoint.KEY
+    settings.PEPPOL_LEGAL_ENTITY_ID = LocalAccessPoint.LEGAL_ENTITY
+    settings.PEPPOL_TIMEOUT = local.timeout
+    yield local
+    server.clear()
+    server.stop()

@@ -52,8 +52,10 @@ def imported(tree):
                 "registrations/coaching",
                 "registrations/evaluation",
                 "registrations/network",
+                "registrations/transmission",
             ),
             (
+                "registrations.transmission",
                 "registrations.invoicing",
                 "registrations.attendance",
                 "registrations.payments",
@@ -68,6 +70,7 @@ def imported(tree):
             "registrations/invoicing",
             (),
             (
+                "registrations.transmission",
                 "registrations.attendance",
                 "registrations.payments",
                 "registrations.messages",
@@ -179,6 +182,19 @@ def imported(tree):
                 "registrations.views",
                 "registrations.admin",
                 "registrations.invoicing",
+                "registrations.attendance",
+                "registrations.payments",
+                "registrations.messages",
+                "registrations.intake",
+                "registrations.coaching",
+            ),
+        ),
+        # Transmission over Peppol builds on invoicing; invoicing reaches it only through
+        # settings.INVOICE_TRANSMISSION.
+        (
+            "registrations/transmission",
+            (),
+            (
                 "registrations.attendance",
                 "registrations.payments",
                 "registrations.messages",

@@ -152,6 +152,10 @@ def test_finance_see_the_money_and_their_worklists(client, finance_user, world):
     labels = set(worklists(html))
     assert "Facturen te crediteren" in labels
     assert "Bankregels in de wachtrij (niet gekoppeld)" in labels
+    assert (
+        "E-facturen via Peppol die aandacht vragen (geweigerd of langer dan 24 uur onderweg)"
+        in labels
+    )
     assert "Wachtlijstaanbiedingen die binnen 24 uur verlopen" not in labels
     assert "Openstaand naar leeftijd" in html
 
@@ -160,7 +164,7 @@ def test_a_superuser_sees_the_money_and_every_worklist(client, admin_user, world
     client.force_login(admin_user)
     html = client.get(INDEX).content.decode()
     assert 'id="money-title"' in html
-    assert len(worklists(html)) == 9
+    assert len(worklists(html)) == 10
 
 
 def test_the_money_follows_a_payment_and_a_credit_note(client, finance_user, world):
@@ -224,6 +228,7 @@ def test_each_worklist_link_lists_exactly_that_many_rows(client, request, person
             "Bestellingen die wachten op factuurgegevens": 1,
             "Facturen nog niet gemaild": 3,
             "Bankregels in de wachtrij (niet gekoppeld)": 0,
+            "E-facturen via Peppol die aandacht vragen (geweigerd of langer dan 24 uur onderweg)": 0,
             "Herinneringen die vandaag weg moeten": 1,
             "Facturen te crediteren": 1,
             "Wachtlijstaanbiedingen die binnen 24 uur verlopen": 1,

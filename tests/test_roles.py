@@ -40,6 +40,7 @@ from registrations.payments.models import (
     Reminder,
     ReminderSettings,
 )
+from registrations.transmission.models import Transmission
 from tests.conftest import (
     _user,
     built_once,
@@ -192,6 +193,9 @@ def _build_world():
         "organisations.organisation": Organisation.objects.create(
             name="Gemeente Zwolle", oin="00000001001234567000", debtor_number=10001
         ),
+        "transmission.transmission": Transmission.objects.create(
+            invoice=invoice, receiver="0190:00000001001234567000"
+        ),
     }
     return {
         "edition": open_edition,
@@ -343,6 +347,8 @@ GROUP_PERMISSIONS = {
         "organisations.view_organisation",
         "organisations.add_organisation",
         "organisations.change_organisation",
+        "transmission.view_transmission",
+        "transmission.change_transmission",
     ),
 }
 
@@ -531,6 +537,15 @@ PAGES = {
         "change": (200, 200, 403),
         "delete": ALL_403,
         "history": (200, 200, 403),
+    },
+    # E-invoices over Peppol: finance follows them and decides about a refused one; nobody
+    # adds or deletes one (the invoice's sending makes it).
+    "transmission.transmission": {
+        "changelist": (403, 200, 403),
+        "add": ALL_403,
+        "change": (403, 200, 403),
+        "delete": ALL_403,
+        "history": (403, 200, 403),
     },
     "payments.remindersettings": {
         "changelist": (403, 302, 403),
@@ -741,6 +756,11 @@ ACTIONS = {
         "send_reminder": {FINANCIEN},
         "hold_reminders": {FINANCIEN},
         "transfer_payment": {FINANCIEN},
+        "send_over_peppol": {FINANCIEN},
+    },
+    "transmission_transmission": {
+        "send_by_email": {FINANCIEN},
+        "send_by_peppol": {FINANCIEN},
     },
     "payments_payment": {
         "mark_not_ours": {FINANCIEN},
@@ -864,7 +884,13 @@ def _prepare(action, changelist, world, mailoutbox):
         if action == "export_payments":
             return [payment], {}, None  # a download
         return [payment], {}, lambda: _refreshed(payment, "state")
+    if changelist == "transmission_transmission":
+        transmission = world["rows"]["transmission.transmission"]
+        return [transmission], {}, lambda: _refreshed(transmission, "channel_set_by", "status")
     invoice = world["invoice"]
+    if action == "send_over_peppol":
+        transmission = world["rows"]["transmission.transmission"]
+        return [invoice], {}, lambda: _refreshed(transmission, "channel_set_by")
     if action == "send_reminder":
         late = issue_invoice(
             make_registration(edition, first_name="Laat"),

@@ -42,6 +42,8 @@ from registrations.payments.models import (
     Reminder,
     ReminderSettings,
 )
+from registrations.transmission import admin as transmission_admin
+from registrations.transmission.models import Transmission
 
 
 def joined(name, *admins):
@@ -149,7 +151,11 @@ class OrganisationAdmin(
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(payments_admin.PaymentsInvoiceMixin, invoicing_admin.InvoiceAdmin):
+class InvoiceAdmin(
+    transmission_admin.TransmissionInvoiceMixin,
+    payments_admin.PaymentsInvoiceMixin,
+    invoicing_admin.InvoiceAdmin,
+):
     list_filter = joined(
         "list_filter", invoicing_admin.InvoiceAdmin, payments_admin.PaymentsInvoiceMixin
     )
@@ -157,7 +163,12 @@ class InvoiceAdmin(payments_admin.PaymentsInvoiceMixin, invoicing_admin.InvoiceA
         "list_select_related", invoicing_admin.InvoiceAdmin, payments_admin.PaymentsInvoiceMixin
     )
     inlines = joined("inlines", invoicing_admin.InvoiceAdmin, payments_admin.PaymentsInvoiceMixin)
-    actions = joined("actions", invoicing_admin.InvoiceAdmin, payments_admin.PaymentsInvoiceMixin)
+    actions = joined(
+        "actions",
+        invoicing_admin.InvoiceAdmin,
+        payments_admin.PaymentsInvoiceMixin,
+        transmission_admin.TransmissionInvoiceMixin,
+    )
 
 
 admin.site.register(PrivacyStatement, programme_admin.PrivacyStatementAdmin)
@@ -177,6 +188,7 @@ admin.site.register(LedgerAccount, payments_admin.LedgerAccountAdmin)
 admin.site.register(CostCentre, payments_admin.CostCentreAdmin)
 admin.site.register(Intake, intake_admin.IntakeAdmin)
 admin.site.register(Questionnaire, evaluation_admin.QuestionnaireAdmin)
+admin.site.register(Transmission, transmission_admin.TransmissionAdmin)
 admin.site.register(Coach, coaching_admin.CoachAdmin)
 admin.site.register(CoachSlot, coaching_admin.CoachSlotAdmin)
 admin.site.register(AccessLogEntry, accesslog_admin.AccessLogEntryAdmin)

@@ -22,6 +22,7 @@ from registrations.coaching import overview as coaching
 from registrations.intake import overview as intake
 from registrations.invoicing import overview as invoicing
 from registrations.payments import overview as payments
+from registrations.transmission import overview as transmission
 
 from . import charts, formats
 
@@ -232,6 +233,13 @@ def worklists(user, today, now):
         lambda: invoicing.not_mailed().count(),
         "admin:invoicing_invoice_changelist",
         "emailed_at__isempty=1",
+    )
+    add(
+        "transmission.change_transmission",
+        "E-facturen via Peppol die aandacht vragen (geweigerd of langer dan 24 uur onderweg)",
+        lambda: transmission.needs_attention(now).count(),
+        "admin:transmission_transmission_changelist",
+        "werklijst=aandacht",
     )
     add(
         "payments.change_payment",

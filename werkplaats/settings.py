@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "registrations.accesslog",
     "registrations.evaluation",
     "registrations.network",
+    "registrations.transmission",
     # Last: its admin module assembles the back office from the apps above (werkplaats/admin.py).
     "werkplaats",
 ]
@@ -298,6 +299,22 @@ INVOICEABLE_NOTICES = [
     # Invoicing: where invoices leave at confirmation or their date has come, the order's job.
     "registrations.invoicing.tasks.queue_invoicing_when_invoiceable",
 ]
+
+# How an issued invoice also leaves over Peppol: invoicing calls this function with the invoice
+# it sends; it queues the Peppol transmission where that is the channel and answers whether
+# the e-mail is then a copy (registrations.transmission.tasks.take_over). Empty: e-mail only.
+INVOICE_TRANSMISSION = "registrations.transmission.tasks.take_over"
+
+# The Peppol access point (Storecove's REST API v2). Without PEPPOL_API_KEY every invoice
+# leaves by e-mail, as before. The key is read here and never logged.
+PEPPOL_API_URL = env_str("PEPPOL_API_URL", "https://api.storecove.com/api/v2").strip()
+PEPPOL_API_KEY = env_str("PEPPOL_API_KEY").strip()
+PEPPOL_LEGAL_ENTITY_ID = env_str("PEPPOL_LEGAL_ENTITY_ID").strip()
+PEPPOL_TIMEOUT = env_int("PEPPOL_TIMEOUT", 20, minimum=1)
+if PEPPOL_API_KEY and not PEPPOL_LEGAL_ENTITY_ID.isdigit():
+    raise ImproperlyConfigured(
+        "PEPPOL_LEGAL_ENTITY_ID must be the access point's number for us when PEPPOL_API_KEY is set."
+    )
 
 # What the layers built on sign-up keep of a participant, told by sign-up's model layer inside
 # the transaction that changes the registration (registrations.models), so every path (the

@@ -26,6 +26,7 @@ class OrderLogEntry(models.Model):
         OFFER_EXPIRED = "offer_expired", "aanbod verlopen"
         INVOICE_ISSUED = "invoice_issued", "factuur gemaakt"
         INVOICE_SENT = "invoice_sent", "factuur verstuurd"
+        TRANSMISSION = "transmission", "e-factuur via Peppol"
         CREDITED = "credited", "gecrediteerd"
         PAYMENT = "payment", "betaling gekoppeld"
         REMINDER = "reminder", "herinnering verstuurd"

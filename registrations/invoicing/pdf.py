@@ -8,11 +8,13 @@ look of new invoices only, and a stored PDF can still be restored to its recorde
 """
 
 import datetime
+import io
 from decimal import Decimal
 from typing import NamedTuple
 
 from django.template.loader import render_to_string
 from django.utils import translation
+from pypdf import PdfReader, PdfWriter
 
 from werkplaats import formats, pdf
 
@@ -128,6 +130,31 @@ def render_invoice(invoice, einvoice=None):
         created=invoice.invoice_date.isoformat(),
         attachments=attachments if einvoice else (),
     )
+
+
+COPY_STAMP = (
+    "KOPIE. Het origineel is de e-factuur die via Peppol is verstuurd; boek deze kopie niet."
+)
+
+
+def copy_pdf(original):
+    """The stored invoice PDF `original`, marked as a copy at the top of its first page, for
+    the e-mail alongside an e-invoice sent over Peppol. Made when it is sent: the stored
+    PDF (and its SHA-256) stays as issued. The copy carries no embedded e-invoice, so no
+    system reads the invoice from it a second time."""
+    stamp = pdf.render_html(
+        f'<p class="copy">{COPY_STAMP}</p>',
+        stylesheet="css/invoice_copy.css",
+        identifier="kopie",
+        created="2026-01-01",
+    )
+    writer = PdfWriter()
+    for page in PdfReader(io.BytesIO(original)).pages:
+        writer.add_page(page)
+    writer.pages[0].merge_page(PdfReader(io.BytesIO(stamp)).pages[0])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def warm_up():
