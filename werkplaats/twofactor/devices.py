@@ -54,11 +54,24 @@ def app_to_set_up(user):
     return device
 
 
-def add_app(user, key=None):
-    """A confirmed authenticator app for `user`, with `key` (hex) if given: for the commands
-    that make accounts with a known secret."""
-    options = {"key": key} if key else {}
+def add_app(user, secret=None):
+    """A confirmed authenticator app for `user`, with `secret` (base32, as apps show it) if
+    given: for the commands that make accounts with a known secret."""
+    options = {"key": key_from_secret(secret)} if secret else {}
     return TOTPDevice.objects.create(user=user, name=APP_NAME, confirmed=True, **options)
+
+
+def key_from_secret(secret):
+    """A base32 secret ("JBSW Y3DP ...", any case, padding optional) as django-otp stores it:
+    hex. Raises ValueError for anything else, or for fewer than 80 bits (RFC 4226's minimum)."""
+    text = "".join(secret.split()).upper().rstrip("=")
+    try:
+        key = base64.b32decode(text + "=" * (-len(text) % 8))
+    except (ValueError, TypeError) as error:
+        raise ValueError("not base32") from error
+    if len(key) < 10:
+        raise ValueError("shorter than 80 bits")
+    return key.hex()
 
 
 def secret(device):
