@@ -139,8 +139,9 @@ MIDDLEWARE = [
     "werkplaats.middleware.RequestGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Ends a back-office session idle longer than BACKOFFICE_IDLE_MINUTES (in process_view,
-    # after RequestGuardMiddleware's refusals; werkplaats/twofactor/middleware.py).
+    # Ends a back-office session idle longer than BACKOFFICE_IDLE_MINUTES, when the view
+    # first asks for request.user (werkplaats/twofactor/middleware.py); before OTPMiddleware,
+    # so a session it ends is not verified either.
     "werkplaats.twofactor.middleware.IdleTimeoutMiddleware",
     # django-otp: request.user.is_verified(), true once the second factor was given in this
     # session; the admin site asks it on every page (werkplaats/admin_site.py).
