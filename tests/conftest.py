@@ -20,10 +20,13 @@ from aiosmtpd.controller import Controller
 from django.apps import apps as django_apps
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
+from django.contrib.auth.signals import user_logged_in
 from django.core.cache import caches
 from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.test import override_settings
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 from whitenoise.base import WhiteNoise, scantree
@@ -135,6 +138,36 @@ def _fast_passwords_and_private_media(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Invoice PDFs written by tests go to a temporary folder, never the project's media/.
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+# TEST CONVENIENCE ONLY: the back office asks every account for a second factor after its
+# password (werkplaats/twofactor/). Tests that are about something else sign staff in with
+# `client.force_login(user)`, `client.login(...)` or the login form in Chromium (the live
+# server runs in this process); for those, a staff sign-in here also gives the second factor:
+# the person gets a confirmed authenticator app ("Testapparaat") and the session counts as
+# verified with it, as after typing its code. Tests that prove the rule itself are marked
+# `@pytest.mark.real_second_factor` and sign in as a person must.
+TEST_DEVICE = "Testapparaat"
+
+
+def _second_factor_given_at_sign_in(sender, request, user, **kwargs):
+    if not user.is_staff or request is None or not hasattr(request, "session"):
+        return
+    device = TOTPDevice.objects.filter(user=user, name=TEST_DEVICE).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=TEST_DEVICE, confirmed=True)
+    # What django_otp.login() stores; the test client's request has no user to check it on.
+    request.session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+
+
+@pytest.fixture(autouse=True)
+def _staff_sign_ins_give_their_second_factor(request):
+    if request.node.get_closest_marker("real_second_factor"):
+        yield
+        return
+    user_logged_in.connect(_second_factor_given_at_sign_in, dispatch_uid=TEST_DEVICE)
+    yield
+    user_logged_in.disconnect(dispatch_uid=TEST_DEVICE)
 
 
 def built_once(django_db_blocker, tmp_path_factory, build):

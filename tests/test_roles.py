@@ -12,9 +12,12 @@ import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tasks_db.models import DBTaskResult
 
 from programme.models import Edition, PrivacyStatement
@@ -196,6 +199,9 @@ def _build_world():
         "transmission.transmission": Transmission.objects.create(
             invoice=invoice, receiver="0190:00000001001234567000"
         ),
+        # Second factors (werkplaats/twofactor): the superuser's only.
+        "otp_totp.totpdevice": TOTPDevice.objects.create(user=outsider, name="App"),
+        "otp_static.staticdevice": StaticDevice.objects.create(user=outsider, name="Codes"),
     }
     return {
         "edition": open_edition,
@@ -384,6 +390,9 @@ PAGES = {
     "axes.accesslog": NO_GROUP_MODEL,
     "axes.accessfailurelog": NO_GROUP_MODEL,
     "django_tasks_database.dbtaskresult": NO_GROUP_MODEL,
+    # Second factors: nobody's but the superuser's; no page shows a secret or its QR code.
+    "otp_totp.totpdevice": {**NO_GROUP_MODEL, "config": ALL_403, "qrcode": ALL_403},
+    "otp_static.staticdevice": NO_GROUP_MODEL,
     "programme.edition": {
         "changelist": (200, 200, 403),
         "add": (200, 403, 403),
@@ -1191,3 +1200,39 @@ def test_a_coach_runs_no_action(client, world, coach_user, changelist):
     assert response.status_code in (302, 403)
     if response.status_code == 302:
         assert response["Location"] == reverse("admin:coaching_coachslot_own_schedule")
+
+
+# The pages of the second step of signing in (werkplaats/twofactor): every signed-in account
+# uses its own; wiping someone's second factor is the superuser's alone.
+
+TWO_FACTOR_PAGES = {
+    # Already verified: on to where the person was going.
+    "twofactor_verify": 302,
+    # A second factor is set up already: to the second step (which passes them on).
+    "twofactor_setup": 302,
+    "twofactor_recovery_codes": 200,
+    "twofactor_reset": 403,
+}
+
+
+def _two_factor_cases():
+    for name, code in TWO_FACTOR_PAGES.items():
+        for persona in [*LOGGED_IN, COACH]:
+            yield pytest.param(persona, name, code, id=f"{persona}-{name}-{code}")
+        yield pytest.param(ANONYMOUS, name, 302, id=f"{ANONYMOUS}-{name}-302")
+
+
+@pytest.mark.parametrize("persona, name, status", list(_two_factor_cases()))
+def test_each_persona_gets_the_right_answer_on_each_two_factor_page(
+    client, world, persona, name, status
+):
+    if persona != ANONYMOUS:
+        client.force_login(world["people"][persona])
+    args = [world["people"][OUTSIDER].pk] if name == "twofactor_reset" else []
+    response = client.get(reverse(f"admin:{name}", args=args))
+    assert response.status_code == status
+    if persona == ANONYMOUS:
+        assert response["Location"].startswith(f"{LOGIN}?next=")
+    if name == "twofactor_reset":
+        assert not LogEntry.objects.filter(object_id=str(world["people"][OUTSIDER].pk)).exists()
+        assert TOTPDevice.objects.filter(user=world["people"][OUTSIDER]).exists()

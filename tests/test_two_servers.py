@@ -32,6 +32,10 @@ RATE_LIMIT = 4
 SIGN_UPS = 12
 
 
+# Anna's recovery codes in the servers' database, each used once by log_in().
+RECOVERY = []
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind((HOST, 0))
@@ -148,6 +152,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from programme.models import Edition
 from registrations.invoicing.models import InvoiceIssuer
+from werkplaats.twofactor.devices import new_recovery_codes
 call_command("load_seed", stdout=open("/dev/null", "w"))
 source = Edition.objects.get(slug="werken-aan-wijkontwikkeling-2022")
 weeks = (datetime.date.today() + datetime.timedelta(days=365) - source.start_date).days // 7
@@ -156,14 +161,17 @@ edition.is_published = True
 edition.capacity = 30
 edition.price_excl_vat = Decimal("1800.00")
 edition.save()
-User.objects.create_superuser("anna", "anna@platform31.example.nl", "{PASSWORD}")
+anna = User.objects.create_superuser("anna", "anna@platform31.example.nl", "{PASSWORD}")
+# The second step of signing in: her recovery codes, one per sign-in (werkplaats/twofactor).
+codes = new_recovery_codes(anna)
 issuer = InvoiceIssuer.load()
 for name, value in dict(name="Platform31", street="Postbus 30833", postcode="2500 GV",
         city="Den Haag", kvk_number="27169301", vat_id="NL000099998B57",
         iban="NL91ABNA0417164300", email="facturen@platform31.example.nl").items():
     setattr(issuer, name, value)
 issuer.save()
-print(json.dumps({{"slug": edition.slug, "edition": edition.pk, "title": edition.title}}))
+print(json.dumps({{"slug": edition.slug, "edition": edition.pk, "title": edition.title,
+    "codes": codes}}))
 """
 
 
@@ -213,6 +221,7 @@ def servers(request, postgres, tmp_path):
         )
         run_manage(env, "migrate", "--noinput")
         seeded = json.loads(run_manage(env, "shell", stdin=SEED).strip().splitlines()[-1])
+        RECOVERY[:] = seeded.pop("codes")
         bases = []
         for label in ("a", "b"):
             workdir = tmp_path / label
@@ -290,9 +299,14 @@ def sign_up(servers, person, base, email):
 
 
 def log_in(person, base, password=PASSWORD):
-    return person.post_form(
+    """The password, and after it the second step with one of her recovery codes."""
+    answer = person.post_form(
         base, "/beheer/login/", "login-form", username="anna", password=password
     )
+    status, headers, _ = answer
+    if status == 302 and headers["Location"].startswith("/beheer/tweede-factor/"):
+        return person.post_form(base, headers["Location"], "code-form", code=RECOVERY.pop())
+    return answer
 
 
 def test_what_happens_on_one_server_holds_on_the_other(servers):

@@ -10,9 +10,14 @@ own overview module (plain data, a fixed number of queries); this one composes t
 shows each part only to the role whose work it is (the permission that work needs).
 """
 
+from functools import partial
+
 from django.contrib import admin
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.http import HttpResponseRedirect
 from django.urls import URLResolver, path, reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 
 from programme.models import amsterdam_date
 from registrations import overview as signup
@@ -25,6 +30,9 @@ from registrations.payments import overview as payments
 from registrations.transmission import overview as transmission
 
 from . import charts, formats
+from .twofactor import devices as twofactor
+from .twofactor import sessions as twofactor_sessions
+from .twofactor import views as twofactor_views
 
 
 class WerkplaatsAdminSite(admin.AdminSite):
@@ -46,12 +54,64 @@ class WerkplaatsAdminSite(admin.AdminSite):
             )
         return super().register(model_or_iterable, admin_class, **options)
 
+    def has_permission(self, request):
+        """Django's rule (an active staff account) and a second factor given in this session:
+        every admin page, export, download and admin JSON endpoint goes through admin_view,
+        which asks this, so a password alone opens none of them."""
+        return super().has_permission(request) and twofactor.is_verified(request.user)
+
+    def login(self, request, extra_context=None):
+        """The password, then the second step (werkplaats/twofactor/views.py): a signed-in
+        account without its second factor goes there, wherever it was going."""
+        user = request.user
+        if request.method == "GET" and user.is_active and user.is_staff:
+            if not twofactor.is_verified(user):
+                return self.second_step(request.GET.get(REDIRECT_FIELD_NAME))
+        response = super().login(request, extra_context)
+        user = request.user
+        if request.method == "POST" and response.status_code == 302 and user.is_authenticated:
+            if not twofactor.is_verified(user):
+                return self.second_step(response["Location"])
+        return response
+
+    def second_step(self, next_url):
+        return HttpResponseRedirect(twofactor_views.with_next("admin:twofactor_verify", next_url))
+
+    def logout(self, request, extra_context=None):
+        """Signing out ends every session of the account, on every device."""
+        if request.method == "POST" and request.user.is_authenticated:
+            twofactor_sessions.end_sessions(request.user)
+        return super().logout(request, extra_context)
+
+    def get_urls(self):
+        def step(view):
+            return never_cache(partial(view, self))
+
+        return [
+            path("tweede-factor/", step(twofactor_views.verify), name="twofactor_verify"),
+            path("tweede-factor/instellen/", step(twofactor_views.setup), name="twofactor_setup"),
+            path(
+                "tweede-factor/herstelcodes/",
+                step(twofactor_views.recovery_codes),
+                name="twofactor_recovery_codes",
+            ),
+            path(
+                "tweede-factor/afmelden/", step(twofactor_views.sign_out), name="twofactor_sign_out"
+            ),
+            path(
+                "tweede-factor/wissen/<int:user_id>/",
+                self.admin_view(partial(twofactor_views.reset, self)),
+                name="twofactor_reset",
+            ),
+            *self.django_urls(),
+        ]
+
     def index(self, request, extra_context=None):
         now = timezone.now()
         context = overview(request.user, amsterdam_date(now), now)
         return super().index(request, {**context, **(extra_context or {})})
 
-    def get_urls(self):
+    def django_urls(self):
         """Django's URLs, with each model's old change URL (`<path:object_id>/`, which
         redirects to `<object_id>/change/`) narrowed to one path segment.
 

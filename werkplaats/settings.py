@@ -8,6 +8,7 @@ message that names the variable.
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
@@ -104,6 +105,12 @@ INSTALLED_APPS = [
     "django_countries",
     "csp",
     "axes",
+    # Two-factor sign-in for the back office (werkplaats/twofactor/): codes from an
+    # authenticator app (TOTP), one-time recovery codes, and passkeys (WebAuthn).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "django_tasks",
     "django_tasks_db",
     "programme",
@@ -136,6 +143,13 @@ MIDDLEWARE = [
     "werkplaats.middleware.RequestGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Ends a back-office session idle longer than BACKOFFICE_IDLE_MINUTES, when the view
+    # first asks for request.user (werkplaats/twofactor/middleware.py); before OTPMiddleware,
+    # so a session it ends is not verified either.
+    "werkplaats.twofactor.middleware.IdleTimeoutMiddleware",
+    # django-otp: request.user.is_verified(), true once the second factor was given in this
+    # session; the admin site asks it on every page (werkplaats/admin_site.py).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # django-csp's, with the policy built once per process (werkplaats/middleware.py).
@@ -505,3 +519,30 @@ AXES_RESET_ON_SUCCESS = True
 # The same client address as the sign-up rate limit: X-Forwarded-For only behind a proxy.
 AXES_CLIENT_IP_CALLABLE = "werkplaats.addresses.client_address"
 AXES_LOCKOUT_TEMPLATE = "429_login.html"
+
+# Two-factor sign-in (werkplaats/twofactor/). Every back-office account gives a second factor
+# after its password: a code from an authenticator app, a recovery code or a passkey. A wrong
+# code counts for the lockout above like a wrong password.
+# A back-office session ends after this many minutes without a request (participants have
+# no session to end).
+BACKOFFICE_IDLE_MINUTES = env_int("DJANGO_BACKOFFICE_IDLE_MINUTES", 30, minimum=1)
+LOGIN_REDIRECT_URL = "admin:index"
+# The name an authenticator app shows beside the account.
+OTP_TOTP_ISSUER = "Werkplaats beheer"
+# The admin's pages of devices never show a secret or its QR code (only the owner sees it,
+# once, on the set-up page).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Passkeys are a second factor after the password, never a sign-in of their own.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = "Werkplaats beheer"
+# A passkey belongs to a domain (never an IP address): SITE_URL's, or localhost on a laptop
+# (browsers treat http://localhost as secure).
+_site = urlsplit(SITE_URL)
+_site_is_local = _site.hostname in ("127.0.0.1", "localhost", "::1")
+OTP_WEBAUTHN_RP_ID = env_str(
+    "OTP_WEBAUTHN_RP_ID", "localhost" if _site_is_local else (_site.hostname or "localhost")
+)
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
+    "OTP_WEBAUTHN_ALLOWED_ORIGINS",
+    [f"http://localhost{f':{_site.port}' if _site.port else ''}" if _site_is_local else SITE_URL],
+)

@@ -5,6 +5,10 @@ from django.urls import include, path
 from programme.views import healthz
 
 urlpatterns = [
+    # Passkeys' JSON endpoints (django-otp-webauthn), before the admin, whose catch-all would
+    # take them. Registering needs a signed-in account (and its second factor once it has
+    # one); signing in with a passkey needs the password first (no passwordless sign-in).
+    path(f"{settings.ADMIN_URL}passkeys/", include("django_otp_webauthn.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
     path("healthz", healthz, name="healthz"),
     # The workshop page first: Django tries the patterns in order, and no address of the
