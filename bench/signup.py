@@ -14,8 +14,8 @@ falls on both alike; nothing else runs against them. Measured on the server's si
 
 - duration: gunicorn's own time per request (its access log's %(D)s, from reading the
   request to the response written), per step; the median per step and round;
-- CPU: the worker's user + system time (/proc/<pid>/stat) over a round, per sign-up: Python's
-  share, without PostgreSQL's (another process).
+- CPU: the worker's user + system time (/proc/<pid>/stat) over a round, per sign-up and per
+  step: Python's share, without PostgreSQL's (another process).
 
 It prints, per round and as the median of the rounds, both servers' figures and this
 checkout's as a ratio of the baseline's. Issue 28 asks for a completed sign-up's server time
@@ -228,10 +228,20 @@ def hidden(html, name):
     return found.group(1) if found else ""
 
 
-def sign_up(server, email):
-    """One visitor: the form, the sign-up, the confirmation page."""
+def sign_up(server, email, cpu):
+    """One visitor: the form, the sign-up, the confirmation page; each step's worker CPU
+    added to `cpu` (clock ticks of 10 ms: unbiased over many sign-ups, not one)."""
     cookies = {}
+    before = server.cpu_seconds()
+
+    def step(name):
+        nonlocal before
+        now = server.cpu_seconds()
+        cpu[name] = cpu.get(name, 0) + now - before
+        before = now
+
     status, headers, html = request(server.port, "GET", server.register)
+    step("form GET")
     assert status == 200, (server.name, status)
     keep_cookies(cookies, headers)
     fields = {
@@ -243,12 +253,14 @@ def sign_up(server, email):
     status, headers, html = request(
         server.port, "POST", server.register, urllib.parse.urlencode(fields), cookies
     )
+    step("sign-up POST")
     location = dict((k.lower(), v) for k, v in headers).get("location", "")
     if status != 302 or "/inschrijving/" not in location:
         errors = " | ".join(re.findall(r'<li><a href="#[^"]*">([^<]+)</a></li>', html))
         raise SystemExit(f"{server.name}: the sign-up got {status} {location!r} {errors}")
     keep_cookies(cookies, headers)
     status, _, _ = request(server.port, "GET", urllib.parse.urlsplit(location).path, None, cookies)
+    step("confirmation GET")
     assert status == 200, (server.name, "confirmation", status)
 
 
@@ -268,10 +280,11 @@ def durations(lines, register):
 
 def run_round(servers, sign_ups, tag):
     before = {s.name: (s.cpu_seconds(), len(s.log_lines())) for s in servers}
+    step_cpu = {s.name: {} for s in servers}
     for number in range(sign_ups):
         # Alternating, and each round the other one first.
         for server in servers if number % 2 == 0 else servers[::-1]:
-            sign_up(server, f"bench-{tag}-{number}@signup.example.nl")
+            sign_up(server, f"bench-{tag}-{number}@signup.example.nl", step_cpu[server.name])
     result = {}
     for server in servers:
         cpu, lines = before[server.name]
@@ -282,6 +295,10 @@ def run_round(servers, sign_ups, tag):
             **medians,
             "sign-up (sum of medians)": sum(medians.values()),
             "CPU per sign-up": (server.cpu_seconds() - cpu) / sign_ups * 1000,
+            **{
+                f"CPU {step}": seconds / sign_ups * 1000
+                for step, seconds in step_cpu[server.name].items()
+            },
         }
     return result
 
@@ -331,7 +348,12 @@ def main():
         "current / baseline per round, median of the rounds"
     )
     verdict = None
-    for measure in (*STEPS, "sign-up (sum of medians)", "CPU per sign-up"):
+    for measure in (
+        *STEPS,
+        "sign-up (sum of medians)",
+        *(f"CPU {step}" for step in STEPS),
+        "CPU per sign-up",
+    ):
         ratios = [r["current"][measure] / r["baseline"][measure] for r in rounds]
         ratio = statistics.median(ratios)
         base = statistics.median(r["baseline"][measure] for r in rounds)
