@@ -288,6 +288,10 @@ def run_round(servers, sign_ups, tag):
     result = {}
     for server in servers:
         cpu, lines = before[server.name]
+        # gunicorn writes a request's line after its answer: wait for the last ones.
+        deadline = time.monotonic() + 10
+        while len(server.log_lines()) < lines + 3 * sign_ups and time.monotonic() < deadline:
+            time.sleep(0.05)
         steps = durations(server.log_lines()[lines:], server.register)
         assert all(len(values) == sign_ups for values in steps.values()), steps
         medians = {step: statistics.median(values) for step, values in steps.items()}
