@@ -6,7 +6,6 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout
 from crispy_forms.utils import render_crispy_form
 from django import forms
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.choices import BaseChoiceIterator
 from django.utils.functional import cached_property
@@ -49,18 +48,6 @@ def in_dutch(form):
         field.error_messages.setdefault("required", "Dit veld is verplicht.")
         if isinstance(field, forms.EmailField):
             field.error_messages["invalid"] = EMAIL_INVALID
-
-
-def active_emails(edition, emails):
-    """Which of `emails` (lower case) already have an active registration for `edition`."""
-    lowered = {email.lower() for email in emails}
-    taken = (
-        Registration.objects.active()
-        .filter(edition=edition)
-        .annotate(lowered=Lower("email"))
-        .filter(lowered__in=lowered)
-    )
-    return set(taken.values_list("lowered", flat=True))
 
 
 class ParticipantForm(forms.ModelForm):
@@ -497,7 +484,9 @@ class SignUpForm:
                 None, f"Je kunt in één keer hoogstens {maximum} deelnemers inschrijven."
             )
         seen = set()
-        taken = active_emails(self.edition, [form.cleaned_data["email"] for form in people])
+        taken = Registration.objects.active_emails(
+            self.edition, [form.cleaned_data["email"] for form in people]
+        )
         if taken:
             self.earlier = Order.objects.submitted_with(self.edition, self.submission_key)
         for form in people:

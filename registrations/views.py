@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.module_loading import import_string
@@ -27,6 +28,7 @@ from .models import (
     TransitionRefused,
     WaitingListOffer,
 )
+from .pages import sign_up_pages
 from .ratelimit import post_limit_exceeded
 from .selfservice import ChoicesForm, ResendLinkForm, SubstituteForm
 
@@ -51,18 +53,22 @@ def too_many_requests(request, retry_after):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def register(request, slug):
+    if request.method != "POST":
+        # The empty form: the same page for every visitor but the CSRF token and the key,
+        # kept by each worker (registrations/pages.py).
+        copy, edition, places = sign_up_pages.edition(slug)
+        if not edition.registration_is_open(timezone.now()):
+            return _closed(request, edition)
+        return sign_up_pages.empty_form(request, copy, edition, places, _empty_form_page)
     edition = get_object_or_404(Edition.objects.published(), slug=slug)
-    if request.method == "POST":
-        retry_after = post_limit_exceeded(request, "register")
-        if retry_after:
-            return too_many_requests(request, retry_after)
+    retry_after = post_limit_exceeded(request, "register")
+    if retry_after:
+        return too_many_requests(request, retry_after)
     if not edition.registration_is_open(timezone.now()):
         # Also for a form loaded before the deadline and posted after it.
-        return _closed(request, edition, status=403 if request.method == "POST" else 200)
+        return _closed(request, edition, status=403)
 
-    if request.method != "POST":
-        form = SignUpForm(edition=edition)
-    elif SignUpForm.rearranges(request.POST):
+    if SignUpForm.rearranges(request.POST):
         form = SignUpForm.rearranged(request.POST, edition=edition)
     else:
         form = SignUpForm(request.POST, edition=edition)
@@ -109,6 +115,20 @@ def register(request, slug):
             "places_left": Registration.objects.places_left(edition),
         },
     )
+
+
+def _empty_form_page(edition, csrf_token, submission_key):
+    """The empty form page with these two placeholders, rendered without the request: it is
+    kept for every visitor (no context processor's data of the first one in it)."""
+    form = SignUpForm(edition=edition)
+    form.empty_submission_key = submission_key
+    context = {
+        "edition": edition,
+        "form": form,
+        "places_left": Registration.objects.places_left(edition),
+        "csrf_token": csrf_token,
+    }
+    return render_to_string("registrations/register.html", context)
 
 
 def _order(token):

@@ -35,6 +35,7 @@ from programme.models import Edition
 from programme.pages import pages
 from registrations.accesslog import guards as access_log_guards
 from registrations.accesslog.models import AccessLogEntry
+from registrations.pages import sign_up_pages
 
 IN_CI = bool(os.environ.get("CI"))
 
@@ -206,15 +207,18 @@ def fresh_copy(data):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    # Each worker keeps its own copy of the workshop pages, checked against the page versions
-    # (in the cache with Redis); every test starts with a clean slate, as a new worker would.
+    # Each worker keeps its own copy of the workshop pages and the empty sign-up form, checked
+    # against the page versions (in the cache with Redis); every test starts with a clean
+    # slate, as a new worker would.
     for each in caches.all():
         each.clear()
     pages.forget()
+    sign_up_pages.forget()
     yield
     for each in caches.all():
         each.clear()
     pages.forget()
+    sign_up_pages.forget()
 
 
 @pytest.fixture

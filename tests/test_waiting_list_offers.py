@@ -548,3 +548,21 @@ def test_an_offer_made_in_the_shell_is_queued_by_the_job_and_sent_by_the_worker(
     assert queued.status == "SUCCESSFUL"
     assert [m.to for m in mailoutbox] == [[anouk.email]]
     assert anouk.offers.get().emailed_at is not None
+
+
+def test_the_places_count_a_persons_open_offer_once_beside_the_offers_that_closed(full, clock):
+    edition, taken, (anouk, pieter, _sanne) = full
+    taken.cancel()
+    WaitingListOffer.objects.offer_free_places(edition)
+    anouk.offers.get().decline()
+    WaitingListOffer.objects.offer_free_places(edition)
+    pieter.offers.get().expire(NOW + datetime.timedelta(hours=49))
+    # Anouk's second chance: an open offer beside her declined one.
+    WaitingListOffer.objects.create(
+        registration=anouk, offered_at=NOW, expires_at=NOW + datetime.timedelta(hours=48)
+    )
+    assert anouk.offers.count() == 2 and pieter.offers.count() == 1
+    # Anouk declined her first offer, so she no longer waits; Pieter's expired.
+    counts = Registration.objects.counts(edition)
+    assert counts == {"confirmed": 0, "waiting": 2, "offered": 1}
+    assert Registration.objects.places_left(edition) == 0
