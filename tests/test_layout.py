@@ -50,6 +50,7 @@ def imported(tree):
                 "registrations/messages",
                 "registrations/intake",
                 "registrations/coaching",
+                "registrations/privacy",
             ),
             (
                 "registrations.invoicing",
@@ -58,6 +59,7 @@ def imported(tree):
                 "registrations.messages",
                 "registrations.intake",
                 "registrations.coaching",
+                "registrations.privacy",
             ),
         ),
         (
@@ -151,6 +153,21 @@ def imported(tree):
         # Messages to participants use sign-up, attendance (present on a day), the cases and the
         # coach slots (groups and placeholders), not money.
         ("registrations/messages", (), ("registrations.invoicing", "registrations.payments")),
+        # The rights of the people read every app; no app below uses them (only the admin
+        # assembly wires their pages in).
+        *[
+            (folder, (), ("registrations.privacy",))
+            for folder in (
+                "registrations/invoicing",
+                "registrations/attendance",
+                "registrations/payments",
+                "registrations/messages",
+                "registrations/intake",
+                "registrations/coaching",
+                "registrations/history",
+                "registrations/organisations",
+            )
+        ],
         # The toolkit (formats, pdf, exports, admin_tools, ...) is the layer below every app;
         # only the URLconf and the admin assembly join the apps.
         (

@@ -38,6 +38,7 @@ from registrations.payments.models import (
     Reminder,
     ReminderSettings,
 )
+from registrations.privacy import admin as privacy_admin
 
 
 def joined(name, *admins):
@@ -77,6 +78,7 @@ class EditionAdmin(
 
 @admin.register(Registration)
 class RegistrationAdmin(
+    privacy_admin.PrivacyRegistrationMixin,
     messages_admin.MessagesRegistrationMixin,
     attendance_admin.AttendanceRegistrationMixin,
     invoicing_admin.InvoicingRegistrationMixin,

@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "registrations.intake",
     "registrations.coaching",
     "registrations.organisations",
+    "registrations.privacy",
     # Last: its admin module assembles the back office from the apps above (werkplaats/admin.py).
     "werkplaats",
 ]
