@@ -387,15 +387,19 @@ def test_who_handed_a_place_over_is_found_and_erased(client, staff_member, world
     change = RegistrationChange.objects.create(
         registration=world["bram"],
         kind=RegistrationChange.Kind.SUBSTITUTE,
+        at=timezone.now() + datetime.timedelta(minutes=1),
         fields="naam",
         previous_name="Sanne Visser",
         previous_email="sanne@example.nl",
     )
     person = Person.find("sanne@example.nl")
     assert person and person.handed_over == [change]
+    # The invoice issued before she handed over names her; it is in her file, not Bram's.
+    assert [line.invoice for line in person.invoice_lines] == [world["invoices"][3]]
+    assert Person.find(BRAM).invoice_lines == []
     client.force_login(staff_member)
     html, parts = _file(client, "sanne@example.nl")
-    assert "Sanne Visser" in html and "Bram" not in html
+    assert "Sanne Visser" in html and world["invoices"][3].number in html
 
     client.post(ERASE, {"email": "sanne@example.nl", "reason": "verzoek"})
 

@@ -138,19 +138,14 @@ class Person:
             .select_related("message", "registration")
             .order_by("queued_at")
         )
+        person.invoice_lines = person._invoice_lines()
+        named = [line.invoice_id for line in person.invoice_lines]
         person.invoices = list(
             Invoice.objects.filter(
-                Q(order__in=booked)
-                | Q(customer_email__iexact=email)
-                | Q(lines__registration__in=mine)
+                Q(order__in=booked) | Q(customer_email__iexact=email) | Q(pk__in=named)
             )
             .distinct()
             .order_by("issued_at", "pk")
-        )
-        person.invoice_lines = list(
-            InvoiceLine.objects.filter(registration__in=mine).select_related(
-                "invoice", "registration"
-            )
         )
         person.reminders = list(
             Reminder.objects.filter(Q(invoice__order__in=booked) | Q(sent_to__iexact=email))
@@ -164,6 +159,32 @@ class Person:
         )
         person.mails = person._mails()
         return person
+
+    def _invoice_lines(self):
+        """The invoice lines that name this person. A line names whoever held the place when
+        it was issued: a place handed over to a substitute keeps its earlier lines under the
+        previous person's name, so those are theirs, and the later ones the substitute's."""
+        places = [r.pk for r in self.registrations] + [c.registration_id for c in self.handed_over]
+        handovers = {}
+        for change in RegistrationChange.objects.filter(
+            registration__in=places, kind=RegistrationChange.Kind.SUBSTITUTE
+        ).order_by("at", "pk"):
+            handovers.setdefault(change.registration_id, []).append(change.at)
+        lines = InvoiceLine.objects.select_related("invoice", "registration").order_by(
+            "invoice__issued_at", "pk"
+        )
+        found = []
+        for registration in self.registrations:
+            since = max(handovers.get(registration.pk, []), default=None)
+            mine = lines.filter(registration=registration)
+            found += mine.filter(invoice__issued_at__gte=since) if since else mine
+        for change in self.handed_over:
+            earlier = [at for at in handovers.get(change.registration_id, []) if at < change.at]
+            theirs = lines.filter(
+                registration=change.registration_id, invoice__issued_at__lt=change.at
+            )
+            found += theirs.filter(invoice__issued_at__gte=max(earlier)) if earlier else theirs
+        return found
 
     def _mails(self):
         """(what, task result) of every mail the queue holds for this person, oldest first."""
