@@ -59,6 +59,7 @@ MAILS = [
     (intake_tasks.send_case_reminder_email, "registrations", "herinnering casus"),
     (messages_tasks.send_participant_message, "recipients", "bericht aan deelnemers"),
     (attendance_tasks.send_certificate_email, "certificates", "bewijs van deelname"),
+    (invoicing_tasks.invoice_order, "orders", "factuur van de bestelling"),
     (invoicing_tasks.send_invoice_email, "invoices", "factuur"),
     (payments_tasks.send_reminder_email, "reminders", "betalingsherinnering"),
 ]
@@ -300,15 +301,17 @@ class Person:
         at = at or timezone.now()
         registrations = list(
             Registration.objects.select_for_update()
-            .filter(pk__in=[r.pk for r in self.registrations], anonymised_at__isnull=True)
+            .filter(email__iexact=self.email, anonymised_at__isnull=True)
             .select_related("edition")
         )
         orders = list(
             Order.objects.select_for_update().filter(
-                pk__in=[o.pk for o in self.orders], anonymised_at__isnull=True
+                Q(email__iexact=self.email) | Q(invoice_email__iexact=self.email),
+                anonymised_at__isnull=True,
             )
         )
-        refusals = self.erasure_refusals(amsterdam_date(at))
+        # Checked again on the rows as they are now, locked: what the page showed may be old.
+        refusals = Person.find(self.email).erasure_refusals(amsterdam_date(at))
         if refusals:
             raise ErasureRefused(" ".join(refusals))
         erase_cases_of(Registration.objects.filter(pk__in=[r.pk for r in registrations]), at)
@@ -320,7 +323,7 @@ class Person:
                 counted[1] += 1
             retention.anonymise_registration(registration, at)
         retention.forget_handed_over(
-            RegistrationChange.objects.filter(pk__in=[c.pk for c in self.handed_over])
+            RegistrationChange.objects.filter(previous_email__iexact=self.email)
         )
         for order in orders:
             retention.anonymise_order(order, at)
