@@ -1,11 +1,12 @@
-from django.db import models
+from registrations.models import Registration
 
 
-class PersonalData(models.Model):
-    """No table: the permissions to give a person their data and to erase them hang here."""
+class PersonalData(Registration):
+    """No table and no rows of its own (a proxy, so backups and dumps pass it by): the
+    permissions to give a person their data and to erase them hang here."""
 
     class Meta:
-        managed = False
+        proxy = True
         default_permissions = ()
         permissions = [
             ("give_access", "Kan inzage geven in alle gegevens van één persoon"),
@@ -13,6 +14,3 @@ class PersonalData(models.Model):
         ]
         verbose_name = "persoonsgegevens"
         verbose_name_plural = "persoonsgegevens"
-
-    def __str__(self):
-        return self._meta.verbose_name
