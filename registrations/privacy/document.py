@@ -36,11 +36,11 @@ class Section:
     text: str
     records: list = field(default_factory=list)
 
-    def add(self, caption, *pairs):
-        self.records.append((caption, [(label, _text(value)) for label, value in pairs]))
+    def append_record(self, caption, *pairs):
+        self.records.append((caption, [(label, _as_shown(value)) for label, value in pairs]))
 
 
-def _text(value):
+def _as_shown(value):
     if value is None or value == "":
         return "–"
     if isinstance(value, bool):
@@ -62,7 +62,7 @@ def _registrations(person):
         "Wat je (of wie je aanmeldde) invulde bij het inschrijven, en wat daarna veranderde.",
     )
     for r in person.registrations:
-        section.add(
+        section.append_record(
             f"{r.reference}: {r.edition}",
             ("Werkplaats", r.edition.title),
             ("Data", formats.period(r.edition.start_date, r.edition.end_date)),
@@ -98,7 +98,7 @@ def _orders(person):
         "Ook een bestelling waarvan het factuuradres jouw e-mailadres is.",
     )
     for o in person.orders:
-        section.add(
+        section.append_record(
             f"{o.reference}: {o.edition}",
             ("Voornaam", o.first_name),
             ("Achternaam", o.last_name),
@@ -133,14 +133,14 @@ def _changes(person):
         "die je aan een vervanger gaf.",
     )
     for c in person.changes:
-        section.add(
+        section.append_record(
             f"{c.registration.reference}: {c.get_kind_display()}",
             ("Op", _moment(c.at)),
             ("Gewijzigde gegevens", c.fields),
             ("Door de besteller", c.by_booker),
         )
     for c in person.handed_over:
-        section.add(
+        section.append_record(
             f"Plaats overgedragen ({c.registration.reference})",
             ("Op", _moment(c.at)),
             ("Vorige deelnemer", c.previous_name),
@@ -154,7 +154,7 @@ def _offers(person):
         "Aanbod van een plaats", "Plaatsen die je vanaf de wachtlijst kreeg aangeboden."
     )
     for o in person.offers:
-        section.add(
+        section.append_record(
             o.registration.reference,
             ("Aangeboden op", _moment(o.offered_at)),
             ("Geldig tot", _moment(o.expires_at)),
@@ -171,7 +171,7 @@ def _cases(person):
         "Je antwoorden op de casusvragen; ze worden enkele weken na de werkplaats gewist.",
     )
     for a in person.answers:
-        section.add(
+        section.append_record(
             f"{a.registration.reference}: {a.question.text}",
             ("Antwoord", a.text),
             ("Gewijzigd", _moment(a.updated_at)),
@@ -182,7 +182,7 @@ def _cases(person):
 def _coaching(person):
     section = Section("Coachgesprek", "Het coachgesprek dat je boekte of dat voor je werd gepland.")
     for s in person.coach_slots:
-        section.add(
+        section.append_record(
             s.registration.reference,
             ("Coach", s.coach.name),
             ("Dag", formats.day(s.day)),
@@ -195,7 +195,7 @@ def _coaching(person):
 def _attendance(person):
     section = Section("Aanwezigheid", "Per dag of je er was, zoals de medewerkers het vastlegden.")
     for a in person.attendances:
-        section.add(
+        section.append_record(
             f"{a.registration.reference}: {formats.day(a.date)}",
             ("Aanwezig", a.present),
             ("Vastgelegd op", _moment(a.recorded_at)),
@@ -209,7 +209,7 @@ def _certificates(person, site_url):
         "Je bewijs van deelname; iedereen met de code kan controleren dat het echt is.",
     )
     for c in person.certificates:
-        section.add(
+        section.append_record(
             c.registration.reference,
             ("Naam", c.participant_name),
             ("Werkplaats", c.workshop_title),
@@ -231,7 +231,7 @@ def _messages(person):
         "Berichten aan jou", "Berichten die de medewerkers aan de deelnemers stuurden."
     )
     for r in person.recipients:
-        section.add(
+        section.append_record(
             f"{r.registration.reference}: {r.message.subject}",
             ("Status", r.get_status_display()),
             ("In de wachtrij gezet", _moment(r.queued_at)),
@@ -246,7 +246,7 @@ def _mails(person):
         "De e-mails die de site je stuurde, zoals de wachtrij ze bijhoudt (zonder de inhoud).",
     )
     for what, result in person.mails:
-        section.add(
+        section.append_record(
             what,
             ("In de wachtrij gezet", _moment(result.enqueued_at)),
             ("Afgerond", _moment(result.finished_at)),
@@ -262,7 +262,7 @@ def _invoices(person):
         "kopie die we zeven jaar bewaren (fiscale bewaarplicht); die verandert en verdwijnt niet.",
     )
     for i in person.invoices:
-        section.add(
+        section.append_record(
             f"{i.get_kind_display().capitalize()} {i.number}",
             ("Factuurdatum", formats.day(i.invoice_date)),
             ("Klant", i.customer_organisation),
@@ -273,13 +273,13 @@ def _invoices(person):
             ("Gemaild op", _moment(i.emailed_at)),
         )
     for line in person.invoice_lines:
-        section.add(
+        section.append_record(
             f"Factuurregel op {line.invoice.number} ({line.registration.reference})",
             ("Omschrijving", line.description),
             ("Bedrag excl. btw", formats.money(line.amount_excl_vat)),
         )
     for reminder in person.reminders:
-        section.add(
+        section.append_record(
             f"{reminder.get_level_display()} {reminder.invoice.number}",
             ("Verstuurd op", _moment(reminder.sent_at)),
             ("Naar", reminder.sent_to),
@@ -293,7 +293,7 @@ def _history(person):
         "Wat er met je bestelling en inschrijvingen gebeurde, stap voor stap.",
     )
     for entry in person.history:
-        section.add(
+        section.append_record(
             f"{entry.order.reference}: {entry.get_kind_display()}",
             ("Wanneer", _moment(entry.at)),
             ("Toelichting", entry.text),

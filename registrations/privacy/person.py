@@ -210,7 +210,9 @@ class Person:
         return sorted(found, key=lambda pair: (pair[1].enqueued_at, str(pair[1].pk)))
 
     def __bool__(self):
-        return bool(self.registrations or self.orders or self.handed_over)
+        return bool(
+            self.registrations or self.orders or self.handed_over or self.invoices or self.reminders
+        )
 
     @property
     def count(self):
