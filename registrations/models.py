@@ -1425,6 +1425,8 @@ class RetentionRecord(models.Model):
         NOTICE = "notice", "medewerkers gewaarschuwd"
         ANONYMISED = "anonymised", "geanonimiseerd"
         CASES_ERASED = "cases_erased", "casussen gewist"
+        # One person asked to be erased (registrations/privacy): the same rules, earlier.
+        ERASED_ON_REQUEST = "erased", "gewist op verzoek"
 
     edition = models.ForeignKey(
         Edition, on_delete=models.PROTECT, related_name="retention_records", verbose_name="editie"

@@ -145,6 +145,30 @@ def record_notice(edition, due, count, at=None):
     return True
 
 
+def anonymise_registration(registration, at):
+    """Erase what nobody needs of one registration (the retention job's rule, also used when
+    a person asks to be erased: registrations/privacy). The caller holds its row lock."""
+    for field, value in ERASED.items():
+        setattr(registration, field, value)
+    # Unique per edition and recognisable as erased, never a real address.
+    registration.email = f"geanonimiseerd-{registration.pk}@invalid"
+    registration.anonymised_at = at
+    registration.save()
+
+
+def anonymise_order(order, at):
+    """Erase the booker's details of one order; invoices keep their own frozen copy."""
+    for field, value in ERASED_FROM_ORDER.items():
+        setattr(order, field, value)
+    order.anonymised_at = at
+    order.save()
+
+
+def forget_handed_over(changes):
+    """Who handed a place over goes with the registrations (the old link's record stays)."""
+    return changes.exclude(previous_email="").update(previous_name="", previous_email="")
+
+
 @transaction.atomic
 def anonymise(edition, due, at=None):
     """Anonymise `edition`'s registrations that are not yet; returns how many."""
@@ -157,25 +181,14 @@ def anonymise(edition, due, at=None):
         1 for r in registrations if r.status == Registration.Status.CONFIRMED and r.dietary_needs
     )
     for registration in registrations:
-        for field, value in ERASED.items():
-            setattr(registration, field, value)
-        # Unique per edition and recognisable as erased, never a real address.
-        registration.email = f"geanonimiseerd-{registration.pk}@invalid"
-        registration.anonymised_at = at
-        registration.save()
+        anonymise_registration(registration, at)
     log_change(registrations, "Geanonimiseerd (bewaartermijn)")
-    # Who handed a place over goes with the registrations (the old link's record stays).
-    RegistrationChange.objects.filter(registration__edition=edition).exclude(
-        previous_email=""
-    ).update(previous_name="", previous_email="")
+    forget_handed_over(RegistrationChange.objects.filter(registration__edition=edition))
     orders = list(
         Order.objects.select_for_update().filter(edition=edition, anonymised_at__isnull=True)
     )
     for order in orders:
-        for field, value in ERASED_FROM_ORDER.items():
-            setattr(order, field, value)
-        order.anonymised_at = at
-        order.save()
+        anonymise_order(order, at)
     log_change(orders, "Geanonimiseerd (bewaartermijn)")
     if registrations:
         RetentionRecord.objects.create(

@@ -53,6 +53,7 @@ def imported(tree):
                 "registrations/evaluation",
                 "registrations/network",
                 "registrations/transmission",
+                "registrations/privacy",
             ),
             (
                 "registrations.transmission",
@@ -64,6 +65,7 @@ def imported(tree):
                 "registrations.coaching",
                 "registrations.evaluation",
                 "registrations.network",
+                "registrations.privacy",
             ),
         ),
         (
@@ -216,6 +218,21 @@ def imported(tree):
         # Messages to participants use sign-up, attendance (present on a day), the cases and the
         # coach slots (groups and placeholders), not money.
         ("registrations/messages", (), ("registrations.invoicing", "registrations.payments")),
+        # The rights of the people read every app; no app below uses them (only the admin
+        # assembly wires their pages in).
+        *[
+            (folder, (), ("registrations.privacy",))
+            for folder in (
+                "registrations/invoicing",
+                "registrations/attendance",
+                "registrations/payments",
+                "registrations/messages",
+                "registrations/intake",
+                "registrations/coaching",
+                "registrations/history",
+                "registrations/organisations",
+            )
+        ],
         # The toolkit (formats, pdf, exports, admin_tools, ...) is the layer below every app;
         # only the URLconf and the admin assembly join the apps.
         (

@@ -310,6 +310,9 @@ GROUP_PERMISSIONS = {
         "evaluation.change_question",
         "evaluation.delete_question",
         "evaluation.view_question",
+        # A person's request to see or erase their data (registrations/privacy).
+        "privacy.give_access",
+        "privacy.erase_person",
     ),
     # A coach: their own schedule with each person's case, nothing else.
     "Coaches": _perms("coaching.view_own_schedule"),
@@ -419,6 +422,10 @@ PAGES = {
         "history": (200, 200, 403),
         # Finance's "Corrigeren en opnieuw factureren", on an invoiced registration.
         "correct": (403, 200, 403),
+        # A person's rights: Medewerkers find them, give their file (a POST) and erase them.
+        "privacy": (200, 403, 403),
+        "privacy_file": (405, 403, 403),
+        "privacy_erase": (200, 403, 403),
     },
     # Orders come from sign-up; Medewerkers correct who signed up, both correct the invoice
     # details (Financiën under change_billing); nobody adds or deletes one here.
@@ -663,6 +670,8 @@ def _page_url(world, label, kind):
         return reverse(name, args=[world["rows"][label].pk])
     if kind == "correct":
         return reverse(name, args=[world["invoiced"].pk])
+    if kind in ("privacy", "privacy_file", "privacy_erase"):
+        return f"{reverse(name)}?email={world['registration'].email}"
     if kind in ("upload", "overview"):
         return reverse(name)
     if kind == "assign":

@@ -42,6 +42,7 @@ from registrations.payments.models import (
     Reminder,
     ReminderSettings,
 )
+from registrations.privacy import admin as privacy_admin
 from registrations.transmission import admin as transmission_admin
 from registrations.transmission.models import Transmission
 
@@ -84,6 +85,7 @@ class EditionAdmin(
 @admin.register(Registration)
 class RegistrationAdmin(
     history_admin.HistoryRegistrationMixin,
+    privacy_admin.PrivacyRegistrationMixin,
     messages_admin.MessagesRegistrationMixin,
     attendance_admin.AttendanceRegistrationMixin,
     invoicing_admin.InvoicingRegistrationMixin,

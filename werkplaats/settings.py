@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "registrations.evaluation",
     "registrations.network",
     "registrations.transmission",
+    "registrations.privacy",
     # Last: its admin module assembles the back office from the apps above (werkplaats/admin.py).
     "werkplaats",
 ]

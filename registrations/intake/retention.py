@@ -29,25 +29,33 @@ def editions_due(at=None):
     return found
 
 
-@transaction.atomic
-def erase(edition, due, at=None):
-    """Erase the edition's cases, recorded; returns how many registrations had one."""
-    at = at or timezone.now()
-    answers = Answer.objects.filter(registration__edition=edition)
-    typed = Registration.objects.filter(edition=edition).exclude(own_case="")
+def erase_cases_of(registrations, at):
+    """Erase the cases of `registrations` (a queryset): their answers and the text typed into
+    the sign-up form; returns how many of them had one. The one home of what a case is, for
+    the job below and for a person who asks to be erased (registrations/privacy)."""
+    answers = Answer.objects.filter(registration__in=registrations)
+    typed = registrations.exclude(own_case="")
     people = set(answers.values_list("registration_id", flat=True))
     people |= set(typed.values_list("pk", flat=True))
     log_change(list(Registration.objects.filter(pk__in=people)), "Casus gewist (bewaartermijn)")
     answers.delete()
     typed.update(own_case="", updated_at=at)
+    return len(people)
+
+
+@transaction.atomic
+def erase(edition, due, at=None):
+    """Erase the edition's cases, recorded; returns how many registrations had one."""
+    at = at or timezone.now()
+    count = erase_cases_of(Registration.objects.filter(edition=edition), at)
     RetentionRecord.objects.create(
         edition=edition,
         action=RetentionRecord.Action.CASES_ERASED,
-        registrations=len(people),
+        registrations=count,
         due_on=due,
         done_at=at,
     )
-    return len(people)
+    return count
 
 
 def erase_cases(dry_run=False, at=None):

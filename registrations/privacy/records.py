@@ -1,0 +1,33 @@
+"""The record of what staff did with a person's data: ONE function, so the access log
+(registrations/accesslog) can take it over by changing only this module."""
+
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
+
+ACCESS = "inzage"
+ERASURE = "verwijdering op verzoek"
+
+
+def record(user, what, person, count, text=""):
+    """Record that `user` did `what` (ACCESS or ERASURE) for `person`, now, covering `count`
+    rows: a LogEntry on each registration and order of theirs, so each one's history in the
+    admin shows it (one without an object when they have neither, e.g. only a place they
+    handed over). Named by reference (INS-00006, BST-00042), never by name or address: the
+    record outlives an erasure."""
+    references = ", ".join(person.references) or "geen eigen inschrijving"
+    message = f"{what.capitalize()}: {count} gegevens ({references})."
+    if text:
+        message = f"{message} {text}"
+    rows = [*person.registrations, *person.orders]
+    entries = [
+        LogEntry(
+            user_id=user.pk,
+            content_type_id=ContentType.objects.get_for_model(type(row)).pk,
+            object_id=str(row.pk),
+            object_repr=row.reference,
+            action_flag=CHANGE,
+            change_message=message,
+        )
+        for row in rows
+    ] or [LogEntry(user_id=user.pk, object_repr=what, action_flag=CHANGE, change_message=message)]
+    return LogEntry.objects.bulk_create(entries)
