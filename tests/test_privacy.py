@@ -20,6 +20,7 @@ from django_tasks_db.models import DBTaskResult
 from programme.models import Edition
 from registrations import retention, statistics
 from registrations import tasks as registrations_tasks
+from registrations.accesslog.models import AccessLogEntry
 from registrations.attendance.models import Attendance, Certificate
 from registrations.coaching.models import Coach, CoachSlot
 from registrations.intake.models import Answer, Intake
@@ -200,6 +201,21 @@ def test_making_the_file_is_recorded_by_reference(client, staff_member, world):
     }
     assert all("Fatima" not in e.change_message and FATIMA not in e.change_message for e in entries)
     assert "gegevens" in entries.first().change_message
+    # And in the access log: who, when, what, for one person, by reference only.
+    (entry,) = AccessLogEntry.objects.filter(kind=AccessLogEntry.Kind.INZAGE)
+    assert (entry.user, entry.count) == (staff_member, 1)
+    assert world["own"].reference in entry.reference
+    assert FATIMA not in entry.what + entry.reference and "Fatima" not in entry.what
+
+
+def test_an_erasure_is_in_the_access_log_without_its_reason(client, staff_member, world):
+    client.force_login(staff_member)
+    client.post(ERASE, {"email": FATIMA, "reason": "mail van Fatima, dossier 88"})
+
+    (entry,) = AccessLogEntry.objects.filter(kind=AccessLogEntry.Kind.ERASURE)
+    assert (entry.user, entry.count) == (staff_member, 1)
+    assert world["own"].reference in entry.reference
+    assert "Fatima" not in entry.what and "dossier" not in entry.what
 
 
 def test_the_search_page_counts_what_we_hold_and_offers_the_file_and_the_erasure(

@@ -60,7 +60,7 @@ def download(model_admin, request):
         messages.warning(request, "Over dit e-mailadres bewaren we niets.")
         return redirect(_find_url(form.cleaned_data["email"]))
     content, filename = document.zip_file(person)
-    records.record(request.user, records.ACCESS, person, person.count)
+    records.record(request.user, records.ACCESS, person, person.count, request=request)
     response = HttpResponse(content, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -88,6 +88,7 @@ def erase_page(model_admin, request):
                     person,
                     person.count,
                     f"Reden: {form.cleaned_data['reason']}",
+                    request=request,
                 )
         except ErasureRefused as refusal:
             refusals = [str(refusal)]
