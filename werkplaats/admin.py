@@ -14,6 +14,8 @@ from django.contrib import admin
 from programme import admin as programme_admin
 from programme.models import Edition, PrivacyStatement
 from registrations import admin as registrations_admin
+from registrations.accreditation import admin as accreditation_admin
+from registrations.accreditation.models import Entry, Register
 from registrations.attendance import admin as attendance_admin
 from registrations.attendance.models import Certificate
 from registrations.coaching import admin as coaching_admin
@@ -77,6 +79,7 @@ class EditionAdmin(
 
 @admin.register(Registration)
 class RegistrationAdmin(
+    accreditation_admin.AccreditationRegistrationMixin,
     messages_admin.MessagesRegistrationMixin,
     attendance_admin.AttendanceRegistrationMixin,
     invoicing_admin.InvoicingRegistrationMixin,
@@ -92,6 +95,7 @@ class RegistrationAdmin(
         registrations_admin.RegistrationAdmin,
         invoicing_admin.InvoicingRegistrationMixin,
         attendance_admin.AttendanceRegistrationMixin,
+        accreditation_admin.AccreditationRegistrationMixin,
     )
     actions = joined(
         "actions",
@@ -173,3 +177,5 @@ admin.site.register(CostCentre, payments_admin.CostCentreAdmin)
 admin.site.register(Intake, intake_admin.IntakeAdmin)
 admin.site.register(Coach, coaching_admin.CoachAdmin)
 admin.site.register(CoachSlot, coaching_admin.CoachSlotAdmin)
+admin.site.register(Register, accreditation_admin.RegisterAdmin)
+admin.site.register(Entry, accreditation_admin.EntryAdmin)

@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "registrations.intake",
     "registrations.coaching",
     "registrations.organisations",
+    "registrations.accreditation",
     # Last: its admin module assembles the back office from the apps above (werkplaats/admin.py).
     "werkplaats",
 ]
@@ -303,8 +304,12 @@ INVOICEABLE_NOTICES = [
 PARTICIPANT_HOOKS = {
     # A cancelled registration: its coach slot is free for someone else.
     "cancelled": ["registrations.coaching.models.free_slot_of"],
-    # A substitute takes the place: the previous person's case goes with them.
-    "substituted": ["registrations.intake.models.erase_answers_of"],
+    # A substitute takes the place: the previous person's case and registration numbers go
+    # with them.
+    "substituted": [
+        "registrations.intake.models.erase_answers_of",
+        "registrations.accreditation.models.erase_entries_of",
+    ],
 }
 
 # What the participant's own page shows of the layers built on sign-up: each names a
@@ -313,11 +318,26 @@ PARTICIPANT_HOOKS = {
 PERSONAL_PAGE_SECTIONS = {
     "intake": "registrations.intake.views.personal_section",
     "coaching": "registrations.coaching.views.personal_section",
+    "accreditation": "registrations.accreditation.views.personal_section",
 }
 
 # The daily retention job's steps of the layers built on sign-up (manage.py apply_retention):
 # each names a function (dry_run) returning the lines it reports.
-RETENTION_STEPS = ["registrations.intake.retention.erase_cases"]
+RETENTION_STEPS = [
+    "registrations.intake.retention.erase_cases",
+    "registrations.accreditation.retention.erase_numbers",
+]
+
+# Whether an edition's check-in counts morning and afternoon apart instead of whole days
+# (registrations.attendance.models.parts_of): each names a function (edition) -> bool.
+ATTENDANCE_BY_PART = ["registrations.accreditation.models.counts_day_parts"]
+
+# What the layers built on attendance add to a certificate of participation: copied when it
+# is issued (each a function (certificate), data only), and shown on its PDF and its public
+# verification page (each a function (certificate) returning a context with "pdf_template"
+# and "page_template", or None).
+CERTIFICATE_ISSUED = ["registrations.accreditation.certificates.copy_points"]
+CERTIFICATE_SECTIONS = ["registrations.accreditation.certificates.section"]
 
 # Sign-up POSTs allowed per client address within the window (seconds).
 REGISTRATION_RATE_LIMIT = env_int("REGISTRATION_RATE_LIMIT", 10, minimum=1)

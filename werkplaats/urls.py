@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("registrations.messages.urls")),
     path("", include("registrations.intake.urls")),
     path("", include("registrations.coaching.urls")),
+    path("", include("registrations.accreditation.urls")),
 ]
