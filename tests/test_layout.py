@@ -50,6 +50,7 @@ def imported(tree):
                 "registrations/messages",
                 "registrations/intake",
                 "registrations/coaching",
+                "registrations/accreditation",
             ),
             (
                 "registrations.invoicing",
@@ -58,6 +59,7 @@ def imported(tree):
                 "registrations.messages",
                 "registrations.intake",
                 "registrations.coaching",
+                "registrations.accreditation",
             ),
         ),
         (
@@ -69,6 +71,7 @@ def imported(tree):
                 "registrations.messages",
                 "registrations.intake",
                 "registrations.coaching",
+                "registrations.accreditation",
             ),
         ),
         (
@@ -80,6 +83,7 @@ def imported(tree):
                 "registrations.messages",
                 "registrations.intake",
                 "registrations.coaching",
+                "registrations.accreditation",
             ),
         ),
         # The orders' history is below every app that records in it: it knows none of them.
@@ -95,6 +99,7 @@ def imported(tree):
                 "registrations.messages",
                 "registrations.intake",
                 "registrations.coaching",
+                "registrations.accreditation",
             ),
         ),
         # Intake (the cases) builds on sign-up; coaching builds on intake, never the reverse.
@@ -107,6 +112,7 @@ def imported(tree):
                 "registrations.attendance",
                 "registrations.payments",
                 "registrations.messages",
+                "registrations.accreditation",
             ),
         ),
         (
@@ -117,6 +123,7 @@ def imported(tree):
                 "registrations.attendance",
                 "registrations.payments",
                 "registrations.messages",
+                "registrations.accreditation",
             ),
         ),
         # The organisation register sits below sign-up: an order links to an organisation.
@@ -135,6 +142,7 @@ def imported(tree):
                 "registrations.messages",
                 "registrations.intake",
                 "registrations.coaching",
+                "registrations.accreditation",
             ),
         ),
         # Payments build on invoicing; invoicing never knows about them.
@@ -143,6 +151,20 @@ def imported(tree):
             (),
             (
                 "registrations.attendance",
+                "registrations.messages",
+                "registrations.intake",
+                "registrations.coaching",
+                "registrations.accreditation",
+            ),
+        ),
+        # Accreditation builds on sign-up and attendance (the day parts present), not on money,
+        # messages, the cases or the coach slots.
+        (
+            "registrations/accreditation",
+            (),
+            (
+                "registrations.invoicing",
+                "registrations.payments",
                 "registrations.messages",
                 "registrations.intake",
                 "registrations.coaching",

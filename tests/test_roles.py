@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from programme.models import Edition, PrivacyStatement
+from registrations.accreditation.models import Entry, Register
 from registrations.attendance.models import Attendance, Certificate
 from registrations.coaching.models import Coach, CoachSlot
 from registrations.intake.models import Intake
@@ -106,6 +107,14 @@ def _build_world():
     certificate = Certificate.objects.issue(attended)
     # A finished ZIP job, which both groups may see (each may download invoices).
     zip_job, _ = jobs.start(BulkJob.Kind.ZIP, [invoice.pk], by=finance_user)
+    register = Register.objects.create(
+        edition=open_edition,
+        name="Registerplein",
+        accreditation_id="RP-1",
+        points=Decimal("18"),
+        hours_per_part=Decimal("3"),
+    )
+    entry = Entry.objects.create(registration=registration, register=register, number="4610123")
     coach_user = _user("marieke", "Coaches")
     coach = Coach.objects.create(name="Marieke Smit", user=coach_user)
     slot = CoachSlot.objects.create(
@@ -185,6 +194,8 @@ def _build_world():
         "intake.intake": Intake.objects.for_edition(open_edition),
         "coaching.coach": coach,
         "coaching.coachslot": slot,
+        "accreditation.register": register,
+        "accreditation.entry": entry,
         "organisations.organisation": Organisation.objects.create(
             name="Gemeente Zwolle", oin="00000001001234567000", debtor_number=10001
         ),
@@ -284,6 +295,15 @@ GROUP_PERMISSIONS = {
         "coaching.change_coachslot",
         "coaching.delete_coachslot",
         "coaching.view_coachslot",
+        # The registers of an edition and the registration numbers (registrations/accreditation).
+        "accreditation.add_register",
+        "accreditation.change_register",
+        "accreditation.delete_register",
+        "accreditation.view_register",
+        "accreditation.add_entry",
+        "accreditation.change_entry",
+        "accreditation.delete_entry",
+        "accreditation.view_entry",
         "organisations.view_organisation",
     ),
     # A coach: their own schedule with each person's case, nothing else.
@@ -552,6 +572,23 @@ PAGES = {
         "delete": (200, 403, 403),
         "history": (200, 403, 403),
     },
+    # The registers that accredit an edition, the numbers participants gave, and a register's
+    # export (personal data): Medewerkers'.
+    "accreditation.register": {
+        "changelist": (200, 403, 403),
+        "add": (200, 403, 403),
+        "change": (200, 403, 403),
+        "delete": (200, 403, 403),
+        "history": (200, 403, 403),
+        "export": (200, 403, 403),
+    },
+    "accreditation.entry": {
+        "changelist": (200, 403, 403),
+        "add": (200, 403, 403),
+        "change": (200, 403, 403),
+        "delete": (200, 403, 403),
+        "history": (200, 403, 403),
+    },
     "coaching.coachslot": {
         "changelist": (200, 403, 403),
         "add": (200, 403, 403),
@@ -717,6 +754,10 @@ ACTIONS = {
         "free_slots": {MEDEWERKERS},
         "delete_selected": {MEDEWERKERS},
     },
+    "accreditation_entry": {
+        "mark_final_assignment_passed": {MEDEWERKERS},
+        "delete_selected": {MEDEWERKERS},
+    },
     "registrations_order": {
         "link_debtors": {FINANCIEN},
         "issue_and_send_orders": {FINANCIEN},
@@ -806,6 +847,11 @@ def _prepare(action, changelist, world, mailoutbox):
             CoachSlot.objects.filter(pk=slot.pk).update(registration=world["registration"])
             return [slot], {}, lambda: _refreshed(slot, "registration_id")
         return [slot], {"post": "yes"}, lambda: CoachSlot.objects.filter(pk=slot.pk).exists()
+    if changelist == "accreditation_entry":
+        entry = world["rows"]["accreditation.entry"]
+        if action == "mark_final_assignment_passed":
+            return [entry], {}, lambda: _refreshed(entry, "final_assignment_passed")
+        return [entry], {"post": "yes"}, lambda: Entry.objects.filter(pk=entry.pk).exists()
     if changelist == "registrations_order":
         if action == "issue_and_send_orders":
             order = make_registration(edition, email="nieuw@example.nl").order

@@ -321,6 +321,11 @@ PERSONAL_PAGE_SECTIONS = {
     "accreditation": "registrations.accreditation.views.personal_section",
 }
 
+# What the layers built on sign-up ask on the sign-up form, in the participant's own part
+# (registrations.forms.sign_up_questions): each names a function (edition, posted data or
+# None) returning the question, or None where the edition has nothing to ask.
+SIGN_UP_QUESTIONS = ["registrations.accreditation.signup.question"]
+
 # The daily retention job's steps of the layers built on sign-up (manage.py apply_retention):
 # each names a function (dry_run) returning the lines it reports.
 RETENTION_STEPS = [
