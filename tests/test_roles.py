@@ -756,6 +756,7 @@ ACTIONS = {
     },
     "accreditation_entry": {
         "mark_final_assignment_passed": {MEDEWERKERS},
+        "mark_final_assignment_not_passed": {MEDEWERKERS},
         "delete_selected": {MEDEWERKERS},
     },
     "registrations_order": {
@@ -850,6 +851,9 @@ def _prepare(action, changelist, world, mailoutbox):
     if changelist == "accreditation_entry":
         entry = world["rows"]["accreditation.entry"]
         if action == "mark_final_assignment_passed":
+            return [entry], {}, lambda: _refreshed(entry, "final_assignment_passed")
+        if action == "mark_final_assignment_not_passed":
+            Entry.objects.filter(pk=entry.pk).update(final_assignment_passed=True)
             return [entry], {}, lambda: _refreshed(entry, "final_assignment_passed")
         return [entry], {"post": "yes"}, lambda: Entry.objects.filter(pk=entry.pk).exists()
     if changelist == "registrations_order":

@@ -8,12 +8,13 @@ from . import admin_views
 from .models import Entry, missing_number
 
 
-class EntryInline(admin.TabularInline):
+class EntryInline(admin.StackedInline):
     """Who gave a registration number for the register, with the final assignment's tick."""
 
     model = Entry
     fields = ["registration", "number", "final_assignment_passed"]
     raw_id_fields = ["registration"]
+    # Stacked, not a table: each box has its own label (a table row's boxes have none).
     extra = 0
 
 
@@ -40,6 +41,9 @@ class RegisterAdmin(admin.ModelAdmin):
     readonly_fields = ["export_link"]
     inlines = [EntryInline]
 
+    class Media:
+        css = {"all": ["css/accreditation_admin.css"]}
+
     @admin.display(description="export")
     def export_link(self, register):
         if register.pk is None:
@@ -59,21 +63,29 @@ class RegisterAdmin(admin.ModelAdmin):
 
 
 class EntryAdmin(admin.ModelAdmin):
-    """The registration numbers participants gave; staff tick "eindopdracht behaald" here
-    (in the list, or for the selected at once)."""
+    """The registration numbers participants gave; staff tick "eindopdracht behaald" here,
+    for the selected at once or on an entry's own page (no boxes in the list: a box in a
+    table row has no label of its own)."""
 
     list_display = ["registration", "register", "number", "final_assignment_passed"]
-    list_editable = ["final_assignment_passed"]
     list_filter = ["register__edition", "register", "final_assignment_passed"]
     list_select_related = ["registration", "register", "register__edition"]
     search_fields = ["registration__last_name", "registration__first_name", "number"]
     raw_id_fields = ["registration"]
-    actions = ["mark_final_assignment_passed"]
+    actions = ["mark_final_assignment_passed", "mark_final_assignment_not_passed"]
+
+    class Media:
+        css = {"all": ["css/accreditation_admin.css"]}
 
     @admin.action(description="Eindopdracht behaald", permissions=["change"])
     def mark_final_assignment_passed(self, request, queryset):
         count = queryset.update(final_assignment_passed=True)
         self.message_user(request, f"Eindopdracht behaald bij {count} deelnemer(s).")
+
+    @admin.action(description="Eindopdracht niet behaald", permissions=["change"])
+    def mark_final_assignment_not_passed(self, request, queryset):
+        count = queryset.update(final_assignment_passed=False)
+        self.message_user(request, f"Eindopdracht niet behaald bij {count} deelnemer(s).")
 
 
 class MissingNumberFilter(admin.SimpleListFilter):

@@ -156,6 +156,7 @@ def checkin(model_admin, request, pk):
         "title": f"Aanwezigheid: {edition.title}",
         "edition": edition,
         "by_part": by_part,
+        "dates": [{"date": day, "parts": len(parts)} for day in days],
         "days": [
             {"date": day, "open": day in open_days, "part": Part(part).label if by_part else ""}
             for day, part in columns

@@ -86,7 +86,7 @@ class AttendanceQuerySet(models.QuerySet):
         """Record, for every confirmed participant of `edition` and each of `days` (and each
         part of a day the edition records, parts_of), whether they were there: `present`
         holds the (registration id, date, part) triples that were, or (registration id, date)
-        pairs for a whole day; the participants in `no_shows` came on none of the edition's
+        pairs for the whole day (all its parts); the participants in `no_shows` came on none of the edition's
         days.
 
         One transaction: a check-in list is saved whole or not at all. The edition row is
@@ -101,7 +101,10 @@ class AttendanceQuerySet(models.QuerySet):
         if any(item[0] not in ids for item in present):
             raise ValidationError("Iemand op de lijst is geen bevestigde deelnemer.")
         parts = parts_of(edition)
-        present = {item if len(item) == 3 else (*item, Part.DAY) for item in present}
+        # A pair is the whole day: every part the edition records.
+        present = {(*item, part) for item in present if len(item) == 2 for part in parts} | {
+            item for item in present if len(item) == 3
+        }
         # Records of the other way of counting (the edition counted whole days before a
         # register asked for parts, or the other way round) would count the day twice.
         self.filter(registration_id__in=ids, date__in=days).exclude(part__in=parts).delete()
