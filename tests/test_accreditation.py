@@ -382,3 +382,28 @@ def test_signing_up_without_a_number_is_fine(client, upcoming):
     response = client.post(reverse("registrations:register", args=[upcoming.slug]), data)
     assert response.status_code == 302
     assert Registration.objects.count() == 1 and not Entry.objects.exists()
+
+
+def test_a_day_recorded_whole_before_the_register_stays_ticked_in_both_parts(
+    client, staff_member, edition, social_worker
+):
+    Attendance.objects.create(registration=social_worker, date=edition.start_date, present=True)
+    client.force_login(staff_member)
+    html = client.get(checkin_url(edition)).content.decode()
+    assert html.count(" checked") == 2
+    morning = f'value="{social_worker.pk}:{edition.start_date}:ochtend"'
+    assert f"{morning} aria-label" in html
+    client.post(
+        checkin_url(edition),
+        {
+            "present": [
+                f"{social_worker.pk}:{edition.start_date}:ochtend",
+                f"{social_worker.pk}:{edition.start_date}:middag",
+            ]
+        },
+    )
+    assert set(Attendance.objects.present().values_list("date", "part")) == {
+        (edition.start_date, Part.MORNING),
+        (edition.start_date, Part.AFTERNOON),
+    }
+    assert not Attendance.objects.filter(part=Part.DAY).exists()

@@ -98,6 +98,17 @@ def _ticked(values, parts):
     return {item for item in ticked if item[2] in parts}
 
 
+def _was_ticked(recorded, registration_id, day, part):
+    """Whether the box of `part` shows ticked: also when the day was recorded the other way
+    (whole, before a register asked for parts; or in parts, before it was removed), so that
+    saving the page again keeps who was there."""
+    if recorded.get((registration_id, day, part)):
+        return True
+    if part == Part.DAY:
+        return any(recorded.get((registration_id, day, half)) for half in Part.values[1:])
+    return bool(recorded.get((registration_id, day, Part.DAY)))
+
+
 def checkin(model_admin, request, pk):
     """Who was there, per participant per day (or per morning and afternoon, where a
     register counts day parts): a plain form of checkboxes that works on a tablet without
@@ -141,7 +152,7 @@ def checkin(model_admin, request, pk):
             "cells": [
                 {
                     "value": f"{person.pk}:{day.isoformat()}" + (f":{part}" if by_part else ""),
-                    "checked": recorded.get((person.pk, day, part), False),
+                    "checked": _was_ticked(recorded, person.pk, day, part),
                     "open": day in open_days,
                     "label": f"{person.full_name} aanwezig op {formats.day(day)}"
                     + (f" ({Part(part).label})" if by_part else ""),
