@@ -6,9 +6,12 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout
 from crispy_forms.utils import render_crispy_form
 from django import forms
+from django.conf import settings
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.choices import BaseChoiceIterator
 from django.utils.functional import cached_property
+from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from stdnum import exceptions as stdnum_exceptions
@@ -50,6 +53,29 @@ def in_dutch(form):
             field.error_messages["invalid"] = EMAIL_INVALID
 
 
+def sign_up_questions(edition, data=None):
+    """The questions the layers built on sign-up add to the participant's part of the form
+    for `edition` (settings.SIGN_UP_QUESTIONS), e.g. a registration number where the edition
+    is accredited. Each hook gets the edition and the posted data (None for the empty form)
+    and returns None or an object with `legend`, `fields` (name: form field), `signature`
+    (what its HTML depends on), `clean(form, cleaned_data)` and `store(registration,
+    cleaned_data)`."""
+    found = [import_string(path)(edition, data) for path in settings.SIGN_UP_QUESTIONS]
+    return [question for question in found if question is not None]
+
+
+def active_emails(edition, emails):
+    """Which of `emails` (lower case) already have an active registration for `edition`."""
+    lowered = {email.lower() for email in emails}
+    taken = (
+        Registration.objects.active()
+        .filter(edition=edition)
+        .annotate(lowered=Lower("email"))
+        .filter(lowered__in=lowered)
+    )
+    return set(taken.values_list("lowered", flat=True))
+
+
 class ParticipantForm(forms.ModelForm):
     """Whoever signs up: their own details and, unless they only sign up colleagues, their
     choices as a participant."""
@@ -89,8 +115,12 @@ class ParticipantForm(forms.ModelForm):
             "job_title": forms.TextInput(attrs={"autocomplete": "organization-title"}),
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, questions=(), **kwargs):
         super().__init__(*args, **kwargs)
+        # The layers' questions (sign_up_questions): shown after the participation part.
+        self.questions = list(questions)
+        for question in self.questions:
+            self.fields.update(question.fields)
         self.fields["phone"].required = True
         for name in ("sector", "role"):
             # A visible "choose" option instead of a silently preselected first answer.
@@ -108,8 +138,20 @@ class ParticipantForm(forms.ModelForm):
         helper.layout = Layout(
             Fieldset("Jouw gegevens", *PARTICIPANT_FIELDS),
             Fieldset("Je deelname", "not_participating", *PARTICIPATION_FIELDS),
+            *(Fieldset(q.legend, *q.fields) for q in self.questions),
         )
         return helper
+
+    def clean(self):
+        cleaned = super().clean()
+        for question in self.questions:
+            question.clean(self, cleaned)
+        return cleaned
+
+    def store_answers(self, registration):
+        """What the layers' questions keep of this participant, once they are stored."""
+        for question in self.questions:
+            question.store(registration, self.cleaned_data)
 
     def clean_phone(self):
         phone = self.cleaned_data["phone"].strip()
@@ -402,12 +444,18 @@ class SignUpForm:
         self.short = None
         # The order this same form page already stored (a double-clicked submit), if any.
         self.earlier = None
+        # Whoever signs up, once positions() made their registration (if they take part).
+        self.you_position = None
 
     # Built when first used: the empty form shows HTML kept from an earlier visitor
     # (_rendered_once), and then needs neither.
     @cached_property
+    def questions(self):
+        return sign_up_questions(self.edition, self.data)
+
+    @cached_property
     def you(self):
-        return ParticipantForm(self.data)
+        return ParticipantForm(self.data, questions=self.questions)
 
     @cached_property
     def order_form(self):
@@ -515,14 +563,22 @@ class SignUpForm:
     def positions(self):
         """The registrations to store (unsaved), in the order the form lists them."""
         positions = []
+        self.you_position = None
         if self.you.participates:
-            positions.append(self.you.save(commit=False))
+            self.you_position = self.you.save(commit=False)
+            positions.append(self.you_position)
         organisation = self.you.cleaned_data["organisation"]
         for form in self._colleague_forms():
             colleague = form.save(commit=False)
             colleague.organisation = organisation
             positions.append(colleague)
         return positions
+
+    def store_answers(self):
+        """After the positions were stored: what the layers' questions keep of whoever signed
+        up (colleagues answer them on their own personal page)."""
+        if self.you_position is not None and self.you_position.pk:
+            self.you.store_answers(self.you_position)
 
     @property
     def when_short(self):
@@ -609,7 +665,9 @@ class SignUpForm:
         return mark_safe(kept[1].replace(self.KEY_PLACEHOLDER, self.empty_submission_key))
 
     def participant_html(self):
-        return self._rendered_once("participant", "you", None)
+        # The layers' questions change with what staff set up for the edition.
+        signature = tuple(question.signature for question in self.questions)
+        return self._rendered_once("participant", "you", signature or None)
 
     def management_html(self):
         """The colleagues' management form of the empty form (no colleagues): the same for

@@ -83,6 +83,7 @@ def register(request, slug):
                     positions = Registration.objects.place(
                         order, form.positions(), when_short=form.when_short
                     )
+                    form.store_answers()
                     queue_mail(order.pk)
                     tasks.queue_confirmation_notices(*positions)
             except NotEnoughPlaces as short:

@@ -54,6 +54,7 @@ def imported(tree):
                 "registrations/network",
                 "registrations/transmission",
                 "registrations/privacy",
+                "registrations/accreditation",
             ),
             (
                 "registrations.transmission",
@@ -66,6 +67,7 @@ def imported(tree):
                 "registrations.evaluation",
                 "registrations.network",
                 "registrations.privacy",
+                "registrations.accreditation",
             ),
         ),
         (
@@ -78,6 +80,7 @@ def imported(tree):
                 "registrations.messages",
                 "registrations.intake",
                 "registrations.coaching",
+                "registrations.accreditation",
             ),
         ),
         (
@@ -117,6 +120,7 @@ def imported(tree):
                 "registrations.intake",
                 "registrations.coaching",
                 "registrations.evaluation",
+                "registrations.accreditation",
             ),
         ),
         # The orders' history is below every app that records in it: it knows none of them.
@@ -132,6 +136,7 @@ def imported(tree):
                 "registrations.messages",
                 "registrations.intake",
                 "registrations.coaching",
+                "registrations.accreditation",
             ),
         ),
         # The access log is below every app that records in it: it knows none of them.
@@ -161,6 +166,7 @@ def imported(tree):
                 "registrations.attendance",
                 "registrations.payments",
                 "registrations.messages",
+                "registrations.accreditation",
             ),
         ),
         (
@@ -171,6 +177,7 @@ def imported(tree):
                 "registrations.attendance",
                 "registrations.payments",
                 "registrations.messages",
+                "registrations.accreditation",
             ),
         ),
         # The organisation register sits below sign-up: an order links to an organisation.
@@ -189,6 +196,7 @@ def imported(tree):
                 "registrations.messages",
                 "registrations.intake",
                 "registrations.coaching",
+                "registrations.accreditation",
             ),
         ),
         # Transmission over Peppol builds on invoicing; invoicing reaches it only through
@@ -210,6 +218,20 @@ def imported(tree):
             (),
             (
                 "registrations.attendance",
+                "registrations.messages",
+                "registrations.intake",
+                "registrations.coaching",
+                "registrations.accreditation",
+            ),
+        ),
+        # Accreditation builds on sign-up and attendance (the day parts present), not on money,
+        # messages, the cases or the coach slots.
+        (
+            "registrations/accreditation",
+            (),
+            (
+                "registrations.invoicing",
+                "registrations.payments",
                 "registrations.messages",
                 "registrations.intake",
                 "registrations.coaching",

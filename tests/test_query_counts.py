@@ -132,8 +132,9 @@ def test_confirmation_page_queries(client, edition, django_assert_max_num_querie
     # The registration with its edition, the contacts, the issuer's payment term, whether
     # attendance has a certificate; since the page asks for the case and offers the coach
     # conversation (issue 24): the edition's questions (and, before it has any, whether it
-    # has its intake; after, the person's answers) and its coach slots.
-    with django_assert_max_num_queries(7):
+    # has its intake; after, the person's answers) and its coach slots; since it asks for a
+    # registration number where the edition is accredited (issue 25): the edition's registers.
+    with django_assert_max_num_queries(8):
         assert client.get(registration.get_absolute_url()).status_code == 200
 
 

@@ -22,6 +22,7 @@ from django_tasks_db.models import DBTaskResult
 
 from programme.models import Edition, PrivacyStatement
 from registrations.accesslog.log import Kind, record
+from registrations.accreditation.models import Entry, Register
 from registrations.attendance.models import Attendance, Certificate
 from registrations.coaching.models import Coach, CoachSlot
 from registrations.evaluation.models import Questionnaire
@@ -112,6 +113,14 @@ def _build_world():
     certificate = Certificate.objects.issue(attended)
     # A finished ZIP job, which both groups may see (each may download invoices).
     zip_job, _ = jobs.start(BulkJob.Kind.ZIP, [invoice.pk], by=finance_user)
+    register = Register.objects.create(
+        edition=open_edition,
+        name="Registerplein",
+        accreditation_id="RP-1",
+        points=Decimal("18"),
+        hours_per_part=Decimal("3"),
+    )
+    entry = Entry.objects.create(registration=registration, register=register, number="4610123")
     coach_user = _user("marieke", "Coaches")
     coach = Coach.objects.create(name="Marieke Smit", user=coach_user)
     slot = CoachSlot.objects.create(
@@ -193,6 +202,8 @@ def _build_world():
         "coaching.coach": coach,
         "coaching.coachslot": slot,
         "accesslog.accesslogentry": record(Kind.EXPORT, "Deelnemerslijst (CSV)", count=3),
+        "accreditation.register": register,
+        "accreditation.entry": entry,
         "organisations.organisation": Organisation.objects.create(
             name="Gemeente Zwolle", oin="00000001001234567000", debtor_number=10001
         ),
@@ -298,6 +309,15 @@ GROUP_PERMISSIONS = {
         "coaching.change_coachslot",
         "coaching.delete_coachslot",
         "coaching.view_coachslot",
+        # The registers of an edition and the registration numbers (registrations/accreditation).
+        "accreditation.add_register",
+        "accreditation.change_register",
+        "accreditation.delete_register",
+        "accreditation.view_register",
+        "accreditation.add_entry",
+        "accreditation.change_entry",
+        "accreditation.delete_entry",
+        "accreditation.view_entry",
         "organisations.view_organisation",
         # Who exported, ran a bulk action or signed in: read, never changed.
         "accesslog.view_accesslogentry",
@@ -616,6 +636,23 @@ PAGES = {
         "delete": (200, 403, 403),
         "history": (200, 403, 403),
     },
+    # The registers that accredit an edition, the numbers participants gave, and a register's
+    # export (personal data): Medewerkers'.
+    "accreditation.register": {
+        "changelist": (200, 403, 403),
+        "add": (200, 403, 403),
+        "change": (200, 403, 403),
+        "delete": (200, 403, 403),
+        "history": (200, 403, 403),
+        "export": (200, 403, 403),
+    },
+    "accreditation.entry": {
+        "changelist": (200, 403, 403),
+        "add": (200, 403, 403),
+        "change": (200, 403, 403),
+        "delete": (200, 403, 403),
+        "history": (200, 403, 403),
+    },
     "coaching.coachslot": {
         "changelist": (200, 403, 403),
         "add": (200, 403, 403),
@@ -788,6 +825,11 @@ ACTIONS = {
         "free_slots": {MEDEWERKERS},
         "delete_selected": {MEDEWERKERS},
     },
+    "accreditation_entry": {
+        "mark_final_assignment_passed": {MEDEWERKERS},
+        "mark_final_assignment_not_passed": {MEDEWERKERS},
+        "delete_selected": {MEDEWERKERS},
+    },
     "registrations_order": {
         "link_debtors": {FINANCIEN},
         "issue_and_send_orders": {FINANCIEN},
@@ -877,6 +919,14 @@ def _prepare(action, changelist, world, mailoutbox):
             CoachSlot.objects.filter(pk=slot.pk).update(registration=world["registration"])
             return [slot], {}, lambda: _refreshed(slot, "registration_id")
         return [slot], {"post": "yes"}, lambda: CoachSlot.objects.filter(pk=slot.pk).exists()
+    if changelist == "accreditation_entry":
+        entry = world["rows"]["accreditation.entry"]
+        if action == "mark_final_assignment_passed":
+            return [entry], {}, lambda: _refreshed(entry, "final_assignment_passed")
+        if action == "mark_final_assignment_not_passed":
+            Entry.objects.filter(pk=entry.pk).update(final_assignment_passed=True)
+            return [entry], {}, lambda: _refreshed(entry, "final_assignment_passed")
+        return [entry], {"post": "yes"}, lambda: Entry.objects.filter(pk=entry.pk).exists()
     if changelist == "registrations_order":
         if action == "issue_and_send_orders":
             order = make_registration(edition, email="nieuw@example.nl").order

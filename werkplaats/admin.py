@@ -16,6 +16,8 @@ from programme.models import Edition, PrivacyStatement
 from registrations import admin as registrations_admin
 from registrations.accesslog import admin as accesslog_admin
 from registrations.accesslog.models import AccessLogEntry
+from registrations.accreditation import admin as accreditation_admin
+from registrations.accreditation.models import Entry, Register
 from registrations.attendance import admin as attendance_admin
 from registrations.attendance.models import Certificate
 from registrations.coaching import admin as coaching_admin
@@ -86,6 +88,7 @@ class EditionAdmin(
 class RegistrationAdmin(
     history_admin.HistoryRegistrationMixin,
     privacy_admin.PrivacyRegistrationMixin,
+    accreditation_admin.AccreditationRegistrationMixin,
     messages_admin.MessagesRegistrationMixin,
     attendance_admin.AttendanceRegistrationMixin,
     invoicing_admin.InvoicingRegistrationMixin,
@@ -101,6 +104,7 @@ class RegistrationAdmin(
         registrations_admin.RegistrationAdmin,
         invoicing_admin.InvoicingRegistrationMixin,
         attendance_admin.AttendanceRegistrationMixin,
+        accreditation_admin.AccreditationRegistrationMixin,
     )
     actions = joined(
         "actions",
@@ -194,3 +198,5 @@ admin.site.register(Transmission, transmission_admin.TransmissionAdmin)
 admin.site.register(Coach, coaching_admin.CoachAdmin)
 admin.site.register(CoachSlot, coaching_admin.CoachSlotAdmin)
 admin.site.register(AccessLogEntry, accesslog_admin.AccessLogEntryAdmin)
+admin.site.register(Register, accreditation_admin.RegisterAdmin)
+admin.site.register(Entry, accreditation_admin.EntryAdmin)

@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "registrations.network",
     "registrations.transmission",
     "registrations.privacy",
+    "registrations.accreditation",
     # Last: its admin module assembles the back office from the apps above (werkplaats/admin.py).
     "werkplaats",
 ]
@@ -342,9 +343,11 @@ PARTICIPANT_HOOKS = {
         # Nobody shares a network of an edition they no longer take part in.
         "registrations.network.models.withdraw_consent_of",
     ],
-    # A substitute takes the place: the previous person's case goes with them.
+    # A substitute takes the place: the previous person's case and registration numbers go
+    # with them.
     "substituted": [
         "registrations.intake.models.erase_answers_of",
+        "registrations.accreditation.models.erase_entries_of",
         # The network consent was the previous person's, not the substitute's.
         "registrations.network.models.withdraw_consent_of",
     ],
@@ -358,7 +361,13 @@ PERSONAL_PAGE_SECTIONS = {
     "coaching": "registrations.coaching.views.personal_section",
     "evaluation": "registrations.evaluation.views.personal_section",
     "network": "registrations.network.views.personal_section",
+    "accreditation": "registrations.accreditation.views.personal_section",
 }
+
+# What the layers built on sign-up ask on the sign-up form, in the participant's own part
+# (registrations.forms.sign_up_questions): each names a function (edition, posted data or
+# None) returning the question, or None where the edition has nothing to ask.
+SIGN_UP_QUESTIONS = ["registrations.accreditation.signup.question"]
 
 # The daily retention job's steps of the layers built on sign-up (manage.py apply_retention):
 # each names a function (dry_run) returning the lines it reports.
@@ -367,12 +376,24 @@ RETENTION_STEPS = [
     "registrations.accesslog.retention.remove_expired",
     # Before the anonymisation: the network keeps its own copy of who consented.
     "registrations.network.retention.keep_consented",
+    "registrations.accreditation.retention.erase_numbers",
 ]
 
 # How long the access log (who exported, ran a bulk action, signed in) is kept, in months. The
 # database refuses to remove younger entries (registrations/accesslog/guards.py, 24 months), so
 # this may be longer, never shorter.
 ACCESS_LOG_RETENTION_MONTHS = env_int("ACCESS_LOG_RETENTION_MONTHS", 24, minimum=24)
+
+# Whether an edition's check-in counts morning and afternoon apart instead of whole days
+# (registrations.attendance.models.parts_of): each names a function (edition) -> bool.
+ATTENDANCE_BY_PART = ["registrations.accreditation.models.counts_day_parts"]
+
+# What the layers built on attendance add to a certificate of participation: copied when it
+# is issued (each a function (certificate), data only), and shown on its PDF and its public
+# verification page (each a function (certificate) returning a context with "pdf_template"
+# and "page_template", or None).
+CERTIFICATE_ISSUED = ["registrations.accreditation.certificates.copy_points"]
+CERTIFICATE_SECTIONS = ["registrations.accreditation.certificates.section"]
 
 # Sign-up POSTs allowed per client address within the window (seconds).
 REGISTRATION_RATE_LIMIT = env_int("REGISTRATION_RATE_LIMIT", 10, minimum=1)

@@ -21,4 +21,5 @@ urlpatterns = [
     path("", include("registrations.coaching.urls")),
     path("", include("registrations.evaluation.urls")),
     path("", include("registrations.network.urls")),
+    path("", include("registrations.accreditation.urls")),
 ]

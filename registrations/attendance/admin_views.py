@@ -18,7 +18,15 @@ from werkplaats.exports import csv_response
 from werkplaats.refusals import refusal_text
 
 from . import pdf
-from .models import Attendance, Certificate, edition_days, participants, recordable_days
+from .models import (
+    Attendance,
+    Certificate,
+    Part,
+    edition_days,
+    participants,
+    parts_of,
+    recordable_days,
+)
 
 MANAGE = "registrations.change_registration"
 VIEW = "registrations.view_registration"
@@ -99,24 +107,46 @@ def edition_badges(model_admin, request, pk):
     return badges_response(request, participants(edition), edition)
 
 
+def _ticked(values, parts):
+    """The (registration id, date, part) triples of the ticked boxes; a box is named
+    "id:date" for a whole day and "id:date:part" for a morning or afternoon."""
+    ticked = set()
+    for value in values:
+        registration_id, _, rest = value.partition(":")
+        day, _, part = rest.partition(":")
+        part = part or Part.DAY
+        try:
+            ticked.add((int(registration_id), datetime.date.fromisoformat(day), part))
+        except ValueError:
+            continue
+    return {item for item in ticked if item[2] in parts}
+
+
+def _was_ticked(recorded, registration_id, day, part):
+    """Whether the box of `part` shows ticked: also when the day was recorded the other way
+    (whole, before a register asked for parts; or in parts, before it was removed), so that
+    saving the page again keeps who was there."""
+    if recorded.get((registration_id, day, part)):
+        return True
+    if part == Part.DAY:
+        return any(recorded.get((registration_id, day, half)) for half in Part.values[1:])
+    return bool(recorded.get((registration_id, day, Part.DAY)))
+
+
 def checkin(model_admin, request, pk):
-    """Who was there, per participant per day: a plain form of checkboxes that works on a
-    tablet without JavaScript, saved whole in one transaction. Days still to come cannot
-    be filled in yet."""
+    """Who was there, per participant per day (or per morning and afternoon, where a
+    register counts day parts): a plain form of checkboxes that works on a tablet without
+    JavaScript, saved whole in one transaction. Days still to come cannot be filled in yet."""
     _require(request, MANAGE)
     edition = get_object_or_404(Edition, pk=pk)
     days = edition_days(edition)
+    parts = parts_of(edition)
     open_days = recordable_days(edition)
     people = participants(edition)
     if request.method == "POST":
-        present = set()
-        for value in request.POST.getlist("present"):
-            registration_id, _, day = value.partition(":")
-            try:
-                present.add((int(registration_id), datetime.date.fromisoformat(day)))
-            except ValueError:
-                continue
-        present = {(r, d) for r, d in present if d in open_days}
+        present = {
+            item for item in _ticked(request.POST.getlist("present"), parts) if item[1] in open_days
+        }
         # The "Niet verschenen" button of one row submits the whole form, ticks included.
         no_show = [r for r in people if str(r.pk) == request.POST.get("no_show")]
         before = _recorded(edition)
@@ -126,7 +156,9 @@ def checkin(model_admin, request, pk):
             model_admin.message_user(request, refusal_text(refusal), messages.ERROR)
         else:
             after = _recorded(edition)
-            changed = {r for r, day in after if before.get((r, day)) != after[(r, day)]}
+            changed = {
+                key[0] for key in before.keys() | after.keys() if before.get(key) != after.get(key)
+            }
             # Each participant whose attendance changed has it in their own history.
             log_change(
                 [r for r in people if r.pk in changed and r not in no_show],
@@ -143,18 +175,21 @@ def checkin(model_admin, request, pk):
                 )
         return redirect("admin:programme_edition_checkin", edition.pk)
     recorded = _recorded(edition)
+    by_part = parts != [Part.DAY]
+    columns = [(day, part) for day in days for part in parts]
     rows = [
         {
             "registration": person,
-            "no_show": all(recorded.get((person.pk, day)) is False for day in days),
+            "no_show": all(recorded.get((person.pk, d, p)) is False for d, p in columns),
             "cells": [
                 {
-                    "value": f"{person.pk}:{day.isoformat()}",
-                    "checked": recorded.get((person.pk, day), False),
+                    "value": f"{person.pk}:{day.isoformat()}" + (f":{part}" if by_part else ""),
+                    "checked": _was_ticked(recorded, person.pk, day, part),
                     "open": day in open_days,
-                    "label": f"{person.full_name} aanwezig op {formats.day(day)}",
+                    "label": f"{person.full_name} aanwezig op {formats.day(day)}"
+                    + (f" ({Part(part).label})" if by_part else ""),
                 }
-                for day in days
+                for day, part in columns
             ],
         }
         for person in people
@@ -163,7 +198,12 @@ def checkin(model_admin, request, pk):
         **model_admin.admin_site.each_context(request),
         "title": f"Aanwezigheid: {edition.title}",
         "edition": edition,
-        "days": [{"date": day, "open": day in open_days} for day in days],
+        "by_part": by_part,
+        "dates": [{"date": day, "parts": len(parts)} for day in days],
+        "days": [
+            {"date": day, "open": day in open_days, "part": Part(part).label if by_part else ""}
+            for day, part in columns
+        ],
         "rows": rows,
         "opts": model_admin.opts,
     }
@@ -171,9 +211,9 @@ def checkin(model_admin, request, pk):
 
 
 def _recorded(edition):
-    """{(registration id, day): present} of everything recorded for `edition`."""
+    """{(registration id, day, part): present} of everything recorded for `edition`."""
     return {
-        (a.registration_id, a.date): a.present
+        (a.registration_id, a.date, a.part): a.present
         for a in Attendance.objects.filter(registration__edition=edition)
     }
 

@@ -2,10 +2,12 @@ import datetime
 import secrets
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from programme.models import Edition, amsterdam_date
 from registrations.models import Registration
@@ -28,6 +30,23 @@ def recordable_days(edition, at=None):
     begun. Nobody can have been present on a day still to come."""
     today = amsterdam_date(at or timezone.now())
     return [day for day in edition_days(edition) if day <= today]
+
+
+class Part(models.TextChoices):
+    """What one attendance record covers: the whole day, or one of its two halves where a
+    professional register counts day parts (settings.ATTENDANCE_BY_PART)."""
+
+    DAY = "dag", "hele dag"
+    MORNING = "ochtend", "ochtend"
+    AFTERNOON = "middag", "middag"
+
+
+def parts_of(edition):
+    """The parts of a day whose attendance `edition` records: morning and afternoon when a
+    layer built on attendance needs them (settings.ATTENDANCE_BY_PART), else the whole day."""
+    if any(import_string(path)(edition) for path in settings.ATTENDANCE_BY_PART):
+        return [Part.MORNING, Part.AFTERNOON]
+    return [Part.DAY]
 
 
 def participants(edition):
@@ -54,13 +73,21 @@ def contact_hours(edition, days_attended):
 
 class AttendanceQuerySet(models.QuerySet):
     def present(self):
+        """The records of someone there. A day counts as attended when any of its records
+        is present (the whole day, or a morning or afternoon): days_present() counts so."""
         return self.filter(present=True)
+
+    def days_present(self):
+        """How many distinct days the records in this queryset show someone present."""
+        return self.present().values("date").distinct().count()
 
     @transaction.atomic
     def record(self, edition, days, present, no_shows=()):
-        """Record, for every confirmed participant of `edition` and each of `days`, whether
-        they were there: `present` holds the (registration id, date) pairs that were; the
-        participants in `no_shows` came on none of the edition's days.
+        """Record, for every confirmed participant of `edition` and each of `days` (and each
+        part of a day the edition records, parts_of), whether they were there: `present`
+        holds the (registration id, date, part) triples that were, or (registration id, date)
+        pairs for the whole day (all its parts); the participants in `no_shows` came on none of the edition's
+        days.
 
         One transaction: a check-in list is saved whole or not at all. The edition row is
         locked, so two tablets saving at the same moment save one after the other.
@@ -71,15 +98,25 @@ class AttendanceQuerySet(models.QuerySet):
             raise ValidationError("Een dag valt buiten de editie.")
         people = Registration.objects.filter(edition=edition).confirmed()
         ids = set(people.values_list("pk", flat=True))
-        if any(registration_id not in ids for registration_id, _ in present):
+        if any(item[0] not in ids for item in present):
             raise ValidationError("Iemand op de lijst is geen bevestigde deelnemer.")
+        parts = parts_of(edition)
+        # A pair is the whole day: every part the edition records.
+        present = {(*item, part) for item in present if len(item) == 2 for part in parts} | {
+            item for item in present if len(item) == 3
+        }
+        # Records of the other way of counting (the edition counted whole days before a
+        # register asked for parts, or the other way round) would count the day twice.
+        self.filter(registration_id__in=ids, date__in=days).exclude(part__in=parts).delete()
         for registration_id in sorted(ids):
             for day in days:
-                self.update_or_create(
-                    registration_id=registration_id,
-                    date=day,
-                    defaults={"present": (registration_id, day) in present},
-                )
+                for part in parts:
+                    self.update_or_create(
+                        registration_id=registration_id,
+                        date=day,
+                        part=part,
+                        defaults={"present": (registration_id, day, part) in present},
+                    )
         for registration in no_shows:
             if registration.pk not in ids:
                 raise ValidationError("Iemand op de lijst is geen bevestigde deelnemer.")
@@ -88,12 +125,17 @@ class AttendanceQuerySet(models.QuerySet):
     @transaction.atomic
     def mark_no_show(self, registration):
         """The participant came on none of the days: absent on every day of the edition."""
+        parts = parts_of(registration.edition)
+        self.filter(registration=registration).exclude(part__in=parts).delete()
         for day in edition_days(registration.edition):
-            self.update_or_create(registration=registration, date=day, defaults={"present": False})
+            for part in parts:
+                self.update_or_create(
+                    registration=registration, date=day, part=part, defaults={"present": False}
+                )
 
 
 class Attendance(models.Model):
-    """Whether one participant was there on one day of the edition."""
+    """Whether one participant was there on one day of the edition, or one part of it."""
 
     registration = models.ForeignKey(
         Registration,
@@ -102,6 +144,7 @@ class Attendance(models.Model):
         verbose_name="inschrijving",
     )
     date = models.DateField("dag")
+    part = models.CharField("dagdeel", max_length=7, choices=Part.choices, default=Part.DAY)
     present = models.BooleanField("aanwezig", default=False)
     recorded_at = models.DateTimeField("vastgelegd op", auto_now=True)
 
@@ -110,18 +153,28 @@ class Attendance(models.Model):
     class Meta:
         verbose_name = "aanwezigheid"
         verbose_name_plural = "aanwezigheid"
-        ordering = ["date", "registration"]
+        ordering = ["date", "part", "registration"]
         constraints = [
-            models.UniqueConstraint(fields=["registration", "date"], name="one_attendance_per_day"),
+            models.UniqueConstraint(
+                fields=["registration", "date", "part"], name="one_attendance_per_day_part"
+            ),
         ]
 
     def __str__(self):
-        return f"{self.registration.reference} {formats.numeric_date(self.date)}"
+        day = f"{self.registration.reference} {formats.numeric_date(self.date)}"
+        return day if self.part == Part.DAY else f"{day} {self.get_part_display()}"
 
     def clean(self):
         edition = self.registration.edition
         if not edition.start_date <= self.date <= edition.end_date:
             raise ValidationError({"date": "Deze dag valt buiten de editie."})
+
+
+def certificate_sections(certificate):
+    """What the layers built on attendance show on `certificate` (settings.
+    CERTIFICATE_SECTIONS): contexts with a "pdf_template" and a "page_template"."""
+    found = [import_string(path)(certificate) for path in settings.CERTIFICATE_SECTIONS]
+    return [section for section in found if section is not None]
 
 
 def new_code():
@@ -147,6 +200,7 @@ class CertificateQuerySet(models.QuerySet):
             .exclude(models.Exists(mailed))
         )
 
+    @transaction.atomic
     def issue(self, registration, at=None):
         """The registration's certificate, made now if it has none: only once the edition
         has ended, and only for a confirmed participant present on at least one day.
@@ -157,6 +211,10 @@ class CertificateQuerySet(models.QuerySet):
         certificate = self.prepare(registration, at)
         if certificate.pk is None:
             certificate.save(force_insert=True)
+            # The layers built on attendance copy what they add to it (settings.
+            # CERTIFICATE_ISSUED), e.g. the accreditation points: data only, no mail.
+            for path in settings.CERTIFICATE_ISSUED:
+                import_string(path)(certificate)
         return certificate
 
     def prepare(self, registration, at=None):
@@ -180,7 +238,7 @@ class CertificateQuerySet(models.QuerySet):
         attended = registration.attendances.present().filter(
             date__range=(edition.start_date, edition.end_date)
         )
-        days = attended.count()
+        days = attended.days_present()
         if not days:
             raise CertificateRefused(
                 f"{registration.reference} was op geen enkele dag aanwezig; geen bewijs van "

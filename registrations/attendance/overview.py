@@ -9,12 +9,13 @@ from .models import Attendance, Certificate
 
 
 def present_on(day, editions):
-    """{edition pk: how many were checked in as present on `day`}; one query."""
+    """{edition pk: how many were checked in as present on `day` (in any part of it)};
+    one query."""
     rows = (
         Attendance.objects.present()
         .filter(date=day, registration__edition__in=editions)
         .values("registration__edition_id")
-        .annotate(n=models.Count("pk"))
+        .annotate(n=models.Count("registration", distinct=True))
         .order_by()
     )
     return {row["registration__edition_id"]: row["n"] for row in rows}

@@ -15,7 +15,7 @@ from programme.models import amsterdam_date
 from werkplaats import formats, pdf
 from werkplaats.exports import dutch_name_key
 
-from .models import participants
+from .models import certificate_sections, participants
 
 # A badge is 90 x 55 mm, eight on an A4 sheet (2 x 4), with cut lines around each.
 BADGES_PER_SHEET = 8
@@ -110,6 +110,7 @@ def certificate(certificate):
             "hours": formats.decimal(certificate.contact_hours),
             "issued": formats.day(amsterdam_date(certificate.issued_at)),
             "verify_url": settings.SITE_URL.rstrip("/") + certificate.get_absolute_url(),
+            "sections": certificate_sections(certificate),
         },
         stylesheet="css/certificate.css",
         identifier=certificate.code,

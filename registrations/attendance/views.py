@@ -6,7 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from . import pdf
-from .models import Certificate
+from .models import Certificate, certificate_sections
 
 
 @never_cache
@@ -27,6 +27,8 @@ def download_certificate(request, token):
 @require_safe
 def verify_certificate(request, code):
     """Anyone holding a certificate can check it is genuine: name, workshop and dates, from
-    the certificate's own snapshot, and nothing else about the participant."""
+    the certificate's own snapshot, and nothing else about the participant (what the layers
+    add, such as accreditation points, shows no registration number)."""
     certificate = get_object_or_404(Certificate, code=code)
-    return render(request, "attendance/verify.html", {"certificate": certificate})
+    context = {"certificate": certificate, "sections": certificate_sections(certificate)}
+    return render(request, "attendance/verify.html", context)

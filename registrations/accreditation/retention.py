@@ -1,0 +1,36 @@
+"""Registration numbers leave with the rest of a participant's personal data: when the
+edition's registrations are anonymised (a step of apply_retention, settings.RETENTION_STEPS,
+run just before the anonymisation itself). The certificates keep their points, without
+the number."""
+
+from django.db import transaction
+
+from registrations import retention
+
+from .models import CertificatePoints, Entry
+
+
+@transaction.atomic
+def erase(edition):
+    """Erase the edition's registration numbers and final-assignment marks, and the number
+    on its certificates; returns how many registrations had one."""
+    entries = Entry.objects.filter(registration__edition=edition)
+    people = len(set(entries.values_list("registration_id", flat=True)))
+    entries.delete()
+    CertificatePoints.objects.filter(certificate__registration__edition=edition).exclude(
+        registration_number=""
+    ).update(registration_number="")
+    return people
+
+
+def erase_numbers(dry_run=False, at=None):
+    """The step apply_retention runs: the lines it reports."""
+    lines = []
+    for edition, _due in retention.editions_due(at):
+        if not Entry.objects.filter(registration__edition=edition).exists():
+            continue
+        if dry_run:
+            lines.append(f"Dry run: registratienummers van {edition} te wissen.")
+        else:
+            lines.append(f"{edition}: registratienummers gewist bij {erase(edition)}.")
+    return lines
