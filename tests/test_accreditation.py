@@ -13,6 +13,7 @@ from django.core import mail
 from django.urls import reverse
 from pypdf import PdfReader
 
+from registrations.accesslog.models import AccessLogEntry
 from registrations.accreditation.models import (
     CertificatePoints,
     Entry,
@@ -177,6 +178,10 @@ def test_the_register_export_lists_everyone_who_earned_points_in_its_columns(
     ]
     dates = f"{days[0]:%d-%m-%Y}, {days[2]:%d-%m-%Y}"
     assert rows[1:] == [[NUMBER, "de Vries", "Sanne", "RP-2030-0815", "6", dates]]
+    # Names and registration numbers left the site: recorded with how many people.
+    (entry,) = AccessLogEntry.objects.filter(kind=AccessLogEntry.Kind.EXPORT)
+    assert (entry.user, entry.count, entry.edition) == (staff_member, 1, edition)
+    assert "Registerplein" in entry.what
 
     registerplein.export_columns = "registratienummer=BIG/registratienummer, punten, uren"
     registerplein.full_clean()

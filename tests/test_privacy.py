@@ -21,6 +21,7 @@ from programme.models import Edition
 from registrations import retention, statistics
 from registrations import tasks as registrations_tasks
 from registrations.accesslog.models import AccessLogEntry
+from registrations.accreditation.models import Entry
 from registrations.attendance.models import Attendance, Certificate
 from registrations.coaching.models import Coach, CoachSlot
 from registrations.intake.models import Answer, Intake
@@ -28,8 +29,10 @@ from registrations.invoicing.issuing import issue_invoice
 from registrations.invoicing.models import Invoice, InvoiceDocument
 from registrations.messages.models import Message, Recipient
 from registrations.models import Order, Registration, RegistrationChange, RetentionRecord
+from registrations.network.models import Consent
 from registrations.privacy.person import ErasureRefused, Person
 from tests.conftest import make_edition, make_ended_edition, make_registration
+from tests.test_accreditation import make_register
 
 FATIMA = "fatima@gemeente.example.nl"
 BRAM = "bram@wijkteam.example.nl"
@@ -447,3 +450,34 @@ def test_a_second_erasure_of_the_same_person_finds_nothing_and_records_nothing(
     assert response.status_code == 200
     assert "bewaren we niets" in response.content.decode()
     assert (LogEntry.objects.count(), RetentionRecord.objects.count()) == (recorded, records)
+
+
+def test_the_file_holds_the_registration_numbers_and_the_network_consent_and_erasing_ends_both(
+    client, staff_member, world
+):
+    own = world["own"]
+    register = make_register(world["first"])
+    Entry.objects.create(registration=own, register=register, number="46101234")
+    Consent.objects.create(
+        registration=own,
+        given_on=world["first"].start_date,
+        name="Fatima El Amrani",
+        organisation="Gemeente Utrecht",
+        job_title="Wijkregisseur",
+        email=FATIMA,
+    )
+    client.force_login(staff_member)
+
+    html, parts = _file(client)
+
+    assert "46101234" in html and "Registerplein" in html
+    assert "Wijkregisseur" in html and "Gemeente Utrecht" in html
+    assert parts["Accreditatie"] and parts["Netwerk"]
+
+    response = client.post(ERASE, {"email": FATIMA, "reason": "verzoek"})
+
+    assert response.status_code in (200, 302)
+    assert not Entry.objects.filter(registration=own).exists()
+    consent = Consent.objects.get(registration=own)
+    assert consent.withdrawn_on is not None
+    assert (consent.name, consent.email, consent.organisation) == ("", "", "")

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.utils.text import slugify
 
+from registrations.accesslog.log import Kind, record
 from werkplaats.exports import csv_response
 
 from . import export
@@ -19,4 +20,11 @@ def register_export(model_admin, request, pk):
     register = get_object_or_404(Register.objects.select_related("edition"), pk=pk)
     header, rows = export.table(register)
     filename = f"punten-{slugify(register.name)}-{register.edition.slug}.csv"
+    record(
+        Kind.EXPORT,
+        f"Accreditatiepunten {register.name} (CSV)",
+        request=request,
+        count=len(rows),
+        edition=register.edition,
+    )
     return csv_response(filename, header, rows)

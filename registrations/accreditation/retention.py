@@ -6,6 +6,7 @@ the number."""
 from django.db import transaction
 
 from registrations import retention
+from registrations.models import Registration
 
 from .models import CertificatePoints, Entry
 
@@ -14,10 +15,16 @@ from .models import CertificatePoints, Entry
 def erase(edition):
     """Erase the edition's registration numbers and final-assignment marks, and the number
     on its certificates; returns how many registrations had one."""
-    entries = Entry.objects.filter(registration__edition=edition)
+    return erase_of(Registration.objects.filter(edition=edition))
+
+
+def erase_of(registrations):
+    """The same for some registrations (also one person erased on request,
+    registrations/privacy): the one home of what erasing a registration number means."""
+    entries = Entry.objects.filter(registration__in=registrations)
     people = len(set(entries.values_list("registration_id", flat=True)))
     entries.delete()
-    CertificatePoints.objects.filter(certificate__registration__edition=edition).exclude(
+    CertificatePoints.objects.filter(certificate__registration__in=registrations).exclude(
         registration_number=""
     ).update(registration_number="")
     return people

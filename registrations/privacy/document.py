@@ -197,6 +197,7 @@ def _attendance(person):
     for a in person.attendances:
         section.append_record(
             f"{a.registration.reference}: {formats.day(a.date)}",
+            ("Dagdeel", a.get_part_display()),
             ("Aanwezig", a.present),
             ("Vastgelegd op", _moment(a.recorded_at)),
         )
@@ -222,6 +223,47 @@ def _certificates(person, site_url):
             ("Controleren op", f"{site_url}{c.get_absolute_url()}"),
             ("Uitgegeven op", _moment(c.issued_at)),
             ("Gemaild op", _moment(c.emailed_at)),
+        )
+    return section
+
+
+def _accreditation(person):
+    section = Section(
+        "Accreditatie",
+        "De registratienummers die je opgaf en de punten op je bewijs van deelname.",
+    )
+    for e in person.register_entries:
+        section.append_record(
+            f"{e.registration.reference}: {e.register.name}",
+            ("Registratienummer", e.number),
+            ("Eindopdracht behaald", e.final_assignment_passed),
+            ("Bijgewerkt op", _moment(e.updated_at)),
+        )
+    for p in person.certificate_points:
+        section.append_record(
+            f"{p.certificate.registration.reference}: bewijs, {p.register_name}",
+            ("Accreditatienummer", p.accreditation_id),
+            ("Registratienummer", p.registration_number),
+            ("Dagdelen aanwezig", f"{p.parts_attended} van {p.parts_total}"),
+            ("Punten", formats.decimal(p.points)),
+        )
+    return section
+
+
+def _network(person):
+    section = Section(
+        "Netwerk",
+        "Of je je gegevens deelde met de andere deelnemers van je werkplaats, en wat je deelde.",
+    )
+    for c in person.consents:
+        section.append_record(
+            f"{c.registration.reference}: {c.registration.edition}",
+            ("Toestemming gegeven op", _day(c.given_on)),
+            ("Ingetrokken op", _day(c.withdrawn_on)),
+            ("Naam", c.name),
+            ("Organisatie", c.organisation),
+            ("Functie", c.job_title),
+            ("E-mailadres", c.email),
         )
     return section
 
@@ -312,6 +354,8 @@ def sections(person, site_url=""):
         _coaching(person),
         _attendance(person),
         _certificates(person, site_url),
+        _accreditation(person),
+        _network(person),
         _messages(person),
         _mails(person),
         _invoices(person),

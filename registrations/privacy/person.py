@@ -21,6 +21,8 @@ from django_tasks_db.models import DBTaskResult
 from programme.models import amsterdam_date
 from registrations import retention
 from registrations import tasks as registrations_tasks
+from registrations.accreditation import retention as accreditation_retention
+from registrations.accreditation.models import CertificatePoints, Entry
 from registrations.attendance import tasks as attendance_tasks
 from registrations.attendance.models import Attendance, Certificate
 from registrations.coaching import tasks as coaching_tasks
@@ -40,6 +42,7 @@ from registrations.models import (
     RetentionRecord,
     WaitingListOffer,
 )
+from registrations.network.models import Consent
 from registrations.payments import tasks as payments_tasks
 from registrations.payments.models import Reminder
 
@@ -81,6 +84,9 @@ class Person:
     coach_slots: list = field(default_factory=list)
     attendances: list = field(default_factory=list)
     certificates: list = field(default_factory=list)
+    certificate_points: list = field(default_factory=list)
+    register_entries: list = field(default_factory=list)
+    consents: list = field(default_factory=list)
     recipients: list = field(default_factory=list)
     invoices: list = field(default_factory=list)
     invoice_lines: list = field(default_factory=list)
@@ -133,6 +139,21 @@ class Person:
         )
         person.certificates = list(
             Certificate.objects.filter(registration__in=mine).select_related("registration")
+        )
+        person.certificate_points = list(
+            CertificatePoints.objects.filter(certificate__in=person.certificates)
+            .select_related("certificate__registration")
+            .order_by("certificate", "register_name")
+        )
+        person.register_entries = list(
+            Entry.objects.filter(registration__in=mine).select_related("register", "registration")
+        )
+        # The network keeps its own copy of who shares, also after the registration itself
+        # was anonymised: found by that copy's address too.
+        person.consents = list(
+            Consent.objects.filter(Q(registration__in=mine) | Q(email__iexact=email))
+            .select_related("registration__edition")
+            .order_by("given_on", "pk")
         )
         person.recipients = list(
             Recipient.objects.filter(registration__in=mine)
@@ -211,7 +232,12 @@ class Person:
 
     def __bool__(self):
         return bool(
-            self.registrations or self.orders or self.handed_over or self.invoices or self.reminders
+            self.registrations
+            or self.orders
+            or self.handed_over
+            or self.invoices
+            or self.reminders
+            or self.consents
         )
 
     @property
@@ -229,6 +255,9 @@ class Person:
                 "coach_slots",
                 "attendances",
                 "certificates",
+                "certificate_points",
+                "register_entries",
+                "consents",
                 "recipients",
                 "invoices",
                 "invoice_lines",
@@ -317,6 +346,11 @@ class Person:
         if refusals:
             raise ErasureRefused(" ".join(refusals))
         erase_cases_of(Registration.objects.filter(pk__in=[r.pk for r in registrations]), at)
+        accreditation_retention.erase_of(registrations)
+        for consent in Consent.objects.standing().filter(
+            Q(registration__in=registrations) | Q(email__iexact=self.email)
+        ):
+            Consent.objects.withdraw(consent.registration, at)
         per_edition = {}
         for registration in registrations:
             counted = per_edition.setdefault(registration.edition, [0, 0])
