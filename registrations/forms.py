@@ -7,7 +7,6 @@ from crispy_forms.layout import HTML, Div, Fieldset, Layout
 from crispy_forms.utils import render_crispy_form
 from django import forms
 from django.conf import settings
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.choices import BaseChoiceIterator
 from django.utils.functional import cached_property
@@ -62,18 +61,6 @@ def sign_up_questions(edition, data=None):
     cleaned_data)`."""
     found = [import_string(path)(edition, data) for path in settings.SIGN_UP_QUESTIONS]
     return [question for question in found if question is not None]
-
-
-def active_emails(edition, emails):
-    """Which of `emails` (lower case) already have an active registration for `edition`."""
-    lowered = {email.lower() for email in emails}
-    taken = (
-        Registration.objects.active()
-        .filter(edition=edition)
-        .annotate(lowered=Lower("email"))
-        .filter(lowered__in=lowered)
-    )
-    return set(taken.values_list("lowered", flat=True))
 
 
 class ParticipantForm(forms.ModelForm):

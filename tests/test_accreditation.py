@@ -363,6 +363,18 @@ def test_the_sign_up_form_asks_for_a_number_only_where_the_edition_has_a_registe
     assert "registratienummer" not in html.lower()
 
 
+def test_a_register_added_later_is_asked_on_the_kept_form_page_and_gone_when_removed(client, db):
+    edition = make_edition()
+    url = reverse("registrations:register", args=[edition.slug])
+    assert "registratienummer" not in client.get(url).content.decode().lower()
+
+    register = make_register(edition, number_format=NumberFormat.NONE)
+    assert "Je registratienummer" in client.get(url).content.decode()
+
+    register.delete()
+    assert "registratienummer" not in client.get(url).content.decode().lower()
+
+
 def test_signing_up_with_a_registerplein_number_keeps_it(client, upcoming):
     registerplein = Register.objects.get(name="Registerplein")
     data = sign_up_data(accreditation_register=str(registerplein.pk), accreditation_number=NUMBER)

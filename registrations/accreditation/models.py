@@ -4,7 +4,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from programme.models import Edition
+from programme.models import Edition, content_saved_or_deleted
 from registrations.attendance.models import Attendance, Certificate, Part, edition_days
 from registrations.models import Registration
 
@@ -289,3 +289,15 @@ class CertificatePoints(models.Model):
 
     def __str__(self):
         return f"{self.register_name}: {self.points} punten"
+
+
+# The sign-up form asks for a registration number where its edition has a register, and each
+# worker keeps the empty form page per content version (registrations/pages.py): a register
+# added, changed or removed is new content, as an edition's own changes are.
+for _signal, _what in (
+    (models.signals.post_save, "saved"),
+    (models.signals.post_delete, "deleted"),
+):
+    _signal.connect(
+        content_saved_or_deleted, sender=Register, dispatch_uid=f"page-Register-{_what}"
+    )
