@@ -26,6 +26,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
+from registrations.accesslog.models import AccessLogEntry
 from registrations.models import Registration
 from tests.conftest import PASSWORD, _user, make_edition, make_registration
 from werkplaats.twofactor import devices
@@ -396,6 +397,9 @@ def test_a_superuser_resets_a_second_factor_which_is_recorded(client, anna, app,
     assert entry.user == superuser
     assert entry.content_type.model == "user"
     assert "Tweede factor gewist" in entry.get_change_message()
+    # And in the access log, which nobody can alter.
+    (logged,) = AccessLogEntry.objects.filter(kind=AccessLogEntry.Kind.SECOND_FACTOR_RESET)
+    assert (logged.user, logged.reference) == (superuser, f"account {anna.pk}")
     assert (
         "Tweede factor gewist"
         in client.get(reverse("admin:auth_user_history", args=[anna.pk])).content.decode()

@@ -124,7 +124,11 @@ class WerkplaatsAdminSite(admin.AdminSite):
         return [
             URLResolver(
                 urls.pattern,
-                [one_segment(url) for url in urls.url_patterns],
+                [
+                    one_segment(url)
+                    for url in urls.url_patterns
+                    if getattr(url, "name", None) not in SECRET_PAGES
+                ],
                 urls.default_kwargs,
                 urls.app_name,
                 urls.namespace,
@@ -133,6 +137,12 @@ class WerkplaatsAdminSite(admin.AdminSite):
             else urls
             for urls in super().get_urls()
         ]
+
+
+# django-otp's pages that show an authenticator's secret and its QR code. The secret is never
+# shown again after set-up (OTP_ADMIN_HIDE_SENSITIVE_DATA), so they answered a 403 for any
+# number, a device's or not; left out, such a path is a 404 like any other unknown one.
+SECRET_PAGES = {"otp_totp_totpdevice_config", "otp_totp_totpdevice_qrcode"}
 
 
 def one_segment(url):

@@ -1,7 +1,10 @@
-"""Every sign-in, and every failed one, as Django's auth reports it (axes listens too)."""
+"""Every sign-in, and every failed one, as Django's auth reports it (axes listens too), and
+every reset of someone's second factor, as the back office's sign-in reports it."""
 
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
+
+from werkplaats.twofactor.devices import second_factor_reset
 
 from . import log
 
@@ -16,3 +19,13 @@ def sign_in_failed(sender, credentials, request=None, **kwargs):
     # Django has already masked the password in `credentials`; only the name is kept.
     username = str(credentials.get("username", ""))
     log.failed_sign_in(username, request)
+
+
+@receiver(second_factor_reset, dispatch_uid="accesslog_second_factor_reset")
+def second_factor_was_reset(sender, by, user, **kwargs):
+    log.record(
+        log.Kind.SECOND_FACTOR_RESET,
+        "Tweede factor gewist",
+        user=by,
+        reference=f"account {user.pk}",
+    )

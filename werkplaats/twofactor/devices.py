@@ -5,6 +5,7 @@ import base64
 import segno
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import transaction
+from django.dispatch import Signal
 from django_otp import devices_for_user, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -112,9 +113,15 @@ def reset_second_factor(user, by):
     record(by, user, RESET_MESSAGE)
 
 
+# Sent when a second factor was reset, as Django's auth sends user_logged_in: the access log
+# (registrations/accesslog/signals.py) records it, and this toolkit imports no app.
+second_factor_reset = Signal()
+
+
 def record(by, user, message):
     """The one place a change to someone's sign-in is written down: the admin's LogEntry of
-    their account (shown in its history). Also the place to send it to an access log."""
+    their account (shown in its history), and the second_factor_reset signal."""
     LogEntry.objects.log_actions(
         user_id=by.pk, queryset=[user], action_flag=CHANGE, change_message=message
     )
+    second_factor_reset.send(sender=type(user), by=by, user=user)
