@@ -49,6 +49,20 @@ def sign_in(user, request):
     return _write(Kind.SIGN_IN, "Aangemeld", user, request, None, None, "", None)
 
 
+def second_factor_reset(by, user):
+    """A superuser removed someone's second factor (werkplaats/twofactor/devices.py)."""
+    return _write(
+        Kind.SECOND_FACTOR_RESET,
+        "Tweede factor gewist",
+        by,
+        None,
+        None,
+        None,
+        f"account {user.pk}",
+        None,
+    )
+
+
 def failed_sign_in(username, request):
     """A failed sign-in (Django's user_login_failed), with the name that was typed."""
     return _write(

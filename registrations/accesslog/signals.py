@@ -23,9 +23,4 @@ def sign_in_failed(sender, credentials, request=None, **kwargs):
 
 @receiver(second_factor_reset, dispatch_uid="accesslog_second_factor_reset")
 def second_factor_was_reset(sender, by, user, **kwargs):
-    log.record(
-        log.Kind.SECOND_FACTOR_RESET,
-        "Tweede factor gewist",
-        user=by,
-        reference=f"account {user.pk}",
-    )
+    log.second_factor_reset(by, user)
