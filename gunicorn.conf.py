@@ -3,6 +3,8 @@
 import os
 
 from django.apps import apps
+from django.conf import settings
+from django.utils.module_loading import import_string
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -26,16 +28,15 @@ def when_ready(server):
 
 def post_fork(server, worker):
     """Make each worker ready to render invoices before it takes a request: WeasyPrint, the
-    fonts, the current layout's stylesheets and template (registrations.invoicing.pdf.warm_up).
+    fonts, the current layout's stylesheets and template (settings.WORKER_WARM_UP, like the
+    other hooks: this file names no app).
     Without it the first invoice a new worker issues takes most of a second longer (after a
     deploy, a restart by max_requests, or on a second server). In the worker, not the master:
     fontconfig and Pango state is not made to be shared across a fork. Tests and management
     commands do not start gunicorn, so they do not pay for it. Only for this project's
     application, loaded before the fork (preload_app): bench/ceiling.py runs with this file too.
     """
-    if apps.ready and apps.is_installed("registrations.invoicing"):
-        # Not an import cycle: gunicorn reads this file before Django's settings exist, and
-        # an app's module can only be imported once the app registry is ready (checked above).
-        from registrations.invoicing.pdf import warm_up
-
-        warm_up()
+    # gunicorn reads this file before Django is set up: only a loaded project has hooks.
+    if apps.ready:
+        for path in getattr(settings, "WORKER_WARM_UP", ()):
+            import_string(path)()

@@ -4,9 +4,11 @@ layout it records), and what the current layout says."""
 import datetime
 import hashlib
 import io
+import runpy
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
@@ -169,5 +171,14 @@ def test_layout_3_embeds_only_dejavu_also_for_a_name_outside_its_latin_cut(invoi
 def test_warm_up_loads_the_current_layout_without_the_database():
     # No db fixture: a query would fail the test.
     pdf.warm_up()
+    light = pdf.LAYOUTS[Invoice.Layout.LIGHT]
+    assert {light.stylesheet, light.defaults} <= set(engine._cache["sheets"])
+
+
+def test_a_gunicorn_worker_warms_up_the_invoice_layout_after_the_fork():
+    # gunicorn.conf.py's post_fork runs settings.WORKER_WARM_UP, the invoice layout among them.
+    assert "registrations.invoicing.pdf.warm_up" in settings.WORKER_WARM_UP
+    engine._cache.get("sheets", {}).clear()
+    runpy.run_path(str(settings.BASE_DIR / "gunicorn.conf.py"))["post_fork"](None, None)
     light = pdf.LAYOUTS[Invoice.Layout.LIGHT]
     assert {light.stylesheet, light.defaults} <= set(engine._cache["sheets"])

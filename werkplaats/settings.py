@@ -395,6 +395,10 @@ ATTENDANCE_BY_PART = ["registrations.accreditation.models.counts_day_parts"]
 CERTIFICATE_ISSUED = ["registrations.accreditation.certificates.copy_points"]
 CERTIFICATE_SECTIONS = ["registrations.accreditation.certificates.section"]
 
+# What each gunicorn worker loads after the fork, before its first request (gunicorn.conf.py,
+# post_fork): each names a function without arguments.
+WORKER_WARM_UP = ["registrations.invoicing.pdf.warm_up"]
+
 # Sign-up POSTs allowed per client address within the window (seconds).
 REGISTRATION_RATE_LIMIT = env_int("REGISTRATION_RATE_LIMIT", 10, minimum=1)
 REGISTRATION_RATE_WINDOW = env_int("REGISTRATION_RATE_WINDOW", 600, minimum=1)

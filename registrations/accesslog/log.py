@@ -1,8 +1,6 @@
-"""Recording in the access log: the one function every path calls.
-
-    from registrations.accesslog.log import Kind, record
-
-    record(Kind.EXPORT, "Deelnemerslijst (CSV)", request=request, count=42, edition=edition)
+"""Recording in the access log: the one function every path calls, `record` with a `Kind`
+of this module, e.g.
+`record(Kind.EXPORT, "Deelnemerslijst (CSV)", request=request, count=42, edition=edition)`.
 
 `request` gives who (its signed-in user) and from which address; `user` names someone else
 (a job started by a person, a signal without a request). Call it where the data leaves:
