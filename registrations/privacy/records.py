@@ -3,8 +3,8 @@ log (registrations/accesslog: who, when, what, for how many people) and the admi
 each of the person's registrations and orders."""
 
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.contenttypes.models import ContentType
 
+from registrations.accesslog.changes import log_change
 from registrations.accesslog.log import Kind
 from registrations.accesslog.log import record as log_access
 
@@ -32,15 +32,10 @@ def record(user, what, person, count, text="", request=None):
         reference=references[:200],
     )
     rows = [*person.registrations, *person.orders]
-    entries = [
-        LogEntry(
-            user_id=user.pk,
-            content_type_id=ContentType.objects.get_for_model(type(row)).pk,
-            object_id=str(row.pk),
-            object_repr=row.reference,
-            action_flag=CHANGE,
-            change_message=message,
+    if rows:
+        return log_change(rows, message, user=user)
+    return [
+        LogEntry.objects.create(
+            user_id=user.pk, object_repr=what, action_flag=CHANGE, change_message=message
         )
-        for row in rows
-    ] or [LogEntry(user_id=user.pk, object_repr=what, action_flag=CHANGE, change_message=message)]
-    return LogEntry.objects.bulk_create(entries)
+    ]
