@@ -773,6 +773,8 @@ class LocalAccessPoint:
         self.script = deque()
         self.events = []
         self.registered = True
+        # What the next receiver lookups meet, in order: "500"; when empty, the answer.
+        self.discovery_script = deque()
         api = "/api/v2"
         server.expect_request(f"{api}/document_submissions", method="POST").respond_with_handler(
             self._submit
@@ -832,6 +834,10 @@ class LocalAccessPoint:
     def _discover(self, request):
         if not self._authorised(request):
             return Response("", 401)
+        with self.lock:
+            step = self.discovery_script.popleft() if self.discovery_script else "answer"
+        if step == "500":
+            return Response("fout", 500)
         return self._json({"code": "OK" if self.registered else "NOK"})
 
     def _next_event(self, request):

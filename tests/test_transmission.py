@@ -299,6 +299,21 @@ def test_a_receiver_not_on_peppol_is_refused_before_anything_is_sent(
     assert peppol.requests == []
 
 
+def test_a_receiver_lookup_that_failed_is_made_again_at_the_next_attempt(
+    peppol, django_capture_on_commit_callbacks
+):
+    peppol.discovery_script.append("500")
+    invoice = send_order(gemeente_order(), django_capture_on_commit_callbacks)
+    assert invoice.transmission.status == Status.RETRYING
+    assert peppol.requests == []
+    # Meanwhile the receiver turns out not to be on Peppol: the next attempt asks again.
+    peppol.registered = False
+    transmission = transmitting.attempt(invoice.transmission.pk, now=later(61))
+    assert transmission.status == Status.REFUSED
+    assert transmission.rules == [f"0190:{OIN} is niet geregistreerd voor e-facturen"]
+    assert peppol.requests == []
+
+
 def test_an_e_invoice_that_fails_the_rules_is_not_sent(
     peppol, django_capture_on_commit_callbacks, monkeypatch
 ):

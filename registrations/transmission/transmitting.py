@@ -157,12 +157,14 @@ def attempt(transmission_id, now=None, access_point=None):
     message_id, failure, checksum = "", None, ""
     try:
         document = checked_document(transmission)
-        checksum = sha256(document)
         if first and not access_point.receives(transmission.receiver):
             raise accesspoint.Refused(
                 "ontvanger niet gevonden op Peppol",
                 [f"{transmission.receiver} is niet geregistreerd voor e-facturen"],
             )
+        # Only now: a first attempt counts as checked (finish) once the receiver was found,
+        # so a lookup that failed for a while (network, 5xx) is made again next time.
+        checksum = sha256(document)
         message_id = access_point.send(
             document,
             transmission.receiver,
