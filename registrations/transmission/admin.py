@@ -3,15 +3,13 @@ word, its attempts and the rules of a refusal; the worklist filter; and the choi
 an invoice by e-mail instead, or over Peppol again. Registered in werkplaats/admin.py."""
 
 from django.contrib import admin, messages
-from django.db.models import Q
-from django.utils import timezone
 
 from registrations.invoicing.models import InvoiceRefused
 from werkplaats import formats
 from werkplaats.refusals import refusal_text
 
 from . import tasks, transmitting
-from .models import IN_FLIGHT, IN_FLIGHT_LIMIT, VERDICTS, Attempt, TransitionRefused
+from .models import VERDICTS, Attempt, TransitionRefused
 
 
 class WorklistFilter(admin.SimpleListFilter):
@@ -26,12 +24,10 @@ class WorklistFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        now = timezone.now()
-        stuck = Q(status__in=IN_FLIGHT, queued_at__lt=now - IN_FLIGHT_LIMIT)
         if self.value() == "aandacht":
-            return queryset.worklist(now)
+            return queryset.worklist()
         if self.value() == "onderweg":
-            return queryset.filter(stuck)
+            return queryset.stuck()
         if self.value() == "geweigerd":
             return queryset.filter(status__in=VERDICTS)
         return queryset
@@ -120,15 +116,16 @@ class TransmissionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Opnieuw via Peppol versturen", permissions=["change"])
     def send_by_peppol(self, request, queryset):
-        done = []
+        chosen, done = [], []
         for transmission in queryset.select_related("invoice"):
             try:
                 queued = transmitting.choose_peppol(transmission.invoice, request.user)
             except (InvoiceRefused, TransitionRefused) as refusal:
                 self.message_user(request, refusal_text(refusal), messages.ERROR)
             else:
-                tasks.queue_attempt(queued)
+                chosen.append(queued)
                 done.append(transmission.invoice.number)
+        tasks.queue_attempts(chosen)
         if done:
             self.message_user(request, f"In de wachtrij voor Peppol: {', '.join(done)}.")
 
@@ -142,14 +139,15 @@ class TransmissionInvoiceMixin:
 
     @admin.action(description="Via Peppol versturen", permissions=["send_invoice"])
     def send_over_peppol(self, request, queryset):
-        done = []
+        chosen, done = [], []
         for invoice in queryset.order_by("number"):
             try:
                 queued = transmitting.choose_peppol(invoice, request.user)
             except (InvoiceRefused, TransitionRefused) as refusal:
                 self.message_user(request, refusal_text(refusal), messages.ERROR)
             else:
-                tasks.queue_attempt(queued)
+                chosen.append(queued)
                 done.append(invoice.number)
+        tasks.queue_attempts(chosen)
         if done:
             self.message_user(request, f"In de wachtrij voor Peppol: {', '.join(done)}.")

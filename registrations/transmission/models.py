@@ -81,9 +81,7 @@ class TransmissionQuerySet(models.QuerySet):
 
     def worklist(self, now=None):
         """Finance's worklist: stuck in flight, or refused or rejected and not yet decided."""
-        now = now or timezone.now()
-        stuck = models.Q(status__in=IN_FLIGHT, queued_at__lt=now - IN_FLIGHT_LIMIT)
-        return self.filter(stuck | models.Q(status__in=VERDICTS))
+        return self.stuck(now) | self.filter(status__in=VERDICTS)
 
 
 class Transmission(models.Model):

@@ -26,9 +26,17 @@ def poll_access_point():
     return {"read": read, "changed": changed}
 
 
+def queue_attempts(transmissions):
+    """Queue an attempt for each of `transmissions` that has none waiting yet (the waiting
+    ones read once, not per transmission)."""
+    waiting = waiting_arguments(transmit)
+    for transmission in transmissions:
+        if transmission.pk not in waiting:
+            enqueue_with_transaction(transmit, transmission.pk)
+
+
 def queue_attempt(transmission):
-    if transmission.pk not in waiting_arguments(transmit):
-        enqueue_with_transaction(transmit, transmission.pk)
+    queue_attempts([transmission])
 
 
 def take_over(invoice):
@@ -46,6 +54,5 @@ def take_over(invoice):
 def queue_due():
     """Queue an attempt for every transmission whose next attempt is due; returns how many."""
     due = list(Transmission.objects.due().order_by("next_attempt_at", "pk"))
-    for transmission in due:
-        queue_attempt(transmission)
+    queue_attempts(due)
     return len(due)
