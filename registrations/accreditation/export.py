@@ -45,7 +45,8 @@ def earners(register):
     )
 
 
-def _cell(key, earned, register):
+def _values(earned, register):
+    """Every column the register's set may name, of one person who earned points."""
     person = earned.registration
     edition = register.edition
     days = sorted({day for day, _ in earned.parts})
@@ -63,7 +64,7 @@ def _cell(key, earned, register):
         "startdatum": formats.numeric_date(edition.start_date),
         "einddatum": formats.numeric_date(edition.end_date),
         "eindopdracht": "ja" if earned.entry.final_assignment_passed else "nee",
-    }[key]
+    }
 
 
 def table(register):
@@ -73,5 +74,8 @@ def table(register):
     if register.final_assignment_required and "eindopdracht" not in {k for k, _ in columns}:
         columns.append(("eindopdracht", "Eindopdracht behaald"))
     header = [title for _, title in columns]
-    rows = [[_cell(key, earned, register) for key, _ in columns] for earned in earners(register)]
+    rows = []
+    for earned in earners(register):
+        values = _values(earned, register)
+        rows.append([values[key] for key, _ in columns])
     return header, rows

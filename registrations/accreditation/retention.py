@@ -22,7 +22,7 @@ def erase_of(registrations):
     """The same for some registrations (also one person erased on request,
     registrations/privacy): the one home of what erasing a registration number means."""
     entries = Entry.objects.filter(registration__in=registrations)
-    people = len(set(entries.values_list("registration_id", flat=True)))
+    people = entries.values("registration_id").distinct().count()
     entries.delete()
     CertificatePoints.objects.filter(certificate__registration__in=registrations).exclude(
         registration_number=""

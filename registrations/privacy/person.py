@@ -336,13 +336,17 @@ class Person:
             .select_related("edition")
         )
         orders = list(
-            Order.objects.select_for_update().filter(
+            Order.objects.select_for_update()
+            .filter(
                 Q(email__iexact=self.email) | Q(invoice_email__iexact=self.email),
                 anonymised_at__isnull=True,
             )
+            .select_related("edition")
         )
         # Checked again on the rows as they are now, locked: what the page showed may be old.
-        refusals = Person.find(self.email).erasure_refusals(amsterdam_date(at))
+        # The refusals read only these rows (anonymised ones never refuse).
+        locked = Person(self.email, registrations=registrations, orders=orders)
+        refusals = locked.erasure_refusals(amsterdam_date(at))
         if refusals:
             raise ErasureRefused(" ".join(refusals))
         erase_cases_of(Registration.objects.filter(pk__in=[r.pk for r in registrations]), at)
