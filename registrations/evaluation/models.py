@@ -45,6 +45,15 @@ class EvaluationRefused(Exception):
     """This person cannot answer (now); the message says why, in Dutch."""
 
 
+def questionnaire_of(edition):
+    """The edition's questionnaire as stored, or an unsaved one with the defaults' dates where
+    staff stored none yet; reads `edition.questionnaire` (select_related where many)."""
+    try:
+        return edition.questionnaire
+    except Questionnaire.DoesNotExist:
+        return Questionnaire(edition=edition)
+
+
 class QuestionnaireQuerySet(models.QuerySet):
     def for_edition(self, edition):
         """The edition's questionnaire, made with the default questions on first use."""
@@ -208,8 +217,7 @@ class Invitation(models.Model):
         return f"Evaluatie {self.registration.reference}"
 
     def questionnaire(self):
-        edition = self.registration.edition
-        return getattr(edition, "questionnaire", None) or Questionnaire(edition=edition)
+        return questionnaire_of(self.registration.edition)
 
 
 class Response(models.Model):
@@ -256,9 +264,7 @@ class Answer(models.Model):
 def refusal(registration, at=None):
     """Why `registration` cannot answer now (a Dutch sentence), or None when they can."""
     at = at or timezone.now()
-    questionnaire = Questionnaire.objects.filter(edition=registration.edition).first() or (
-        Questionnaire(edition=registration.edition)
-    )
+    questionnaire = questionnaire_of(registration.edition)
     if not registration.edition.has_ended(at):
         return "De evaluatie kun je invullen na de laatste dag van de werkplaats."
     if not present_participants(registration.edition).filter(pk=registration.pk).exists():

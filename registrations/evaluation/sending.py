@@ -7,7 +7,7 @@ from django.utils import timezone
 from programme.models import Edition, amsterdam_date
 from werkplaats.queue import enqueue_with_transaction
 
-from .models import Invitation, Questionnaire, present_participants
+from .models import Invitation, Questionnaire, present_participants, questionnaire_of
 from .tasks import send_evaluation_email, send_evaluation_reminder_email
 
 
@@ -18,8 +18,7 @@ def editions_open(at=None):
     ended = Edition.objects.filter(end_date__lt=amsterdam_date(at)).select_related("questionnaire")
     found = []
     for edition in ended:
-        questionnaire = getattr(edition, "questionnaire", None) or Questionnaire(edition=edition)
-        if questionnaire.is_open(at):
+        if questionnaire_of(edition).is_open(at):
             found.append(edition)
     return found
 
