@@ -183,6 +183,9 @@ def test_a_wrong_code_opens_nothing_and_says_so(client, anna, app):
     assert response.status_code == 200
     assert "Deze code klopt niet" in response.content.decode()
     assert client.get(INDEX).status_code == 302
+    # The access log has the password's sign-in and the wrong code as a failed one.
+    kinds = list(AccessLogEntry.objects.order_by("at", "pk").values_list("kind", "username"))
+    assert kinds[-1] == (AccessLogEntry.Kind.SIGN_IN_FAILED, anna.username)
 
 
 def test_a_code_of_another_account_does_not_count(client, anna):
