@@ -4,6 +4,8 @@ import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.utils import translation
+
 from registrations.payments.models import Payment
 from werkplaats import formats
 
@@ -26,3 +28,13 @@ def test_clock_is_hours_and_minutes():
 def test_a_payment_names_its_amount_the_dutch_way():
     payment = Payment(amount=Decimal("-1234.50"), booking_date=datetime.date(2026, 1, 2))
     assert str(payment) == "€ 1.234,50 betaald op 02-01-2026"
+
+
+def test_amounts_are_dutch_whatever_language_is_active():
+    for language in ("nl", "en", None):
+        with translation.override(language):
+            assert formats.money(Decimal("1800")) == "€ 1.800,00"
+            assert formats.money(Decimal("-378.005")) == "€ -378,01"
+            assert formats.whole_euros(Decimal("1800")) == "€ 1.800,-"
+            assert formats.percentage(Decimal("9.50")) == "9,5%"
+            assert formats.decimal(Decimal("1234567.5")) == "1.234.567,5"

@@ -2,13 +2,16 @@
 layout it records), and what the current layout says."""
 
 import datetime
+import gc
 import hashlib
 import io
 import runpy
+import subprocess
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.template.loader import render_to_string
 from django.urls import reverse
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
@@ -18,6 +21,7 @@ from registrations.invoicing.issuing import credit_invoice, issue_invoice
 from registrations.invoicing.models import Invoice
 from tests.conftest import (
     make_edition,
+    make_issuer,
     make_registration,
     pdf_text,
     pdf_text_pieces,
@@ -32,7 +36,8 @@ EINVOICE = (
     b'<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"/>'
 )
 # SHA-256 of the PDFs of an invoice, its credit note and an invoice of two pages in layouts 1
-# and 2, without and with an embedded e-invoice, as rendered before layout 3 (commit 0116dee).
+# and 2, without and with an embedded e-invoice, as rendered before layout 3 (commit 0116dee),
+# and in layout 3 as rendered before layout 4 (commit c2b0379).
 FROZEN_SHA256 = {
     (1, "2022-0001", False): "450fa68249940076234ffa13cdb8c76e7c51126953df2d043c154275aa2983e5",
     (1, "2022-0001", True): "22202f87f313f009d88f659a64839e3a8444711faca277f35b999a0b9365d317",
@@ -46,6 +51,12 @@ FROZEN_SHA256 = {
     (1, "2022-0003", True): "837790d581f74e0f1da331a16f263a4c4a9b8379cf0c46bd3ea431f7f451fef8",
     (2, "2022-0003", False): "9646ea2d323099be0fb27c4de97b648359cfdcfdf1bd3945c8b4787702561908",
     (2, "2022-0003", True): "8d429fa8ee637f2fca45c66137dece31cbe4d06a1558977fdbd527248cbae13d",
+    (3, "2022-0001", False): "7fe7c10ce562e00ddea9c38062d75516d8bceaadce04f87f39b77d68285e2495",
+    (3, "2022-0001", True): "3ec485ddf202e63ab2eadf00ddeaf9b2f45b5b903867dd625dd6470f3be8da84",
+    (3, "2022-0002", False): "0eb53b75facd679e54a0e4f543f872026c8355c621977aa77519dc7785829ff3",
+    (3, "2022-0002", True): "28293277ee49d2f25dfa7e65ae33f6db2cb7116cf63e3cdd8454c1fa47af9f53",
+    (3, "2022-0003", False): "20988208f898d19faa8006e1dd9ce3e0dcd05704f22f1820715f7ac20802012d",
+    (3, "2022-0003", True): "b0eccdc164af8707c27ef41194b943051f994a5932a707f4cc8951c01e2f40b5",
 }
 
 
@@ -62,10 +73,14 @@ def three_invoices(invoicing, edition_2022):
     return [invoice, credit, long]
 
 
-def test_layouts_1_and_2_render_the_bytes_they_always_did(three_invoices):
+def test_layouts_1_2_and_3_render_the_bytes_they_always_did(three_invoices):
+    # Layout 4 first: its stylesheet declares the Latin font under layout 3's family name too,
+    # and the second declaration in the process must change nothing of layout 3.
+    three_invoices[0].layout = Invoice.Layout.PARSED
+    pdf.render_invoice(three_invoices[0])
     rendered = {}
     for invoice in three_invoices:
-        for layout in (1, 2):
+        for layout in (1, 2, 3):
             invoice.layout = layout  # in memory only: the row is frozen
             for embedded in (False, True):
                 content = pdf.render_invoice(invoice, einvoice=EINVOICE if embedded else None)
@@ -83,8 +98,8 @@ def embedded_font_families(content):
     return families
 
 
-def test_new_invoices_get_layout_3(three_invoices):
-    assert {invoice.layout for invoice in three_invoices} == {Invoice.Layout.LIGHT}
+def test_new_invoices_get_layout_4(three_invoices):
+    assert {invoice.layout for invoice in three_invoices} == {Invoice.Layout.PARSED}
 
 
 def test_an_edition_of_several_days_is_a_prestatieperiode(three_invoices):
@@ -147,14 +162,17 @@ def test_layout_3_puts_every_text_where_layout_2_did(three_invoices):
         assert {new[3].split()[0] for _, new in moved} <= {"Prestatieperiode", "Deze"}
 
 
-def test_layout_3_own_defaults_give_the_bytes_of_weasyprints_defaults(three_invoices, monkeypatch):
+@pytest.mark.parametrize("layout", [Invoice.Layout.LIGHT, Invoice.Layout.PARSED])
+def test_own_defaults_give_the_bytes_of_weasyprints_defaults(three_invoices, monkeypatch, layout):
+    for invoice in three_invoices:
+        invoice.layout = layout  # in memory only
     ours = [pdf.render_invoice(invoice) for invoice in three_invoices]
-    light = pdf.LAYOUTS[Invoice.Layout.LIGHT]
-    monkeypatch.setitem(pdf.LAYOUTS, Invoice.Layout.LIGHT, light._replace(defaults=None))
+    made_of = pdf.LAYOUTS[layout]
+    monkeypatch.setitem(pdf.LAYOUTS, layout, made_of._replace(defaults=None))
     assert [pdf.render_invoice(invoice) for invoice in three_invoices] == ours
 
 
-def test_layout_3_embeds_only_dejavu_also_for_a_name_outside_its_latin_cut(invoicing, edition_2022):
+def test_layout_4_embeds_only_dejavu_also_for_a_name_outside_its_latin_cut(invoicing, edition_2022):
     latin = issue_invoice(make_registration(edition_2022, first_name="Zoë", last_name="Ağaoğlu"))
     greek = issue_invoice(make_registration(edition_2022, first_name="Ζωή", last_name="Олена"))
 
@@ -168,17 +186,119 @@ def test_layout_3_embeds_only_dejavu_also_for_a_name_outside_its_latin_cut(invoi
     assert len(PdfReader(io.BytesIO(stored_pdf(latin))).pages[0]["/Resources"]["/Font"]) == 1
 
 
+# The layout new invoices get.
+CURRENT = pdf.LAYOUTS[Invoice._meta.get_field("layout").default]
+
+
 def test_warm_up_loads_the_current_layout_without_the_database():
     # No db fixture: a query would fail the test.
+    engine._cache.get("sheets", {}).clear()
     pdf.warm_up()
-    light = pdf.LAYOUTS[Invoice.Layout.LIGHT]
-    assert {light.stylesheet, light.defaults} <= set(engine._cache["sheets"])
+    assert {CURRENT.stylesheet, CURRENT.defaults} <= set(engine._cache["sheets"])
 
 
 def test_a_gunicorn_worker_warms_up_the_invoice_layout_after_the_fork():
-    # gunicorn.conf.py's post_fork runs settings.WORKER_WARM_UP, the invoice layout among them.
+    # gunicorn.conf.py's post_fork runs settings.WORKER_WARM_UP, the invoice layout among them,
+    # then collects what starting left behind and freezes the rest, so no full collection of
+    # it falls in the worker's first requests.
     assert "registrations.invoicing.pdf.warm_up" in settings.WORKER_WARM_UP
     engine._cache.get("sheets", {}).clear()
-    runpy.run_path(str(settings.BASE_DIR / "gunicorn.conf.py"))["post_fork"](None, None)
-    light = pdf.LAYOUTS[Invoice.Layout.LIGHT]
-    assert {light.stylesheet, light.defaults} <= set(engine._cache["sheets"])
+    gc.unfreeze()
+    try:
+        runpy.run_path(str(settings.BASE_DIR / "gunicorn.conf.py"))["post_fork"](None, None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()  # the test process is no worker
+    assert {CURRENT.stylesheet, CURRENT.defaults} <= set(engine._cache["sheets"])
+
+
+def test_the_pdf_reads_the_lines_in_their_order_in_one_query(
+    three_invoices, django_assert_num_queries
+):
+    long = Invoice.objects.get(pk=three_invoices[2].pk)
+    with django_assert_num_queries(1):
+        lines = long.ordered_lines()
+    assert [line.pk for line in lines] == [line.pk for line in long.lines.order_by("position")]
+    assert [line.description for line in lines[:2]] == ["Maaltijd dag 1", "Maaltijd dag 2"]
+    assert len(lines) == 40
+
+
+@pytest.fixture
+def varied_invoices(three_invoices, edition_2022, settings):
+    """The three invoices, and invoices with what else the layout shows: a line of VAT
+    exemption, a name outside the Latin cut of the font, the issuer's e-mail address, and
+    the watermark and warning of an issuer with example data (issued in development only)."""
+    exempt = make_edition(vat_exemption_text="Vrijgesteld van btw op grond van art. 11 Wet OB")
+    invoices = [
+        *three_invoices,
+        issue_invoice(make_registration(exempt, vat_rate=0), at=AT),
+        issue_invoice(make_registration(edition_2022, first_name="Ζωή", last_name="Олена")),
+    ]
+    make_issuer(email="facturen@platform31.example")
+    invoices.append(issue_invoice(make_registration(edition_2022, po_number="")))
+    settings.DEBUG = True
+    make_issuer(is_example=True)
+    invoices.append(issue_invoice(make_registration(edition_2022)))
+    return invoices
+
+
+def pixels(content, tmp_path):
+    """Every page of a PDF as raw pixels (poppler's pdftoppm, 100 dpi, PPM)."""
+    source = tmp_path / "document.pdf"
+    source.write_bytes(content)
+    for old in tmp_path.glob("page*.ppm"):
+        old.unlink()
+    subprocess.run(["pdftoppm", "-r", "100", str(source), str(tmp_path / "page")], check=True)
+    return [page.read_bytes() for page in sorted(tmp_path.glob("page*.ppm"))]
+
+
+def test_layout_4_gives_layout_3s_pages_pixel_for_pixel(varied_invoices, tmp_path):
+    assert {invoice.layout for invoice in varied_invoices} == {Invoice.Layout.PARSED}
+    for invoice in varied_invoices:
+        four = pdf.render_invoice(invoice, einvoice=EINVOICE)
+        invoice.layout = Invoice.Layout.LIGHT  # in memory only
+        three = pdf.render_invoice(invoice, einvoice=EINVOICE)
+        assert pixels(four, tmp_path) == pixels(three, tmp_path), invoice.number
+        # Every piece of text in the same place, and the same document around it.
+        assert pdf_text_pieces(four) == pdf_text_pieces(three)
+        old, new = PdfReader(io.BytesIO(three)), PdfReader(io.BytesIO(four))
+        assert len(new.pages) == len(old.pages)
+        assert new.metadata == old.metadata
+        assert new.trailer["/Root"]["/Lang"] == old.trailer["/Root"]["/Lang"] == "nl"
+        assert [entry["/Title"] for entry in new.outline] == [
+            entry["/Title"] for entry in old.outline
+        ]
+        assert new.attachments == old.attachments
+        # PDF/A-3b, as declared in the XMP metadata.
+        xmp = [reader.trailer["/Root"]["/Metadata"].get_data() for reader in (old, new)]
+        assert xmp[0] == xmp[1]
+        assert b'pdfaid:part="3"' in xmp[1] and b'pdfaid:conformance="B"' in xmp[1]
+    texts = [pdf_text(stored_pdf(invoice)) for invoice in varied_invoices]
+    assert "Vrijgesteld van btw op grond van art. 11 Wet OB" in texts[3]
+    assert "Deelnemer: Ζωή Олена" in texts[4]
+    assert "facturen@platform31.example" in texts[5]
+    assert "VOORBEELD" in texts[6]
+
+
+def test_layout_4_parsed_as_xml_gives_the_bytes_of_the_html5_parser(varied_invoices, monkeypatch):
+    parsed = [pdf.render_invoice(invoice, einvoice=EINVOICE) for invoice in varied_invoices]
+    # As OwnHTML does with a text that is no XML: WeasyPrint's own HTML5 parser.
+    monkeypatch.setattr(engine, "_xml_root", lambda text: None)
+    assert [pdf.render_invoice(invoice, einvoice=EINVOICE) for invoice in varied_invoices] == (
+        parsed
+    )
+
+
+def test_a_control_character_in_a_name_is_rendered_by_the_html5_parser_as_in_layout_3(
+    invoicing, edition_2022, tmp_path
+):
+    # XML 1.0 has no place for a vertical tab: that text goes to WeasyPrint's HTML5 parser.
+    invoice = issue_invoice(make_registration(edition_2022, last_name="Jansen\x0bde Vries"))
+    html = render_to_string(CURRENT.template, pdf.invoice_context(invoice))
+    assert "Jansen\x0bde Vries" in html
+    assert engine._xml_root(html) is None
+    four = stored_pdf(invoice)
+    invoice.layout = Invoice.Layout.LIGHT  # in memory only
+    three = pdf.render_invoice(invoice, einvoice=EINVOICE)
+    assert pixels(four, tmp_path) == pixels(three, tmp_path)
+    assert pdf_text_pieces(four) == pdf_text_pieces(three)

@@ -199,7 +199,7 @@ TABLE_LAYOUT_SHA256 = {
 
 def test_new_invoices_and_credit_notes_get_the_current_layout(invoice):
     credit = credit_invoice(invoice, at=AT + datetime.timedelta(days=3))
-    assert invoice.layout == credit.layout == Invoice.Layout.LIGHT
+    assert invoice.layout == credit.layout == Invoice.Layout.PARSED
     assert "Creditfactuurnummer 2022-0002" in pdf_text(stored_pdf(credit))
 
 

@@ -1,15 +1,15 @@
 """Dutch dates, periods and amounts: the one place the site formats them.
 
-Everything goes through Django's own l10n (`date_format`, `number_format`) under the `nl`
-locale, so a page, an e-mail, an invoice PDF and an export written outside a request (a task,
+Everything goes through Django's own l10n (`date_format`, and `numberformat` with the `nl`
+formats) under the `nl` locale, so a page, an e-mail, an invoice PDF and an export written outside a request (a task,
 a command) all say "3 oktober 2022" and "€ 1.800,00" alike.
 """
 
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils import timezone, translation
-from django.utils.formats import date_format, number_format
+from django.utils import numberformat, timezone, translation
+from django.utils.formats import date_format, get_format
 
 CENT = Decimal("0.01")
 
@@ -34,8 +34,17 @@ def vat_per_rate(amounts):
 
 
 def _number(value, decimals):
-    with translation.override("nl"):
-        return number_format(value, decimals, use_l10n=True, force_grouping=True)
+    # What number_format does under translation.override("nl"), without switching the
+    # language back and forth for every amount (an invoice has a dozen).
+    return numberformat.format(
+        value,
+        get_format("DECIMAL_SEPARATOR", "nl", use_l10n=True),
+        decimals,
+        get_format("NUMBER_GROUPING", "nl", use_l10n=True),
+        get_format("THOUSAND_SEPARATOR", "nl", use_l10n=True),
+        force_grouping=True,
+        use_l10n=True,
+    )
 
 
 def money(amount):

@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -406,12 +406,14 @@ class Invoice(models.Model):
     class Layout(models.IntegerChoices):
         TABLES = 1, "1: met tabellen (tot december 2026)"
         PARAGRAPHS = 2, "2: alinea's en tabstops"
-        LIGHT = 3, "3: alinea's, lichter te maken (vanaf december 2026)"
+        LIGHT = 3, "3: alinea's, lichter te maken (december 2026)"
+        # Layout 3's pages, pixel for pixel, made faster (registrations/invoicing/pdf.py).
+        PARSED = 4, "4: als 3, sneller te maken (vanaf december 2026)"
 
     # The layout the PDF was made with: restoring it renders the snapshot with that same
     # layout (registrations/invoicing/pdf.py), so an invoice always gets its own bytes back.
     layout = models.PositiveSmallIntegerField(
-        "opmaak van de pdf", choices=Layout.choices, default=Layout.LIGHT, editable=False
+        "opmaak van de pdf", choices=Layout.choices, default=Layout.PARSED, editable=False
     )
     pdf_sha256 = models.CharField("SHA-256 van de pdf", max_length=64, blank=True)
     # Empty for invoices issued before e-invoices existed: they have a PDF only.
@@ -472,6 +474,18 @@ class Invoice(models.Model):
 
     def delete(self, *args, **kwargs):
         raise InvoiceIsFinal(f"Factuur {self.number} is uitgereikt en mag niet worden verwijderd.")
+
+    def ordered_lines(self):
+        """The invoice's lines in their order, read in one plain query.
+
+        The invoice PDF reads them on every render, and building the ORM's query for them
+        costs more than running it (0.35 against 0.1 ms, of a 14 ms render: issue 28).
+        """
+        table, invoice, position = map(
+            connection.ops.quote_name, [InvoiceLine._meta.db_table, "invoice_id", "position"]
+        )
+        query = f"SELECT * FROM {table} WHERE {invoice} = %s ORDER BY {position}"
+        return list(InvoiceLine.objects.raw(query, [self.pk]))
 
     @property
     def is_credit_note(self):
@@ -592,7 +606,9 @@ class InvoiceLine(models.Model):
         db_table = "registrations_invoiceline"
         verbose_name = "factuurregel"
         verbose_name_plural = "factuurregels"
-        ordering = ["invoice", "position"]
+        # By the invoice's id, not "invoice": that orders by the invoice's own ordering, which
+        # joins the invoices to every query for one invoice's lines and sorts them by date.
+        ordering = ["invoice_id", "position"]
 
     def __str__(self):
         return self.description.splitlines()[0] if self.description else ""

@@ -34,6 +34,9 @@ class Layout(NamedTuple):
     embeds_as_factuur: bool = False
     # Whether the PDF's streams are deflated (werkplaats.pdf.render_html).
     compress: bool = True
+    # Whether the template is well-formed XML and has no <head>: the engine parses it in C,
+    # and the PDF's title and author are given here (werkplaats.pdf.render_html).
+    xml: bool = False
 
 
 # Per layout, what it is made of. A layout that has been issued is never changed.
@@ -56,11 +59,19 @@ LAYOUTS = {
         # WeasyPrint's bare page (issue 28).
         compress=False,
     ),
+    Invoice.Layout.PARSED: Layout(
+        "invoicing/invoice_4.html",
+        "css/invoice_4.css",
+        "css/invoice_3_pages.css",
+        defaults="css/invoice_3_defaults.css",
+        compress=False,
+        xml=True,
+    ),
 }
 FONT_FAMILY = pdf.FONT_FAMILY
 
 
-def render_html(html, *, layout=Invoice.Layout.LIGHT, identifier, created, **options):
+def render_html(html, *, layout=Invoice.Layout.PARSED, identifier, created, **options):
     """PDF bytes for `html` with the stylesheets of `layout` (werkplaats.pdf renders it)."""
     made_of = LAYOUTS[layout]
     return pdf.render_html(
@@ -69,6 +80,7 @@ def render_html(html, *, layout=Invoice.Layout.LIGHT, identifier, created, **opt
         page_numbers=made_of.page_numbers,
         defaults=made_of.defaults,
         compress=made_of.compress,
+        xml=made_of.xml,
         identifier=identifier,
         created=created,
         **options,
@@ -77,7 +89,7 @@ def render_html(html, *, layout=Invoice.Layout.LIGHT, identifier, created, **opt
 
 def invoice_context(invoice, lines=None):
     """What the template shows of `invoice`; `lines` are its lines (default: those stored)."""
-    lines = list(invoice.lines.all()) if lines is None else lines
+    lines = invoice.ordered_lines() if lines is None else lines
     credited = invoice.credited_invoice if invoice.is_credit_note else None
     return {
         "invoice": invoice,
@@ -119,16 +131,20 @@ def render_invoice(invoice, einvoice=None):
     """The invoice's PDF bytes, from its snapshot alone (never the live registration), in the
     layout it was issued with, with the e-invoice bytes `einvoice` embedded when given."""
     made_of = LAYOUTS[invoice.layout]
+    context = invoice_context(invoice)
     with translation.override("nl"):
-        html = render_to_string(made_of.template, invoice_context(invoice))
+        html = render_to_string(made_of.template, context)
     name = f"factuur-{invoice.number}.xml" if made_of.embeds_as_factuur else invoice.ubl_filename
     attachments = [(name, einvoice, "E-factuur (UBL, SI-UBL 2.0)")]
+    # What the <head> of the layouts before 4 says.
+    metadata = {"title": f"{context['title']} {invoice.number}", "author": invoice.issuer_name}
     return render_html(
         html,
         layout=invoice.layout,
         identifier=invoice.number,
         created=invoice.invoice_date.isoformat(),
         attachments=attachments if einvoice else (),
+        **(metadata if made_of.xml else {}),
     )
 
 
