@@ -33,12 +33,13 @@ FLOOR_HTML = "<!DOCTYPE html><html lang='nl'><p>Eén alinea tekst op een A4.</p>
 
 
 def interleaved_medians_ms(functions, rounds):
-    """The median time of each function, run in turns (a, b, c, a, b, c, ...): a machine whose
-    load drifts slows every one of them alike, so their ratios hold. The first turn warms up
-    and is not counted."""
+    """The median time of each function, run in turns (a, b, c, c, b, a, a, b, c, ...): a
+    machine whose load drifts slows every one of them alike, so their ratios hold, and none
+    always runs first or after the same one. The first turn warms up and is not counted."""
     times = {name: [] for name in functions}
     for turn in range(rounds + 1):
-        for name, function in functions.items():
+        order = list(functions.items())
+        for name, function in order if turn % 2 else reversed(order):
             start = time.perf_counter()
             function()
             if turn:
@@ -128,11 +129,14 @@ def main():
 
         ubl = render_ubl(first)
         # The same snapshot in layout 1 (tables), as every invoice was rendered before layout 2,
-        # and in layout 2, as every invoice was rendered before layout 3.
+        # in layout 2, as every invoice was rendered before layout 3, and in layout 3, as
+        # before layout 4.
         tables = copy.copy(first)
         tables.layout = Invoice.Layout.TABLES
         paragraphs = copy.copy(first)
         paragraphs.layout = Invoice.Layout.PARAGRAPHS
+        light = copy.copy(first)
+        light.layout = Invoice.Layout.LIGHT
         medians = interleaved_medians_ms(
             {
                 "invoice": lambda: pdf.render_invoice(first),
@@ -151,6 +155,7 @@ def main():
                 "invoice with e-invoice": lambda: pdf.render_invoice(first, einvoice=ubl),
                 "layout 1": lambda: pdf.render_invoice(tables),
                 "layout 2": lambda: pdf.render_invoice(paragraphs),
+                "layout 3": lambda: pdf.render_invoice(light),
             },
             args.rounds,
         )
@@ -187,6 +192,11 @@ def main():
         print(
             f"  (the same invoice in layout 2, paragraphs: {medians['layout 2']:.1f} ms, "
             f"{medians['layout 2'] / floor_ms:.2f} x the floor)"
+        )
+        print(
+            f"  (the same invoice in layout 3, the same pages: {medians['layout 3']:.1f} ms, "
+            f"{medians['layout 3'] / floor_ms:.2f} x the floor; "
+            f"{invoice_ms / medians['layout 3']:.2f} x layout 3)"
         )
         print(
             f"ratio invoice / floor:                {ratio:8.2f}   "

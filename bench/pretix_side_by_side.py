@@ -5,8 +5,9 @@ in one run, round by round in turns. A measurement, not a test: it prints the fi
         [--save-pdfs DIR]
 
 Ours: the invoice bench/invoices.py renders (scenery's issuer, edition and participant, issued
-by issue_invoice, so layout 3), rendered by registrations.invoicing.pdf.render_invoice with
-its e-invoice (UBL) embedded as when it is issued, and without. pretix: the same invoice as
+by issue_invoice, so in the current layout), rendered by
+registrations.invoicing.pdf.render_invoice with its e-invoice (UBL) embedded as when it is
+issued, and without. pretix: the same invoice as
 far as pretix's model goes (same issuer, customer address, one line of EUR 1,800 + 21% VAT,
 Dutch) made by pretix's own generate_invoice and rendered by pretix's renderer's
 generate(invoice): "classic" (ClassicInvoiceRenderer, pretix's default renderer setting) and,
