@@ -16,6 +16,8 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pypdf import PdfReader
 
@@ -479,3 +481,13 @@ def test_identifiers_in_the_wrong_format_are_refused_in_dutch(open_edition, fiel
     refused = form(open_edition, **{field: value})
     assert not refused.is_valid()
     assert refused.errors[field][0].startswith(message)
+
+
+def test_the_e_invoice_reads_the_invoice_lines_once(invoicing, edition_2022):
+    # Without a buyer's reference the first participant's is used: from the lines already read.
+    invoice = issue_invoice(make_registration(edition_2022, po_number=""), at=AT)
+    with CaptureQueriesContext(connection) as queries:
+        content = einvoice.render_ubl(invoice)
+    lines_read = [q for q in queries.captured_queries if "registrations_invoiceline" in q["sql"]]
+    assert len(lines_read) == 1
+    assert b"<cbc:ID>" in content and invoice.lines.get().registration.reference.encode() in content

@@ -64,8 +64,8 @@ def _sub(parent, namespace, tag, text=None, **attributes):
     return element
 
 
-def _first_participant(invoice):
-    lines = sorted(invoice.lines.all(), key=lambda line: line.position)
+def _first_participant(lines):
+    """The registration of the first of `lines` (in their order) that names one."""
     return Registration(pk=next(line.registration_id for line in lines if line.registration_id))
 
 
@@ -173,7 +173,7 @@ def render_ubl(invoice):
     """
     credit = invoice.is_credit_note
     sign = Decimal(-1) if credit else Decimal(1)
-    lines = list(invoice.lines.all())
+    lines = invoice.ordered_lines()
     # The document element in the default namespace, as UBL examples write it (ElementTree
     # would otherwise invent a prefix for it).
     root = ET.Element(
@@ -197,7 +197,7 @@ def render_ubl(invoice):
     if not invoice.po_number:
         # BR-NL-2: without the buyer's reference, our own: that of the first participant on
         # it (as before orders, so an older invoice's e-invoice is made again byte for byte).
-        _cbc(_cac(root, "OrderReference"), "ID", _first_participant(invoice).reference)
+        _cbc(_cac(root, "OrderReference"), "ID", _first_participant(lines).reference)
     if credit:
         # The credited invoice's number; its date is left out, as SI-UBL advises (BR-NL-24):
         # our numbers are unique.
@@ -321,7 +321,7 @@ def refuse_when_invalid(invoice, content):
     what = (
         f"De creditfactuur voor {invoice.credited_invoice.number}"
         if invoice.is_credit_note
-        else f"De factuur voor {_first_participant(invoice).reference}"
+        else f"De factuur voor {_first_participant(invoice.ordered_lines()).reference}"
     )
     advice = [ADVICE[rule] for rule in rules if rule in ADVICE]
     raise InvoiceRefused(
