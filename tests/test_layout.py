@@ -18,7 +18,15 @@ ROOT = Path(__file__).resolve().parent.parent
 # Imported on first use on purpose: WeasyPrint and Saxon cost time to import, which pages that
 # never render a PDF or validate an e-invoice should not pay (werkplaats/pdf.py,
 # registrations/invoicing/einvoice.py).
-LAZY_ALLOWED = {"weasyprint", "weasyprint.text.fonts", "weasyprint.urls", "saxonche"}
+LAZY_ALLOWED = {
+    "weasyprint",
+    "weasyprint.text",
+    "weasyprint.text.constants",
+    "weasyprint.text.ffi",
+    "weasyprint.text.fonts",
+    "weasyprint.urls",
+    "saxonche",
+}
 
 
 def modules(folder, exclude=()):

@@ -7,8 +7,10 @@ a PDF should not pay.
 """
 
 import atexit
+import contextlib
 import datetime
 import functools
+import gc
 import mimetypes
 import threading
 from pathlib import Path
@@ -18,6 +20,8 @@ from xml.etree import ElementTree
 
 import cssselect2
 from django.conf import settings
+
+from werkplaats import pdf_speedups
 
 # The one font of every PDF, from Debian's fonts-dejavu-core, embedded through @font-face
 # so a missing file stops the render instead of falling back to whatever the system has.
@@ -179,20 +183,42 @@ def _engine(*stylesheets):
     each after the @font-face rules (once per file, again only when it changed: local
     development).
 
-    One FontConfiguration for all renders: building it costs more than a render.
+    One font configuration for all renders: building it costs more than a render. Its
+    documents take the faster paths of werkplaats/pdf_speedups.py.
     """
     from weasyprint import CSS
-    from weasyprint.text.fonts import FontConfiguration
 
     if "fonts" not in _cache:
         # Drop it before the interpreter tears down the modules its __del__ needs.
         atexit.register(_cache.clear)
-        _cache.update(fetcher=_fetcher_class()(), fonts=FontConfiguration(), sheets={})
+        _cache.update(
+            fetcher=_fetcher_class()(), fonts=pdf_speedups.font_configuration(), sheets={}
+        )
         _cache["font faces"] = CSS(
             string=font_face_css(), font_config=_cache["fonts"], url_fetcher=_cache["fetcher"]
         )
     sheets = [_cache["font faces"], *(_parsed(stylesheet) for stylesheet in stylesheets)]
     return _cache["fetcher"], _cache["fonts"], sheets
+
+
+@contextlib.contextmanager
+def _one_collection():
+    """The cyclic garbage collector paused for the render and run once after it.
+
+    A render makes some ten thousand objects that live until it ends (boxes, styles, Pango
+    layouts) and a few hundred reference cycles. With the collector on, it ran about once
+    per render and traversed the render's live objects every time, promoting them on the
+    way: 3% of a warm invoice render. One collection of the youngest generation afterwards
+    frees the same cycles, once, and counts in the render's own time (issue 28).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+            gc.collect(0)
 
 
 def render_html(
@@ -232,7 +258,7 @@ def render_html(
     from weasyprint import Attachment
 
     moment = datetime.datetime.fromisoformat(created)
-    with _lock:
+    with _lock, _one_collection():
         fetcher, fonts, sheets = _engine(stylesheet, *([page_numbers] if page_numbers else []))
         document_class = _cache.setdefault("document class", _document_class())
         options = {"defaults": [_parsed(defaults)] if defaults else None, "xml": xml}
@@ -267,9 +293,13 @@ def render_html(
             document.metadata.authors = [author]
         document.metadata.created = created
         document.metadata.modified = created
-        return document.write_pdf(
+        pdf = document.write_pdf(
             pdf_identifier=identifier.encode(),
             attachments=embedded,
             uncompressed_pdf=not compress,
             **PDF_OPTIONS,
         )
+        # Gone before the collection at the end of the block, which then need not go
+        # through them (they are freed without it).
+        del document, embedded
+    return pdf
