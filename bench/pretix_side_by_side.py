@@ -7,7 +7,9 @@ in one run, round by round in turns. A measurement, not a test: it prints the fi
 Ours: the invoice bench/invoices.py renders (scenery's issuer, edition and participant, issued
 by issue_invoice, so in the current layout), rendered by
 registrations.invoicing.pdf.render_invoice with its e-invoice (UBL) embedded as when it is
-issued, and without. pretix: the same invoice as
+issued, and without, in a process started as a gunicorn worker starts (gunicorn.conf.py's
+post_fork: the warm-ups, then the garbage collected and the rest frozen), as every invoice is
+rendered in production. pretix: the same invoice as
 far as pretix's model goes (same issuer, customer address, one line of EUR 1,800 + 21% VAT,
 Dutch) made by pretix's own generate_invoice and rendered by pretix's renderer's
 generate(invoice): "classic" (ClassicInvoiceRenderer, pretix's default renderer setting) and,
@@ -35,6 +37,7 @@ exits 2. pretix's database is SQLite in a temporary directory; its migrations ta
 import argparse
 import json
 import os
+import runpy
 import shutil
 import statistics
 import subprocess
@@ -130,6 +133,9 @@ def serve_ours(answers, workdir, save_dir):
     registration = scenery.participants(scenery.edition(start), 1)[0]
     invoice = issue_invoice(registration)
     ubl = render_ubl(invoice)
+    # Then as a gunicorn worker starts (gunicorn.conf.py's post_fork): in production every
+    # invoice is rendered in such a worker.
+    runpy.run_path(str(ROOT / "gunicorn.conf.py"))["post_fork"](None, None)
     info = {"side": "ours", "layout": invoice.layout, "lines": len(invoice.lines.all())}
     serve(
         answers,
