@@ -95,12 +95,11 @@ def _layout_setup(weasyprint_setup, sharing):
             style["font_variant_caps"],
             style["font_variation_settings"],
         )
+        # (Computed values are strings, numbers and tuples: the key is always hashable.)
         try:
             description = configuration.font_descriptions[font]
         except KeyError:
             description = configuration.font_descriptions[font] = get_font_description(style)
-        except TypeError:  # a value that cannot be a key: made for this layout only
-            description = get_font_description(style)
         self.layout = ffi.gc(pango.pango_layout_new(context), gobject.g_object_unref)
         pango.pango_layout_set_auto_dir(self.layout, False)
         pango.pango_layout_set_font_description(self.layout, description)
